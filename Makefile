@@ -1,0 +1,46 @@
+# Tidings: `make run` serves a seeded demo; `make test` installs everything and runs every test.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+DEMO_DB ?= tidings-demo.db
+DEMO_CONVERSATIONS ?= 5000
+export TIDINGS_BOOTSTRAP_APP_ID ?= demo-app-id
+export TIDINGS_BOOTSTRAP_APP_SECRET ?= demo-app-secret
+export TIDINGS_BOOTSTRAP_EMAIL ?= owner@tidings.example
+
+.PHONY: install run test lint fmt postgres bench fuzz clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/tidings migrate --database sqlite:///$(DEMO_DB)
+	$(BIN)/tidings demo --database sqlite:///$(DEMO_DB) --conversations $(DEMO_CONVERSATIONS) --if-empty
+	@echo "Demo app id: $(TIDINGS_BOOTSTRAP_APP_ID)   secret: $(TIDINGS_BOOTSTRAP_APP_SECRET)"
+	$(BIN)/tidings serve --database sqlite:///$(DEMO_DB) --host $(HOST) --port $(PORT)
+
+postgres:
+	bash scripts/ensure-postgres.sh
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: install postgres lint
+	$(BIN)/pytest -n 2 -q -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,61 @@
+"""create_app(): routers, error handlers and middleware; nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tidings.auth.router import router as auth_router
+from tidings.conversations.router import router as conversations_router
+from tidings.customers.router import router as customers_router
+from tidings.kit.config import Settings, get_settings
+from tidings.kit.db import Database
+from tidings.kit.errors import install_error_handlers
+from tidings.kit.middleware import RequestEnvelopeMiddleware
+from tidings.mailboxes.router import router as mailboxes_router
+from tidings.reports.router import router as reports_router
+from tidings.saved_replies.router import router as saved_replies_router
+from tidings.tags.router import router as tags_router
+from tidings.threads.router import router as threads_router
+from tidings.users.router import router as users_router
+from tidings.workflows.router import router as workflows_router
+
+ROUTERS = (
+    auth_router,
+    conversations_router,
+    threads_router,
+    customers_router,
+    mailboxes_router,
+    users_router,
+    tags_router,
+    saved_replies_router,
+    workflows_router,
+    reports_router,
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings.database_url, threads=settings.db_threads)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="Tidings",
+        version="0.1.0",
+        summary="A self-hosted help desk with the Help Scout Mailbox API 2.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.trust_proxy = settings.trust_proxy
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(RequestEnvelopeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,394 @@
+"""SQLAlchemy Core tables: the single description of what Tidings stores.
+
+Timestamps are stored as integer seconds since the Unix epoch (UTC) through the `Timestamp`
+type: the API speaks second precision only, integer comparisons are the same on SQLite and
+PostgreSQL, and report bucketing by time zone becomes plain arithmetic in either dialect.
+
+Denormalised columns on `conversations` (thread_count, preview, has_attachments, the customer
+sort keys, the waiting/updated times, folder_id) are kept right by the services on every write,
+so that lists and reports never need per-row work.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Timestamp(TypeDecorator[datetime]):
+    """A UTC instant stored as integer epoch seconds; Python sees aware datetimes."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return int(value.timestamp())
+        return int(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("first_name", String(40), nullable=False),
+    Column("last_name", String(40), nullable=False, server_default=""),
+    Column("email", String(254), nullable=False),
+    Column("role", String(10), nullable=False),  # owner | admin | user
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("photo_url", String(500)),
+    Column("job_title", String(100)),
+    Column("phone", String(60)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("slug", String(100), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# Mailboxes a `user`-role user may see; owners and admins see all and need no rows here.
+user_mailboxes = Table(
+    "user_mailboxes",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    _id(),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("client_id", String(200), nullable=False, unique=True),
+    Column("secret_hash", String(200), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# Access and refresh tokens, stored only as SHA-256 hashes of the random token.
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(10), nullable=False),  # access | refresh
+    Column("app_id", Integer, ForeignKey("apps.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+folders = Table(
+    "folders",
+    metadata,
+    _id(),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    # unassigned | assigned | drafts | closed | spam (system folders) | mytickets
+    Column("type", String(20), nullable=False),
+    Column("user_id", Integer, nullable=False, server_default="0"),
+    Column("updated_at", Timestamp, nullable=False),
+    UniqueConstraint("mailbox_id", "type", "user_id"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _id(),
+    Column("first_name", String(40), nullable=False, server_default=""),
+    Column("last_name", String(40), nullable=False, server_default=""),
+    Column("gender", String(20)),
+    Column("job_title", String(60)),
+    Column("location", String(60)),
+    Column("organization", String(60)),
+    Column("photo_type", String(20)),
+    Column("photo_url", String(200)),
+    Column("background", Text),
+    Column("age", String(20)),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# `value` is stored lower-case: addresses match case-insensitively and are unique per account.
+customer_emails = Table(
+    "customer_emails",
+    metadata,
+    _id(),
+    Column(
+        "customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("value", String(254), nullable=False, unique=True),
+    Column("type", String(20), nullable=False, server_default="work"),
+)
+
+customer_phones = Table(
+    "customer_phones",
+    metadata,
+    _id(),
+    Column(
+        "customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("value", String(60), nullable=False),
+    Column("type", String(20), nullable=False, server_default="work"),
+)
+
+# Tag names are stored lower-case, as the service does; matching is case-insensitive.
+tags = Table(
+    "tags",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("slug", String(100), nullable=False),
+    Column("color", String(20)),  # None -> "none" in reports, "#A5B2BD"-style elsewhere
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    _id(),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id"), nullable=False),
+    Column("folder_id", Integer, ForeignKey("folders.id"), nullable=False),
+    Column("type", String(10), nullable=False),  # email | chat | phone
+    Column("status", String(10), nullable=False),  # active | pending | closed | spam
+    Column("state", String(10), nullable=False),  # published | draft | deleted
+    Column("subject", String(998), nullable=False, server_default=""),
+    Column("preview", String(255), nullable=False, server_default=""),
+    Column("assignee_id", Integer, ForeignKey("users.id")),
+    Column("customer_id", Integer, ForeignKey("customers.id")),  # primary customer
+    Column("created_by_type", String(10), nullable=False),  # customer | user
+    Column("created_by_id", Integer, nullable=False),
+    Column("source_type", String(20), nullable=False, server_default="api"),
+    Column("source_via", String(10), nullable=False, server_default="customer"),
+    Column("cc", Text, nullable=False, server_default="[]"),  # JSON array of addresses
+    Column("bcc", Text, nullable=False, server_default="[]"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("modified_at", Timestamp, nullable=False),
+    Column("closed_at", Timestamp),
+    Column("closed_by", Integer),
+    Column("user_updated_at", Timestamp, nullable=False),
+    Column("last_customer_at", Timestamp),  # latest published customer-side thread
+    Column("last_user_reply_at", Timestamp),  # latest published user reply
+    Column("customer_waiting_since", Timestamp),  # set while the customer waits for a reply
+    Column("thread_count", Integer, nullable=False, server_default="0"),  # published, no line items
+    Column("total_threads", Integer, nullable=False, server_default="0"),  # every thread (100 cap)
+    Column("has_attachments", Boolean, nullable=False, server_default="0"),
+    Column("customer_name_sort", String(100), nullable=False, server_default=""),  # lower("first last")
+    Column("customer_email_sort", String(254), nullable=False, server_default=""),  # lower(first email)
+    Column("snoozed_until", Timestamp),
+    Column("snoozed_by", Integer),
+    Column("unsnooze_on_customer_reply", Boolean),
+    Index("ix_conversations_status_created", "status", "created_at", "id"),
+    Index("ix_conversations_mailbox_status_created", "mailbox_id", "status", "created_at", "id"),
+    Index("ix_conversations_folder_created", "folder_id", "created_at", "id"),
+    Index("ix_conversations_modified", "modified_at", "id"),
+    Index("ix_conversations_assignee", "assignee_id"),
+    Index("ix_conversations_customer", "customer_id"),
+)
+
+conversation_tags = Table(
+    "conversation_tags",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", Timestamp, nullable=False),
+    Index("ix_conversation_tags_tag", "tag_id", "conversation_id"),
+)
+
+# Every address a conversation was sent to or copied to (threads' to/cc/bcc and the
+# conversation's cc/bcc), lower-case, so that `query=email:…` is an index lookup.
+conversation_emails = Table(
+    "conversation_emails",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(254), primary_key=True),
+    Index("ix_conversation_emails_email", "email", "conversation_id"),
+)
+
+threads = Table(
+    "threads",
+    metadata,
+    _id(),
+    Column(
+        "conversation_id",
+        Integer,
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # customer | message (a user reply) | note | chat | phone | lineitem | forwardparent | forwardchild
+    Column("type", String(15), nullable=False),
+    Column("status", String(10), nullable=False, server_default="nochange"),
+    Column("state", String(10), nullable=False, server_default="published"),  # published|draft|hidden
+    Column("action_type", String(40), nullable=False, server_default="default"),
+    Column("action_text", Text),
+    Column("body", Text),
+    Column("original_body", Text),  # the text before the first edit
+    Column("source_type", String(20), nullable=False, server_default="api"),
+    Column("source_via", String(10), nullable=False, server_default="user"),
+    Column("customer_id", Integer, ForeignKey("customers.id")),
+    Column("created_by_type", String(10), nullable=False),  # customer | user
+    Column("created_by_id", Integer, nullable=False),
+    Column("assigned_to_id", Integer),
+    Column("saved_reply_id", Integer),
+    Column("workflow_id", Integer),  # the workflow a `manual-workflow` line item records
+    Column("to_list", Text, nullable=False, server_default="[]"),
+    Column("cc_list", Text, nullable=False, server_default="[]"),
+    Column("bcc_list", Text, nullable=False, server_default="[]"),
+    Column("imported", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("opened_at", Timestamp),
+    Index("ix_threads_conversation_created", "conversation_id", "created_at", "id"),
+    Index("ix_threads_created_type", "created_at", "type"),
+    Index("ix_threads_saved_reply", "saved_reply_id", "created_at"),
+    Index("ix_threads_workflow", "workflow_id", "created_at"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _id(),
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("filename", String(255), nullable=False),
+    Column("mime_type", String(255), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False, server_default="0"),
+    Column("height", Integer, nullable=False, server_default="0"),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+mailbox_fields = Table(
+    "mailbox_fields",
+    metadata,
+    _id(),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("type", String(20), nullable=False),  # singleline | multiline | date | number | dropdown
+    Column("required", Boolean, nullable=False, server_default="0"),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+)
+
+mailbox_field_options = Table(
+    "mailbox_field_options",
+    metadata,
+    _id(),
+    Column(
+        "field_id", Integer, ForeignKey("mailbox_fields.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("label", String(255), nullable=False),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+)
+
+conversation_fields = Table(
+    "conversation_fields",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("field_id", Integer, ForeignKey("mailbox_fields.id", ondelete="CASCADE"), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index("ix_conversation_fields_field_value", "field_id", "value"),
+)
+
+saved_replies = Table(
+    "saved_replies",
+    metadata,
+    _id(),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("text", Text, nullable=False, server_default=""),
+    Column("chat_text", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+workflows = Table(
+    "workflows",
+    metadata,
+    _id(),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("type", String(10), nullable=False),  # manual | automatic
+    Column("status", String(10), nullable=False, server_default="active"),  # active | inactive | invalid
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+    Column("created_at", Timestamp, nullable=False),
+    Column("modified_at", Timestamp, nullable=False),
+)
+
+# Named monotonic counters (conversation numbers); incremented inside the write transaction,
+# which serialises creates on the counter row so numbers are unique and increasing.
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+# Fixed one-minute windows for the account-wide rate limit, shared by every process.
+rate_limit_windows = Table(
+    "rate_limit_windows",
+    metadata,
+    Column("bucket", String(100), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),
+    Column("hits", Integer, nullable=False),
+)
+
+# Case-insensitive lookups and sorts go through expression indexes on lower(...).
+Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
+Index("ix_mailboxes_name_lower", func.lower(mailboxes.c.name))
+Index("ix_customers_first_name_lower", func.lower(customers.c.first_name))
+Index("ix_customers_last_name_lower", func.lower(customers.c.last_name))
+Index("ix_conversations_subject_lower", func.lower(conversations.c.subject), conversations.c.id)
+Index("ix_conversations_customer_name_sort", conversations.c.customer_name_sort, conversations.c.id)
+Index("ix_conversations_customer_email_sort", conversations.c.customer_email_sort, conversations.c.id)
+Index("ix_conversations_waiting", conversations.c.customer_waiting_since, conversations.c.id)
+Index("ix_conversations_number_id", conversations.c.number, conversations.c.id)

@@ -1,0 +1,29 @@
+"""Settings read from the environment (TIDINGS_*) and the command line."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIDINGS_", extra="ignore")
+
+    database_url: str = "sqlite:///tidings.db"
+    rate_limit_per_minute: int = 400
+    max_body_bytes: int = 10 * 1024 * 1024
+    token_ttl_seconds: int = 172800
+    refresh_token_ttl_seconds: int = 60 * 60 * 24 * 60
+    timezone: str = "UTC"
+    trust_proxy: bool = False
+    bootstrap_app_id: str | None = None
+    bootstrap_app_secret: str | None = None
+    bootstrap_email: str = "owner@localhost"
+    web_base_url: str = "https://secure.helpscout.net"
+    db_threads: int = 8
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,108 @@
+"""Engines for SQLite and PostgreSQL, and the one way requests reach the database.
+
+Repositories are plain synchronous SQLAlchemy Core functions taking a Connection. A request
+runs them in one worker-thread hop (`Database.read` / `Database.write`), which measured faster
+than an async driver on both databases and keeps the event loop free (see stack-notes §A.4).
+SQLite gets WAL, foreign keys, a busy timeout and `BEGIN IMMEDIATE` for writes, so that two
+writers queue on the lock instead of failing half-way with SQLITE_BUSY on upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import anyio
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-65536",
+    "PRAGMA mmap_size=1073741824",
+)
+
+
+def normalise_url(url: str) -> str:
+    """Accept URLs as users write them and pick the driver ourselves."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgresql+psycopg2", "postgresql+asyncpg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif parsed.drivername in ("sqlite+aiosqlite", "sqlite+pysqlite"):
+        parsed = parsed.set(drivername="sqlite")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_db_engine(url: str, pool_size: int = 8) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args={"prepare_threshold": None},
+    )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves: pysqlite's implicit transaction handling is a known trap.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "sqlite"
+
+
+class Database:
+    """The engine plus the thread hop every request uses to reach it."""
+
+    def __init__(self, url: str, threads: int = 8) -> None:
+        self.url = normalise_url(url)
+        self.engine = create_db_engine(self.url, pool_size=threads)
+        self.dialect = self.engine.dialect.name
+        self._limiter = anyio.CapacityLimiter(threads)
+
+    def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        with self.engine.connect() as conn, conn.begin():
+            return fn(conn, *args)
+
+    def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` in one write transaction: all of it is committed, or none of it."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                return fn(conn, *args)
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(self.read_sync, fn, *args, limiter=self._limiter)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(self.write_sync, fn, *args, limiter=self._limiter)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

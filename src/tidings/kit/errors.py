@@ -1,0 +1,168 @@
+"""The one place that knows the vnd.error shape, and the handlers that produce it.
+
+Every 4xx/5xx leaves the server as `application/vnd.error+json` with `logRef` equal to the
+request's Correlation-Id; validation failures list every invalid field at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+log = logging.getLogger("tidings")
+
+ERRORS_DOC = "http://developer.helpscout.net/mailbox-api/overview/errors"
+VND_ERROR = "application/vnd.error+json"
+_MISSING = object()
+
+STATUS_MESSAGES = {
+    400: "Bad request",
+    401: "Not Authorized - OAuth2 token is either not provided or not valid",
+    403: "Access denied",
+    404: "Resource not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    429: "API rate limit exceeded",
+    500: "Internal server error",
+}
+
+# pydantic error types -> the anchor names of Help Scout's error documentation
+_ANCHORS = {
+    "missing": "NotEmpty",
+    "string_too_short": "NotEmpty",
+    "enum": "EnumValue",
+    "literal_error": "EnumValue",
+    "int_parsing": "InvalidNumber",
+    "int_type": "InvalidNumber",
+    "greater_than_equal": "InvalidNumber",
+    "less_than_equal": "InvalidNumber",
+    "datetime_parsing": "MalformedDate",
+    "string_too_long": "Size",
+    "too_long": "Size",
+    "too_short": "Size",
+}
+
+
+@dataclass
+class FieldError:
+    path: str
+    message: str
+    source: str = "JSON"  # JSON | query | path
+    rejected_value: Any = _MISSING
+    code: str = "Invalid"
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"path": self.path, "message": self.message, "source": self.source}
+        if self.rejected_value is not _MISSING:
+            doc["rejectedValue"] = self.rejected_value
+        doc["_links"] = {"about": {"href": f"{ERRORS_DOC}#{self.code}"}}
+        return doc
+
+
+@dataclass
+class ApiError(Exception):
+    """Raised anywhere below a route; becomes a vnd.error response."""
+
+    status: int
+    message: str = ""
+    errors: list[FieldError] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.message:
+            self.message = STATUS_MESSAGES.get(self.status, "Error")
+
+
+def invalid(*errors: FieldError) -> ApiError:
+    return ApiError(400, "Bad request", list(errors))
+
+
+def invalid_field(
+    path: str, message: str, source: str = "JSON", rejected: Any = _MISSING, code: str = "Invalid"
+) -> ApiError:
+    return invalid(FieldError(path, message, source, rejected, code))
+
+
+def not_found(what: str = "Resource") -> ApiError:
+    return ApiError(404, f"{what} not found")
+
+
+def forbidden(message: str = "Access denied") -> ApiError:
+    return ApiError(403, message)
+
+
+def error_body(correlation_id: str, message: str, errors: list[FieldError] | None = None) -> bytes:
+    doc: dict[str, Any] = {"logRef": correlation_id, "message": message}
+    if errors:
+        doc["_embedded"] = {"errors": [e.to_dict() for e in errors]}
+    doc["_links"] = {"about": {"href": ERRORS_DOC}}
+    return orjson.dumps(doc)
+
+
+def correlation_id_of(request: Request) -> str:
+    return str(getattr(request.state, "correlation_id", "") or "")
+
+
+def error_response(
+    request: Request,
+    status: int,
+    message: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = error_body(correlation_id_of(request), message or STATUS_MESSAGES.get(status, "Error"), errors)
+    return Response(body, status_code=status, media_type=VND_ERROR, headers=headers)
+
+
+_SOURCES = {"query": "query", "path": "path", "body": "JSON", "header": "header"}
+
+
+def _field_error_from_pydantic(err: dict[str, Any]) -> FieldError:
+    loc = list(err.get("loc", ()))
+    where = str(loc[0]) if loc else "body"
+    source = _SOURCES.get(where, "JSON")
+    path_parts = [str(p) for p in loc[1:]] if where in _SOURCES else [str(p) for p in loc]
+    # Discriminated/union branches add type names to loc; keep only the field path.
+    path_parts = [p for p in path_parts if not p.startswith(("function-", "tagged-union", "json-or-python"))]
+    path = ".".join(path_parts) or where
+    message = str(err.get("msg", "is invalid"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    code = _ANCHORS.get(str(err.get("type")), "Invalid")
+    if err.get("type") == "missing":
+        message = "may not be empty" if source == "JSON" else "is required"
+    rejected = err.get("input", _MISSING) if err.get("type") != "missing" else _MISSING
+    if isinstance(rejected, dict | list):
+        rejected = _MISSING
+    return FieldError(path, message, source, rejected, code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return error_response(request, exc.status, exc.message, exc.errors, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        errors = [_field_error_from_pydantic(dict(e)) for e in exc.errors()]
+        return error_response(request, 400, "Bad request", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        message = STATUS_MESSAGES.get(exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error (logRef %s)", correlation_id_of(request))
+        return error_response(request, 500)

@@ -1,0 +1,90 @@
+"""The one place that knows paging and HAL links.
+
+Links are absolute, built from the request's own scheme and host (forwarded headers only when
+the proxy is trusted), and keep every query parameter of the request, changing only `page`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+HAL_JSON = "application/hal+json;charset=UTF-8"
+REPORT_JSON = "application/json;charset=UTF-8"
+
+
+class HalResponse(Response):
+    media_type = HAL_JSON
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ReportResponse(HalResponse):
+    media_type = REPORT_JSON
+
+
+def base_url(request: Request) -> str:
+    """scheme://host[:port] as the client addressed us."""
+    scheme = request.url.scheme
+    host = request.headers.get("host") or request.url.netloc
+    if getattr(request.app.state, "trust_proxy", False):
+        scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
+        host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
+    return f"{scheme}://{host}"
+
+
+def href(request: Request, path: str) -> dict[str, str]:
+    return {"href": base_url(request) + path}
+
+
+def _query_without_page(request: Request) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v != ""]
+
+
+def _url(request: Request, params: list[tuple[str, str]]) -> str:
+    url = base_url(request) + request.url.path
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def paged(request: Request, key: str, items: list[dict[str, Any]], page: int, size: int, total: int) -> dict:
+    """A HAL page: `_embedded` always present, `page{size,totalElements,totalPages,number}`."""
+    total_pages = (total + size - 1) // size if total else 0
+    rest = _query_without_page(request)
+    links: dict[str, Any] = {
+        "self": {"href": _url(request, [*rest, ("page", str(page))])},
+        "first": {"href": _url(request, [*rest, ("page", "1")])},
+        "last": {"href": _url(request, [*rest, ("page", str(max(total_pages, 1)))])},
+    }
+    if page < total_pages:
+        links["next"] = {"href": _url(request, [*rest, ("page", str(page + 1))])}
+    if 1 < page <= total_pages + 1:
+        links["previous"] = {"href": _url(request, [*rest, ("page", str(page - 1))])}
+    template = _url(request, rest) + ("{&page}" if rest else "{?page}")
+    links["page"] = {"href": template, "templated": True}
+    return {
+        "_embedded": {key: items},
+        "_links": links,
+        "page": {"size": size, "totalElements": total, "totalPages": total_pages, "number": page},
+    }
+
+
+def created(request: Request, path: str, resource_id: int) -> Response:
+    """201 with `Resource-ID` and an absolute `Location`, and an empty body."""
+    return Response(
+        status_code=201,
+        headers={"Resource-ID": str(resource_id), "Location": base_url(request) + path},
+    )
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def window(page: int, size: int) -> tuple[int, int]:
+    """(offset, limit) of a 1-based page."""
+    return (page - 1) * size, size

@@ -1,0 +1,29 @@
+"""Shared request-body pieces: the model base and field types every domain uses."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Body(BaseModel):
+    """Request bodies ignore unknown keys (clients send extra ones) and validate strictly otherwise."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValueError("Not well-formed email address")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+
+PageParam = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]

@@ -1,0 +1,55 @@
+"""SQL for users and their mailbox grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from tidings.db.tables import user_mailboxes, users
+
+
+def create_user(conn: Connection, values: dict[str, Any], mailbox_ids: Iterable[int], now: datetime) -> int:
+    user_id = int(
+        conn.execute(users.insert().values(**values, created_at=now, updated_at=now)).inserted_primary_key[0]  # type: ignore[index]
+    )
+    rows = [{"user_id": user_id, "mailbox_id": m} for m in sorted(set(mailbox_ids))]
+    if rows:
+        conn.execute(user_mailboxes.insert(), rows)
+    return user_id
+
+
+def email_taken(conn: Connection, email: str) -> bool:
+    return (
+        conn.execute(select(users.c.id).where(func.lower(users.c.email) == email.lower())).first() is not None
+    )
+
+
+def get(conn: Connection, user_id: int) -> dict | None:
+    row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def list_page(
+    conn: Connection, *, email: str | None, mailbox_id: int | None, offset: int, limit: int
+) -> tuple[list[dict], int]:
+    conditions = []
+    if email:
+        conditions.append(func.lower(users.c.email) == email.lower())
+    if mailbox_id is not None:
+        # Owners and admins see every mailbox; users only those granted.
+        granted = select(user_mailboxes.c.user_id).where(user_mailboxes.c.mailbox_id == mailbox_id)
+        conditions.append(users.c.role.in_(("owner", "admin")) | users.c.id.in_(granted))
+    total = conn.execute(select(func.count()).select_from(users).where(*conditions)).scalar_one()
+    rows = conn.execute(select(users).where(*conditions).order_by(users.c.id).offset(offset).limit(limit))
+    return [dict(r) for r in rows.mappings()], int(total)
+
+
+def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    rows = conn.execute(select(users).where(users.c.id.in_(wanted))).mappings()
+    return {r["id"]: dict(r) for r in rows}

@@ -1,0 +1,117 @@
+"""Fixtures shared by every domain's tests: a real database per test (SQLite file or
+PostgreSQL database cloned from a migrated template), the real ASGI app and an API client.
+
+Every test that uses `db_url` (directly or through `app`/`client`/`api`) runs once on SQLite
+and once on PostgreSQL. The PostgreSQL cluster is started once per test process from the
+installed server binaries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support.api import Api
+from tests.support.pgserver import PgServer
+from tidings.app import create_app
+from tidings.auth.service import bootstrap
+from tidings.db.migrate import upgrade
+from tidings.kit.config import Settings
+from tidings.kit.db import create_db_engine
+
+BOOT_APP_ID = "test-app-id"
+BOOT_APP_SECRET = "test-app-secret"
+BOOT_EMAIL = "owner@example.com"
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    server = PgServer().start()
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE tidings_template")
+    engine = create_db_engine(server.database_url("tidings_template"))
+    upgrade(engine)
+    engine.dispose()
+    yield server
+    server.stop()
+
+
+def _fresh_pg_database(server: PgServer) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"t_{worker}_{next(_counter)}"
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE tidings_template')
+    return name
+
+
+def _drop_pg_database(server: PgServer, name: str) -> None:
+    with psycopg.connect(server.url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        target = tmp_path / "tidings.db"
+        shutil.copy(sqlite_template, target)
+        yield f"sqlite:///{target}"
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    name = _fresh_pg_database(server)
+    yield server.database_url(name)
+    _drop_pg_database(server, name)
+
+
+@pytest.fixture
+def dialect(db_url: str) -> str:
+    return "sqlite" if db_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return Settings(
+        database_url=db_url,
+        rate_limit_per_minute=0,
+        bootstrap_app_id=BOOT_APP_ID,
+        bootstrap_app_secret=BOOT_APP_SECRET,
+        bootstrap_email=BOOT_EMAIL,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings):  # type: ignore[no-untyped-def]
+    application = create_app(settings)
+    application.state.db.write_sync(bootstrap, settings)
+    return application
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    """A client authenticated as the bootstrap owner, with factories for test data."""
+    return Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
