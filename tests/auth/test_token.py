@@ -59,14 +59,16 @@ class TestTokenRequest:
     def test_refresh_token_rotates(self, client: TestClient) -> None:
         first = client.post("/v2/oauth2/token", data=CREDS).json()
         refreshed = client.post(
-            "/v2/oauth2/token", data={**CREDS, "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+            "/v2/oauth2/token",
+            data={**CREDS, "grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
         )
         assert refreshed.status_code == 200
         second = refreshed.json()
         assert second["refresh_token"] != first["refresh_token"]
         assert second["access_token"] != first["access_token"]
         again = client.post(
-            "/v2/oauth2/token", data={**CREDS, "grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+            "/v2/oauth2/token",
+            data={**CREDS, "grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
         )
         _assert_vnd_error(again, 401)
         me = client.get("/v2/users/me", headers={"Authorization": f"Bearer {second['access_token']}"})

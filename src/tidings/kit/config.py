@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     bootstrap_app_id: str | None = None
     bootstrap_app_secret: str | None = None
     bootstrap_email: str = "owner@localhost"
-    web_base_url: str = "https://secure.helpscout.net"
+    web_base_url: str | None = None  # base of `web` links; default: this server
     db_threads: int = 8
 
 

@@ -466,6 +466,7 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     _expression_indexes()
     _full_text(op.get_bind().dialect.name)
+    op.execute("INSERT INTO counters (name, value) VALUES ('conversation_number', 0)")
 
 
 def downgrade() -> None:

@@ -1,0 +1,237 @@
+"""The JSON shapes of conversations and threads, built from rows loaded in batches.
+
+`load_related` fetches everything a page of conversations shows (people, tags, custom fields
+and, with `embed=threads`, the threads and their attachments) in one query per kind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+
+from tidings.conversations import repository
+from tidings.customers import repository as customers_repository
+from tidings.kit import timefmt
+from tidings.kit.hal import base_url, href
+from tidings.users import repository as users_repository
+from tidings.users.schemas import person
+
+DEFAULT_TAG_COLOR = "#A5B2BD"
+
+
+@dataclass
+class Related:
+    users: dict[int, dict] = field(default_factory=dict)
+    customers: dict[int, dict] = field(default_factory=dict)
+    tags: dict[int, list[dict]] = field(default_factory=dict)
+    fields: dict[int, list[dict]] = field(default_factory=dict)
+    threads: dict[int, list[dict]] | None = None
+    attachments: dict[int, list[dict]] = field(default_factory=dict)
+
+
+def load_related(conn: Connection, rows: list[dict], *, embed_threads: bool = False) -> Related:
+    ids = [r["id"] for r in rows]
+    user_ids = {r["assignee_id"] for r in rows} | {r["closed_by"] for r in rows}
+    user_ids |= {r["created_by_id"] for r in rows if r["created_by_type"] == "user"}
+    customer_ids = {r["customer_id"] for r in rows}
+    customer_ids |= {r["created_by_id"] for r in rows if r["created_by_type"] == "customer"}
+    related = Related(tags=repository.tags_for(conn, ids), fields=repository.fields_for(conn, ids))
+    if embed_threads:
+        thread_rows = repository.threads_for(conn, ids)
+        related.threads = {}
+        for t in thread_rows:
+            related.threads.setdefault(t["conversation_id"], []).append(t)
+        related.attachments = repository.attachments_for(conn, [t["id"] for t in thread_rows])
+        for t in thread_rows:
+            user_ids |= {t["assigned_to_id"]}
+            if t["created_by_type"] == "user":
+                user_ids.add(t["created_by_id"])
+            else:
+                customer_ids.add(t["created_by_id"])
+            customer_ids.add(t["customer_id"])
+    related.users = users_repository.by_ids(conn, {u for u in user_ids if u})
+    related.customers = customers_repository.by_ids(conn, {c for c in customer_ids if c})
+    return related
+
+
+def customer_person(customer: dict | None, *, with_type: bool = True) -> dict[str, Any] | None:
+    if customer is None:
+        return None
+    doc: dict[str, Any] = {"id": customer["id"]}
+    if with_type:
+        doc["type"] = "customer"
+    doc["first"] = customer["first_name"]
+    doc["last"] = customer["last_name"]
+    if customer.get("photo_url"):
+        doc["photoUrl"] = customer["photo_url"]
+    doc["email"] = customer.get("email") or ""
+    return doc
+
+
+def conversation_out(request: Request, row: dict, related: Related) -> dict[str, Any]:
+    cid = row["id"]
+    now = timefmt.now()
+    assignee = related.users.get(row["assignee_id"]) if row["assignee_id"] else None
+    closer = related.users.get(row["closed_by"]) if row["closed_by"] else None
+    customer = related.customers.get(row["customer_id"]) if row["customer_id"] else None
+    if row["created_by_type"] == "user":
+        created_by = person(related.users.get(row["created_by_id"])) or {
+            "id": row["created_by_id"],
+            "type": "user",
+        }
+    else:
+        created_by = customer_person(related.customers.get(row["created_by_id"])) or {
+            "id": row["created_by_id"],
+            "type": "customer",
+        }
+    doc: dict[str, Any] = {
+        "id": cid,
+        "number": row["number"],
+        "threads": row["thread_count"],
+        "type": row["type"],
+        "folderId": row["folder_id"],
+        "status": row["status"],
+        "state": row["state"],
+        "subject": row["subject"],
+        "preview": row["preview"],
+        "mailboxId": row["mailbox_id"],
+    }
+    if assignee:
+        doc["assignee"] = person(assignee)
+    doc["createdBy"] = created_by
+    doc["createdAt"] = timefmt.fmt(row["created_at"])
+    doc["closedBy"] = row["closed_by"] or 0
+    if closer:
+        doc["closedByUser"] = person(closer)
+    if row["closed_at"]:
+        doc["closedAt"] = timefmt.fmt(row["closed_at"])
+    doc["userUpdatedAt"] = timefmt.fmt(row["user_updated_at"])
+    if row["customer_waiting_since"]:
+        doc["customerWaitingSince"] = {
+            "time": timefmt.fmt(row["customer_waiting_since"]),
+            "friendly": timefmt.friendly(row["customer_waiting_since"], now),
+            "latestReplyFrom": "customer",
+        }
+    doc["source"] = {"type": row["source_type"], "via": row["source_via"]}
+    doc["tags"] = [
+        {"id": t["id"], "color": t["color"] or DEFAULT_TAG_COLOR, "tag": t["name"]}
+        for t in related.tags.get(cid, [])
+    ]
+    doc["cc"] = json.loads(row["cc"])
+    doc["bcc"] = json.loads(row["bcc"])
+    if customer:
+        doc["primaryCustomer"] = customer_person(customer)
+    if row["snoozed_until"] and row["snoozed_until"] > now:
+        doc["snooze"] = {
+            "snoozedBy": row["snoozed_by"],
+            "snoozedUntil": timefmt.fmt(row["snoozed_until"]),
+            "unsnoozeOnCustomerReply": bool(row["unsnooze_on_customer_reply"]),
+        }
+        doc["nextEvent"] = {
+            "time": timefmt.fmt(row["snoozed_until"]),
+            "eventType": "snooze",
+            "userId": row["snoozed_by"],
+            "cancelOnCustomerReply": bool(row["unsnooze_on_customer_reply"]),
+        }
+    doc["customFields"] = related.fields.get(cid, [])
+    if related.threads is not None:
+        doc["_embedded"] = {
+            "threads": [thread_out(request, t, related) for t in related.threads.get(cid, [])],
+        }
+    links: dict[str, Any] = {"self": href(request, f"/v2/conversations/{cid}")}
+    links["mailbox"] = href(request, f"/v2/mailboxes/{row['mailbox_id']}")
+    if customer:
+        links["primaryCustomer"] = href(request, f"/v2/customers/{customer['id']}")
+    if row["created_by_type"] == "user":
+        links["createdByUser"] = href(request, f"/v2/users/{row['created_by_id']}")
+    else:
+        links["createdByCustomer"] = href(request, f"/v2/customers/{row['created_by_id']}")
+    if closer:
+        links["closedBy"] = href(request, f"/v2/users/{closer['id']}")
+    links["threads"] = href(request, f"/v2/conversations/{cid}/threads/")
+    if assignee:
+        links["assignee"] = href(request, f"/v2/users/{assignee['id']}")
+    web = request.app.state.settings.web_base_url or base_url(request)
+    links["web"] = {"href": f"{web.rstrip('/')}/conversation/{cid}/{row['number']}"}
+    doc["_links"] = links
+    return doc
+
+
+def thread_out(request: Request, thread: dict, related: Related) -> dict[str, Any]:
+    tid = thread["id"]
+    cid = thread["conversation_id"]
+    action: dict[str, Any] = {"type": thread["action_type"]}
+    if thread["type"] == "lineitem":
+        action["text"] = thread["action_text"] or ""
+        action["associatedEntities"] = {"workflow": thread["workflow_id"]} if thread["workflow_id"] else {}
+    customer = related.customers.get(thread["customer_id"]) if thread["customer_id"] else None
+    if thread["created_by_type"] == "user":
+        created_by = person(related.users.get(thread["created_by_id"])) or {
+            "id": thread["created_by_id"],
+            "type": "user",
+        }
+    else:
+        created_by = customer_person(related.customers.get(thread["created_by_id"])) or {
+            "id": thread["created_by_id"],
+            "type": "customer",
+        }
+    state = thread["state"]
+    doc: dict[str, Any] = {
+        "id": tid,
+        "type": thread["type"],
+        "status": thread["status"],
+        "state": state,
+        "action": action,
+    }
+    if thread["type"] != "lineitem":
+        doc["body"] = thread["body"] or ""
+    doc["source"] = {"type": thread["source_type"], "via": thread["source_via"]}
+    if customer:
+        doc["customer"] = customer_person(customer, with_type=False)
+    doc["createdBy"] = created_by
+    assigned = related.users.get(thread["assigned_to_id"]) if thread["assigned_to_id"] else None
+    if assigned:
+        doc["assignedTo"] = person(assigned)
+    if thread["type"] in ("message", "customer"):
+        doc["savedReplyId"] = thread["saved_reply_id"] or 0
+    doc["to"] = json.loads(thread["to_list"])
+    doc["cc"] = json.loads(thread["cc_list"])
+    doc["bcc"] = json.loads(thread["bcc_list"])
+    doc["createdAt"] = timefmt.fmt(thread["created_at"])
+    if thread["opened_at"]:
+        doc["openedAt"] = timefmt.fmt(thread["opened_at"])
+    base = base_url(request)
+    web = request.app.state.settings.web_base_url or base
+    doc["_embedded"] = {
+        "attachments": [
+            {
+                "id": a["id"],
+                "filename": a["filename"],
+                "mimeType": a["mime_type"],
+                "width": a["width"],
+                "height": a["height"],
+                "size": a["size"],
+                "_links": {
+                    "data": {"href": f"{base}/v2/conversations/{cid}/attachments/{a['id']}/data"},
+                    "self": {"href": f"{base}/v2/conversations/{cid}/attachments/{a['id']}"},
+                    "web": {"href": f"{web.rstrip('/')}/file/{a['id']}/{a['filename']}"},
+                },
+            }
+            for a in related.attachments.get(tid, [])
+        ]
+    }
+    links: dict[str, Any] = {}
+    if assigned:
+        links["assignedTo"] = href(request, f"/v2/users/{assigned['id']}")
+    if thread["created_by_type"] == "user":
+        links["createdByUser"] = href(request, f"/v2/users/{thread['created_by_id']}")
+    else:
+        links["createdByCustomer"] = href(request, f"/v2/customers/{thread['created_by_id']}")
+    if customer:
+        links["customer"] = href(request, f"/v2/customers/{customer['id']}")
+    doc["_links"] = links
+    return doc

@@ -1,0 +1,179 @@
+"""Request bodies of the conversation and thread write endpoints."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, field_validator, model_validator
+
+from tidings.kit import timefmt
+from tidings.kit.schemas import Body, Email
+
+Status = Literal["active", "pending", "closed", "spam"]
+ConversationType = Literal["email", "chat", "phone"]
+
+
+def _timestamp(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return timefmt.parse(value)
+        except ValueError as exc:
+            raise ValueError(f"Malformed date: {exc}") from None
+    return value
+
+
+ApiTimestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+EmailList = list[Email]
+
+
+class CustomerRef(Body):
+    """A customer by id, or by email (created with the optional fields when unknown)."""
+
+    id: int | None = Field(default=None, ge=1)
+    email: Email | None = None
+    firstName: str | None = Field(default=None, max_length=40)
+    lastName: str | None = Field(default=None, max_length=40)
+    phone: str | None = Field(default=None, max_length=60)
+    photoUrl: str | None = Field(default=None, max_length=200)
+    jobTitle: str | None = Field(default=None, max_length=60)
+    photoType: str | None = Field(default=None, max_length=20)
+    background: str | None = Field(default=None, max_length=15000)
+    location: str | None = Field(default=None, max_length=60)
+    organization: str | None = Field(default=None, max_length=60)
+    gender: str | None = Field(default=None, max_length=20)
+    age: str | None = Field(default=None, max_length=20)
+
+    @model_validator(mode="after")
+    def _id_or_email(self) -> CustomerRef:
+        if self.id is None and self.email is None:
+            raise ValueError("a customer needs an id or an email")
+        return self
+
+
+class AttachmentIn(Body):
+    fileName: str = Field(min_length=1, max_length=255)
+    mimeType: str = Field(min_length=1, max_length=255)
+    data: str = Field(min_length=1)
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, value: str) -> str:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("expected base64-encoded file data") from None
+        return value
+
+    def decoded(self) -> bytes:
+        return base64.b64decode(self.data)
+
+
+class ThreadIn(Body):
+    """A thread inside a create-conversation body."""
+
+    type: Literal["customer", "reply", "note", "chat", "phone"]
+    text: str = Field(min_length=1, max_length=200_000)
+    customer: CustomerRef | None = None
+    draft: bool = False
+    to: EmailList = Field(default_factory=list)
+    cc: EmailList = Field(default_factory=list)
+    bcc: EmailList = Field(default_factory=list)
+    createdAt: ApiTimestamp | None = None
+    imported: bool = False
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+    user: int | None = Field(default=None, ge=1)
+
+
+class FieldValueIn(Body):
+    id: int = Field(ge=1)
+    value: Any
+
+    @field_validator("value")
+    @classmethod
+    def _scalar(cls, value: Any) -> str:
+        if value is None or isinstance(value, dict | list):
+            raise ValueError("expected a string or number")
+        return str(value)
+
+
+class ConversationCreate(Body):
+    subject: str = Field(min_length=1, max_length=998)
+    type: ConversationType
+    mailboxId: int = Field(ge=1)
+    status: Literal["active", "closed", "pending"]
+    customer: CustomerRef
+    threads: list[ThreadIn] = Field(min_length=1)
+    assignTo: int | None = Field(default=None, ge=1)
+    autoReply: bool = False
+    imported: bool = False
+    createdAt: ApiTimestamp | None = None
+    closedAt: ApiTimestamp | None = None
+    user: int | None = Field(default=None, ge=1)
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+    fields: list[FieldValueIn] = Field(default_factory=list)
+    cc: EmailList = Field(default_factory=list)
+    bcc: EmailList = Field(default_factory=list)
+
+
+class PatchOp(Body):
+    op: Literal["add", "move", "remove", "replace"]
+    path: str = Field(min_length=1, max_length=100)
+    value: Any = None
+
+
+class TagsUpdate(Body):
+    tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+
+
+class FieldsUpdate(Body):
+    fields: list[FieldValueIn] = Field(default_factory=list)
+
+
+class SnoozeUpdate(Body):
+    snoozedUntil: ApiTimestamp
+    unsnoozeOnCustomerReply: bool
+
+
+class ReplyIn(Body):
+    text: str = Field(min_length=1, max_length=200_000)
+    customer: CustomerRef | None = None
+    draft: bool = False
+    imported: bool = False
+    status: Literal["active", "all", "closed", "open", "pending", "spam"] | None = None
+    user: int | None = Field(default=None, ge=1)
+    assignTo: int | None = Field(default=None, ge=1)
+    to: EmailList = Field(default_factory=list)
+    cc: EmailList = Field(default_factory=list)
+    bcc: EmailList = Field(default_factory=list)
+    createdAt: ApiTimestamp | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+    savedReplyId: int | None = Field(default=None, ge=1)
+
+
+class NoteIn(Body):
+    text: str = Field(min_length=1, max_length=200_000)
+    user: int | None = Field(default=None, ge=1)
+    status: Literal["active", "all", "closed", "open", "pending", "spam"] | None = None
+    imported: bool = False
+    createdAt: ApiTimestamp | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class CustomerThreadIn(Body):
+    text: str = Field(min_length=1, max_length=200_000)
+    customer: CustomerRef
+    imported: bool = False
+    to: EmailList = Field(default_factory=list)
+    cc: EmailList = Field(default_factory=list)
+    bcc: EmailList = Field(default_factory=list)
+    createdAt: ApiTimestamp | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class ThreadPatch(Body):
+    op: Literal["replace"]
+    path: Literal["/text", "/hidden"]
+    value: Any = None

@@ -1,0 +1,45 @@
+"""The `query=` language of `GET /v2/conversations`: text → AST → SQL condition and score.
+
+Knows SQL, knows no HTTP: callers turn `QueryError` (`.message`, `.position`) into a 400 on
+`query`. Typical use: `node = parse_query(text)`; if it is not None,
+`compiled = compile_query(node, dialect=db.dialect, now=timefmt.now())` and filter with
+`compiled.condition`, ordering by `compiled.score` for `sortField=score` when `compiled.has_text`.
+"""
+
+from tidings.search.compile import CompiledQuery, QueryValueError, compile_query
+from tidings.search.datemath import DateMathError, Period, resolve
+from tidings.search.parse import (
+    FIELDS,
+    MAX_DEPTH,
+    MAX_LENGTH,
+    And,
+    Node,
+    Not,
+    Or,
+    QueryError,
+    QuerySyntaxError,
+    Range,
+    Term,
+    parse_query,
+)
+
+__all__ = [
+    "FIELDS",
+    "MAX_DEPTH",
+    "MAX_LENGTH",
+    "And",
+    "CompiledQuery",
+    "DateMathError",
+    "Node",
+    "Not",
+    "Or",
+    "Period",
+    "QueryError",
+    "QuerySyntaxError",
+    "QueryValueError",
+    "Range",
+    "Term",
+    "compile_query",
+    "parse_query",
+    "resolve",
+]

@@ -1,0 +1,97 @@
+"""Thread edits and attachments; thread creation lives with the conversation rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+
+from tidings.auth.caller import Caller
+from tidings.conversations import repository
+from tidings.conversations.presenter import load_related, thread_out
+from tidings.conversations.schemas import AttachmentIn, ThreadPatch
+from tidings.conversations.service import refresh_derived, visible_conversation
+from tidings.customers import repository as customers_repository
+from tidings.kit import timefmt
+from tidings.kit.errors import invalid_field, not_found
+from tidings.users import repository as users_repository
+
+
+def present(conn: Connection, request: Request, rows: list[dict]) -> list[dict]:
+    """Threads as JSON, with their people and attachments loaded once for the whole page."""
+    related = load_related(conn, [])
+    user_ids = {t["assigned_to_id"] for t in rows} | {
+        t["created_by_id"] for t in rows if t["created_by_type"] == "user"
+    }
+    customer_ids = {t["customer_id"] for t in rows} | {
+        t["created_by_id"] for t in rows if t["created_by_type"] == "customer"
+    }
+    related.users = users_repository.by_ids(conn, {u for u in user_ids if u})
+    related.customers = customers_repository.by_ids(conn, {c for c in customer_ids if c})
+    related.attachments = repository.attachments_for(conn, [t["id"] for t in rows])
+    return [thread_out(request, t, related) for t in rows]
+
+
+def _thread(conn: Connection, caller: Caller, conversation_id: int, thread_id: int) -> dict:
+    visible_conversation(conn, caller, conversation_id, lock=True)
+    thread = repository.get_thread(conn, conversation_id, thread_id)
+    if thread is None:
+        raise not_found("Thread")
+    return thread
+
+
+def patch_thread(
+    conn: Connection, caller: Caller, conversation_id: int, thread_id: int, body: ThreadPatch
+) -> None:
+    thread = _thread(conn, caller, conversation_id, thread_id)
+    now = timefmt.now()
+    if body.path == "/text":
+        if not isinstance(body.value, str) or not body.value.strip():
+            raise invalid_field("value", "expected the new, non-empty text", "JSON", body.value)
+        if thread["type"] == "lineitem":
+            raise invalid_field("path", "line items have no text to edit", "JSON", body.path)
+        values = {"body": body.value}
+        if thread["original_body"] is None:
+            values["original_body"] = thread["body"]
+        repository.update_thread(conn, thread_id, values)
+    else:
+        if not isinstance(body.value, bool):
+            raise invalid_field("value", "expected true or false", "JSON", body.value)
+        if thread["type"] not in ("customer", "message") or thread["state"] == "draft":
+            raise invalid_field(
+                "path", "only published customer or reply threads can be hidden", "JSON", body.path
+            )
+        repository.update_thread(conn, thread_id, {"state": "hidden" if body.value else "published"})
+    refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+
+
+def add_attachment(
+    conn: Connection, caller: Caller, conversation_id: int, thread_id: int, body: AttachmentIn
+) -> int:
+    thread = _thread(conn, caller, conversation_id, thread_id)
+    now = timefmt.now()
+    data = body.decoded()
+    [attachment_id] = repository.insert_attachments(
+        conn,
+        [
+            {
+                "conversation_id": conversation_id,
+                "thread_id": thread["id"],
+                "filename": body.fileName,
+                "mime_type": body.mimeType,
+                "size": len(data),
+                "data": data,
+                "created_at": now,
+            }
+        ],
+    )
+    refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+    return attachment_id
+
+
+def delete_attachment(conn: Connection, caller: Caller, conversation_id: int, attachment_id: int) -> None:
+    visible_conversation(conn, caller, conversation_id, lock=True)
+    if repository.get_attachment(conn, conversation_id, attachment_id) is None:
+        raise not_found("Attachment")
+    repository.delete_attachment(conn, attachment_id)
+    now = timefmt.now()
+    refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
