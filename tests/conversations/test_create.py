@@ -197,7 +197,7 @@ class TestCreate:
 
     def test_bad_thread_field_names_its_path(self, api: Api) -> None:
         body = _body(api.mailbox(), threads=[{"type": "customer", "text": "x", "cc": ["not-an-email"]}])
-        vnd_error(api.post("/v2/conversations", body), 400, "threads.0.cc.0")
+        vnd_error(api.post("/v2/conversations", body), 400, "threads[0].cc[0]")
 
     def test_unknown_mailbox_is_400(self, api: Api) -> None:
         vnd_error(api.post("/v2/conversations", _body(99999)), 400, "mailboxId")

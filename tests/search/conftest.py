@@ -2,7 +2,7 @@
 
 Each dialect gets one database per session holding the shared cast (mailboxes, folders, users,
 customers, tags). Every test adds its own conversations inside a transaction that is rolled back
-afterwards, so a test's assertions about "exactly these ids" see only its own conversations.
+afterwards, so "exactly these ids" in a test means among that test's own conversations.
 The PostgreSQL cluster is the session's shared `pg_server` (tests/conftest.py).
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,30 +45,264 @@ TAG_IDS = {"carrots": 1, "dogs": 2, "dogs love carrots": 3, "carrots-cake": 4, "
 
 
 def at(text: str) -> datetime:
+    """An instant from its ISO text, `Z` included."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _seed_cast(conn: Connection) -> None:
-    stamps = {"created_at": SEEDED_AT, "updated_at": SEEDED_AT}
+    def rows(common: dict[str, Any], *specific: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{**common, **row} for row in specific]
+
+    stamps: dict[str, Any] = {"created_at": SEEDED_AT, "updated_at": SEEDED_AT}
     conn.execute(
         insert(mailboxes),
-        [
+        rows(
+            stamps,
             {"id": MAILBOX_ORDERS, "name": "Orders", "slug": "orders", "email": "orders@shop.example"},
-            {"id": MAILBOX_ORDERS_ARCHIVE, "name": "Orders Archive", "slug": "archive", "email": "a@shop.example"},
-            {"id": MAILBOX_SUPPORT, "name": "Support", "slug": "support", "email": "help@shop.example"},
-        ],
-        [stamps] * 3,
-    ) if False else conn.execute(
-        insert(mailboxes),
-        [
-            {"id": MAILBOX_ORDERS, "name": "Orders", "slug": "orders", "email": "orders@shop.example", **stamps},
             {
                 "id": MAILBOX_ORDERS_ARCHIVE,
                 "name": "Orders Archive",
                 "slug": "archive",
-                "email": "archive@shop.example",
-                **stamps,
+                "email": "a@shop.example",
             },
-            {"id": MAILBOX_SUPPORT, "name": "Support", "slug": "support", "email": "help@shop.example", **stamps},
-        ],
+            {"id": MAILBOX_SUPPORT, "name": "Support", "slug": "support", "email": "help@shop.example"},
+        ),
     )
+    conn.execute(
+        insert(folders),
+        rows(
+            {"name": "Unassigned", "type": "unassigned", "user_id": 0, "updated_at": SEEDED_AT},
+            *(
+                {"id": 1000 + box, "mailbox_id": box}
+                for box in (MAILBOX_ORDERS, MAILBOX_ORDERS_ARCHIVE, MAILBOX_SUPPORT)
+            ),
+        ),
+    )
+    conn.execute(
+        insert(users),
+        rows(
+            {"role": "user", "timezone": "UTC", **stamps},
+            {
+                "id": USER_SPOCK_FIRST,
+                "first_name": "Spock",
+                "last_name": "Vulcan",
+                "email": "s.vulcan@fleet.example",
+            },
+            {
+                "id": USER_SPOCK_LAST,
+                "first_name": "Leonard",
+                "last_name": "SPOCK",
+                "email": "leonard@fleet.example",
+            },
+            {
+                "id": USER_SPOCK_EMAIL,
+                "first_name": "Nyota",
+                "last_name": "Uhura",
+                "email": "Spock@Fleet.example",
+            },
+            {"id": USER_KIRK, "first_name": "James", "last_name": "Kirk", "email": "kirk@fleet.example"},
+            {
+                "id": USER_SPOCKINGTON,
+                "first_name": "Spockington",
+                "last_name": "Jr",
+                "email": "jr@fleet.example",
+            },
+        ),
+    )
+    conn.execute(
+        insert(customers),
+        rows(
+            stamps,
+            {"id": CUSTOMER_JOHN, "first_name": "John", "last_name": "Appleseed"},
+            {"id": CUSTOMER_VERA, "first_name": "Vera", "last_name": "Bear"},
+            {"id": CUSTOMER_ROB, "first_name": "Rob", "last_name": "Robertovic"},
+            {"id": CUSTOMER_JOHNNY, "first_name": "Johnny", "last_name": "Appleseedling"},
+        ),
+    )
+    conn.execute(
+        insert(customer_emails),
+        rows(
+            {"type": "work"},
+            {"customer_id": CUSTOMER_JOHN, "value": "john@appleseed.com"},
+            {"customer_id": CUSTOMER_JOHN, "value": "j.a+work@appleseed.com"},
+            {"customer_id": CUSTOMER_VERA, "value": "vbear@mywork.com"},
+            {"customer_id": CUSTOMER_ROB, "value": "rob@acme.com"},
+            {"customer_id": CUSTOMER_JOHNNY, "value": "john@appleseed.co"},
+            {"customer_id": CUSTOMER_JOHNNY, "value": "xjohn@appleseed.com"},
+        ),
+    )
+    conn.execute(
+        insert(tags),
+        rows(
+            stamps,
+            *(
+                {"id": tag_id, "name": name, "slug": name.replace(" ", "-")}
+                for name, tag_id in TAG_IDS.items()
+            ),
+        ),
+    )
+
+
+class SearchDb:
+    """One test's view of a seeded database: add conversations, then ask which ones a query finds."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self._conversation_ids = itertools.count(1)
+        self._thread_ids = itertools.count(1)
+
+    def add(
+        self,
+        subject: str = "Hello",
+        *,
+        bodies: Sequence[str] = ("Hi there",),
+        threads_: Sequence[dict[str, Any]] = (),
+        conversation_id: int | None = None,
+        number: int | None = None,
+        mailbox_id: int = MAILBOX_SUPPORT,
+        status: str = "active",
+        type_: str = "email",
+        customer_id: int | None = None,
+        assignee_id: int | None = None,
+        tag_names: Sequence[str] = (),
+        emails: Sequence[str] = (),
+        has_attachments: bool = False,
+        created_at: datetime = SEEDED_AT,
+        modified_at: datetime = SEEDED_AT,
+    ) -> int:
+        """Insert a conversation (each of `bodies` becomes a customer thread); returns its id."""
+        new_id = conversation_id if conversation_id is not None else next(self._conversation_ids)
+        self.conn.execute(
+            insert(conversations).values(
+                id=new_id,
+                number=number if number is not None else 10_000 + new_id,
+                mailbox_id=mailbox_id,
+                folder_id=1000 + mailbox_id,
+                type=type_,
+                status=status,
+                state="published",
+                subject=subject,
+                preview=(bodies[0] if bodies else "")[:255],
+                assignee_id=assignee_id,
+                customer_id=customer_id,
+                created_by_type="customer",
+                created_by_id=customer_id or 0,
+                source_type="email",
+                source_via="customer",
+                cc="[]",
+                bcc="[]",
+                created_at=created_at,
+                modified_at=modified_at,
+                user_updated_at=modified_at,
+                thread_count=len(bodies) + len(threads_),
+                total_threads=len(bodies) + len(threads_),
+                has_attachments=has_attachments,
+                customer_name_sort="",
+                customer_email_sort="",
+            )
+        )
+        thread_rows = [{"type": "customer", "body": body} for body in bodies] + [dict(t) for t in threads_]
+        for row in thread_rows:
+            self.conn.execute(
+                insert(threads).values(
+                    id=next(self._thread_ids),
+                    conversation_id=new_id,
+                    type=row["type"],
+                    status="active",
+                    state=row.get("state", "published"),
+                    action_type="default",
+                    body=row.get("body"),
+                    source_type="email",
+                    source_via="customer",
+                    customer_id=customer_id,
+                    created_by_type=row.get("created_by_type", "customer"),
+                    created_by_id=row.get("created_by_id", customer_id or 0),
+                    to_list="[]",
+                    cc_list="[]",
+                    bcc_list="[]",
+                    imported=False,
+                    created_at=created_at,
+                )
+            )
+        for name in tag_names:
+            self.conn.execute(
+                insert(conversation_tags).values(
+                    conversation_id=new_id, tag_id=TAG_IDS[name], created_at=created_at
+                )
+            )
+        for email in emails:
+            self.conn.execute(insert(conversation_emails).values(conversation_id=new_id, email=email))
+        return new_id
+
+    def compiled(self, query: str, now: datetime = NOW) -> CompiledQuery:
+        node = parse_query(query)
+        assert node is not None, f"{query!r} parsed to no filter"
+        return compile_query(node, dialect=self.dialect, now=now)
+
+    def ids(self, query: str, now: datetime = NOW) -> set[int]:
+        """Ids of the conversations `query` matches."""
+        condition = self.compiled(query, now).condition
+        return set(self.conn.execute(select(conversations.c.id).where(condition)).scalars())
+
+    def scores(self, query: str) -> dict[int, float]:
+        """Each matching conversation's relevance for `query`."""
+        compiled = self.compiled(query)
+        assert compiled.score is not None
+        rows = self.conn.execute(select(conversations.c.id, compiled.score).where(compiled.condition))
+        return {row[0]: float(row[1]) for row in rows}
+
+    def ranked(self, query: str) -> list[int]:
+        """Matching ids, most relevant first (ties broken by id, as the API does)."""
+        scores = self.scores(query)
+        return sorted(scores, key=lambda conversation_id: (-scores[conversation_id], conversation_id))
+
+    def explain(self, query: str) -> str:
+        """The database's plan for selecting the conversations `query` matches."""
+        statement = select(conversations.c.id).where(self.compiled(query).condition)
+        compiled = statement.compile(dialect=self.conn.dialect)
+        prefix = "EXPLAIN QUERY PLAN " if self.dialect == "sqlite" else "EXPLAIN "
+        if self.dialect == "sqlite":
+            params: Any = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        else:
+            params = compiled.params
+        rows = self.conn.exec_driver_sql(prefix + str(compiled), params).fetchall()
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+def _migrated(engine: Engine) -> Engine:
+    upgrade(engine)
+    with engine.connect() as conn, conn.begin():
+        _seed_cast(conn)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_search_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path: Path = tmp_path_factory.mktemp("search") / "search.db"
+    engine = _migrated(create_db_engine(f"sqlite:///{path}"))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_search_engine(pg_server: PgServer) -> Iterator[Engine]:
+    with psycopg.connect(pg_server.url, autocommit=True) as admin:
+        admin.execute("CREATE DATABASE search_tests")
+    engine = _migrated(create_db_engine(pg_server.database_url("search_tests")))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Iterator[SearchDb]:
+    """A seeded database of each kind; whatever the test adds is rolled back."""
+    engine: Engine = request.getfixturevalue(
+        f"{'sqlite' if request.param == 'sqlite' else 'postgres'}_search_engine"
+    )
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield SearchDb(conn, request.param)
+        finally:
+            transaction.rollback()

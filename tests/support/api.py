@@ -30,8 +30,8 @@ class Api:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def get(self, url: str, **kw: Any) -> httpx.Response:
-        return self.client.get(url, headers=self.headers, **kw)
+    def get(self, url: str, headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
 
     def post(self, url: str, json: Any = None, **kw: Any) -> httpx.Response:
         return self.client.post(url, json=json, headers=self.headers, **kw)

@@ -11,7 +11,13 @@ from starlette.responses import Response
 from tidings.auth.caller import CurrentCaller
 from tidings.conversations import listing, service
 from tidings.conversations.presenter import conversation_out, load_related
-from tidings.conversations.schemas import ConversationCreate, FieldsUpdate, PatchOp, SnoozeUpdate, TagsUpdate
+from tidings.conversations.schemas import (
+    ConversationCreate,
+    FieldsUpdate,
+    PatchBody,
+    SnoozeUpdate,
+    TagsUpdate,
+)
 from tidings.kit.hal import HalResponse, created, no_content
 
 router = APIRouter(tags=["conversations"])
@@ -49,7 +55,7 @@ async def patch_conversation(
     request: Request,
     caller: CurrentCaller,
     conversation_id: int,
-    body: Annotated[PatchOp | list[PatchOp], Body()],
+    body: Annotated[PatchBody, Body()],
 ) -> Response:
     ops = body if isinstance(body, list) else [body]
     await request.app.state.db.write(

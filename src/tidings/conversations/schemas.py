@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
 from tidings.kit import timefmt
 from tidings.kit.schemas import Body, Email
@@ -122,6 +122,16 @@ class PatchOp(Body):
     op: Literal["add", "move", "remove", "replace"]
     path: str = Field(min_length=1, max_length=100)
     value: Any = None
+
+
+def _one_or_many(value: Any) -> str:
+    return "many" if isinstance(value, list) else "one"
+
+
+# PATCH takes one operation object or an array of them (clients send both forms).
+PatchBody = Annotated[
+    Annotated[PatchOp, Tag("one")] | Annotated[list[PatchOp], Tag("many")], Discriminator(_one_or_many)
+]
 
 
 class TagsUpdate(Body):

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Connection, Table, delete, false, func, insert, select, update
 
 from tidings.db.tables import conversations, customer_emails, customer_phones, customers
 
@@ -104,3 +105,144 @@ def refresh_conversation_sort_keys(conn: Connection, customer_id: int) -> None:
     conn.execute(
         update(conversations).where(conversations.c.customer_id == customer_id).values(**sort_keys(customer))
     )
+
+
+# -- reads for the customers API -------------------------------------------------------------
+
+
+def get(conn: Connection, customer_id: int) -> dict | None:
+    row = conn.execute(select(customers).where(customers.c.id == customer_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def _contacts_of(conn: Connection, table: Table, customer_ids: Iterable[int]) -> dict[int, list[dict]]:
+    wanted = sorted(set(customer_ids))
+    found: dict[int, list[dict]] = {i: [] for i in wanted}
+    if not wanted:
+        return found
+    rows = conn.execute(
+        select(table.c.id, table.c.customer_id, table.c.value, table.c.type)
+        .where(table.c.customer_id.in_(wanted))
+        .order_by(table.c.customer_id, table.c.id)
+    ).mappings()
+    for r in rows:
+        found[r["customer_id"]].append(dict(r))
+    return found
+
+
+def emails_of(conn: Connection, customer_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Emails of many customers in one query, oldest (the primary one) first."""
+    return _contacts_of(conn, customer_emails, customer_ids)
+
+
+def phones_of(conn: Connection, customer_ids: Iterable[int]) -> dict[int, list[dict]]:
+    """Phones of many customers in one query."""
+    return _contacts_of(conn, customer_phones, customer_ids)
+
+
+def list_page(
+    conn: Connection,
+    *,
+    first_name: str | None,
+    last_name: str | None,
+    email: str | None,
+    mailbox_id: int | None,
+    modified_since: datetime | None,
+    visible_mailboxes: frozenset[int] | None,
+    sort_field: str,
+    descending: bool,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict], int]:
+    """One page of customers and the total; `visible_mailboxes` limits to customers of those."""
+    c = customers.c
+    conditions: list[ColumnElement[bool]] = []
+    if first_name is not None:
+        conditions.append(func.lower(c.first_name) == first_name.strip().lower())
+    if last_name is not None:
+        conditions.append(func.lower(c.last_name) == last_name.strip().lower())
+    if email is not None:
+        conditions.append(
+            c.id.in_(
+                select(customer_emails.c.customer_id).where(customer_emails.c.value == email.strip().lower())
+            )
+        )
+    if modified_since is not None:
+        conditions.append(c.updated_at >= modified_since)
+    if mailbox_id is not None:
+        conditions.append(_has_conversation_in(frozenset([mailbox_id])))
+    if visible_mailboxes is not None:
+        conditions.append(_has_conversation_in(visible_mailboxes))
+    total = conn.execute(select(func.count()).select_from(customers).where(*conditions)).scalar_one()
+    if offset >= total:
+        return [], int(total)
+    keys: dict[str, ColumnElement[Any]] = {
+        "firstName": func.lower(c.first_name),
+        "lastName": func.lower(c.last_name),
+        "modifiedAt": c.updated_at,
+    }
+    order: list[ColumnElement[Any]] = []
+    if sort_field in keys:
+        order.append(keys[sort_field].desc() if descending else keys[sort_field].asc())
+    # `score` has no text query to rank by: the service then lists newest customers first.
+    order.append(c.id.desc() if descending else c.id.asc())
+    rows = conn.execute(
+        select(customers).where(*conditions).order_by(*order).offset(offset).limit(limit)
+    ).mappings()
+    return [dict(r) for r in rows], int(total)
+
+
+def _has_conversation_in(mailbox_ids: frozenset[int]) -> ColumnElement[bool]:
+    if not mailbox_ids:
+        return false()
+    return sa.exists().where(
+        conversations.c.customer_id == customers.c.id,
+        conversations.c.mailbox_id.in_(sorted(mailbox_ids)),
+        conversations.c.state != "deleted",
+    )
+
+
+# -- writes for the customers API ------------------------------------------------------------
+
+
+def update_customer(conn: Connection, customer_id: int, values: dict[str, Any], now: datetime) -> None:
+    conn.execute(update(customers).where(customers.c.id == customer_id).values(**values, updated_at=now))
+
+
+def email_owners(conn: Connection, values: Iterable[str]) -> dict[str, dict]:
+    """`{address: {id, customer_id}}` for the addresses (any case) that someone already owns."""
+    wanted = sorted({v.strip().lower() for v in values})
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(customer_emails.c.id, customer_emails.c.customer_id, customer_emails.c.value).where(
+            customer_emails.c.value.in_(wanted)
+        )
+    ).mappings()
+    return {r["value"]: {"id": r["id"], "customer_id": r["customer_id"]} for r in rows}
+
+
+def get_contact(conn: Connection, table: Table, customer_id: int, contact_id: int) -> dict | None:
+    """One email or phone row of this customer."""
+    row = (
+        conn.execute(select(table).where(table.c.id == contact_id, table.c.customer_id == customer_id))
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def add_contact(conn: Connection, table: Table, customer_id: int, value: str, kind: str) -> int:
+    return int(
+        conn.execute(
+            insert(table).values(customer_id=customer_id, value=value, type=kind)
+        ).inserted_primary_key[0]  # type: ignore[index]
+    )
+
+
+def update_contact(conn: Connection, table: Table, contact_id: int, value: str, kind: str) -> None:
+    conn.execute(update(table).where(table.c.id == contact_id).values(value=value, type=kind))
+
+
+def delete_contact(conn: Connection, table: Table, contact_id: int) -> None:
+    conn.execute(delete(table).where(table.c.id == contact_id))

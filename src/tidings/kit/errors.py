@@ -125,16 +125,23 @@ def error_response(
 
 
 _SOURCES = {"query": "query", "path": "path", "body": "JSON", "header": "header"}
+UNION_TAGS = {"one", "many"}  # tags of single-or-array bodies (see conversations.schemas.PatchBody)
 
 
 def _field_error_from_pydantic(err: dict[str, Any]) -> FieldError:
     loc = list(err.get("loc", ()))
     where = str(loc[0]) if loc else "body"
     source = _SOURCES.get(where, "JSON")
-    path_parts = [str(p) for p in loc[1:]] if where in _SOURCES else [str(p) for p in loc]
-    # Discriminated/union branches add type names to loc; keep only the field path.
-    path_parts = [p for p in path_parts if not p.startswith(("function-", "tagged-union", "json-or-python"))]
-    path = ".".join(path_parts) or where
+    parts = loc[1:] if where in _SOURCES else loc
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif str(part) in UNION_TAGS or str(part).startswith(("function-", "tagged-union", "json-or-python")):
+            continue  # names of union branches, not of fields
+        else:
+            path += f".{part}" if path else str(part)
+    path = path or where
     message = str(err.get("msg", "is invalid"))
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -161,8 +168,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = STATUS_MESSAGES.get(exc.status_code, str(exc.detail))
         return error_response(request, exc.status_code, message, headers=getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error (logRef %s)", correlation_id_of(request))
-        return error_response(request, 500)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tidings.kit.errors import STATUS_MESSAGES, VND_ERROR, error_body
+from tidings.kit.errors import STATUS_MESSAGES, VND_ERROR, error_body, log
 
 ACCEPTED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -47,8 +47,12 @@ class RequestEnvelopeMiddleware:
             scope["raw_path"] = scope["path"].encode()
         header_value = correlation_id.encode()
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"correlation-id", header_value)]
             await send(message)
@@ -89,9 +93,16 @@ class RequestEnvelopeMiddleware:
                     return {"type": "http.request", "body": body, "more_body": False}
                 return await receive()
 
-            await self.app(scope, replay, send_with_id)
-            return
-        await self.app(scope, receive, send_with_id)
+            downstream: Receive = replay
+        else:
+            downstream = receive
+        try:
+            await self.app(scope, downstream, send_with_id)
+        except Exception:
+            # The last resort: log it, answer a vnd.error 500 without any internals.
+            log.exception("unhandled error (logRef %s)", correlation_id)
+            if not started:
+                await self._reject(send_with_id, 500, correlation_id)
 
     @staticmethod
     async def _reject(send: Send, status: int, correlation_id: str) -> None:

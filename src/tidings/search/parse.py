@@ -202,7 +202,10 @@ def _prepare(text: str) -> tuple[str, list[int]]:
         else:
             end = _word_end(text, i)
             word = text[i:end]
-            if in_range and word == "to":
+            is_value = i > 0 and text[i - 1] == ":"
+            if is_value:
+                copy(i, end)
+            elif in_range and word == "to":
                 emit("TO", i)
             elif not in_range and word in _WORD_OPERATORS:
                 emit(_WORD_OPERATORS[word], i)

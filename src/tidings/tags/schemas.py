@@ -1,0 +1,25 @@
+"""The JSON shape of a tag in the tags API (the conversation and report shapes differ)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from tidings.kit.hal import href
+from tidings.kit.timefmt import fmt
+
+DEFAULT_COLOR = "#A5B2BD"
+
+
+def tag_out(request: Request, tag: dict[str, Any], ticket_count: int) -> dict[str, Any]:
+    return {
+        "id": tag["id"],
+        "name": tag["name"],
+        "slug": tag["slug"],
+        "color": tag["color"] or DEFAULT_COLOR,
+        "createdAt": fmt(tag["created_at"]),
+        "updatedAt": fmt(tag["updated_at"]),
+        "ticketCount": ticket_count,
+        "_links": {"self": href(request, f"/v2/tags/{tag['id']}")},
+    }
