@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -294,15 +295,33 @@ def postgres_search_engine(pg_server: PgServer) -> Iterator[Engine]:
     engine.dispose()
 
 
+@contextmanager
+def _rolled_back(engine: Engine, dialect: str) -> Iterator[SearchDb]:
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield SearchDb(conn, dialect)
+        finally:
+            transaction.rollback()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest) -> Iterator[SearchDb]:
     """A seeded database of each kind; whatever the test adds is rolled back."""
     engine: Engine = request.getfixturevalue(
         f"{'sqlite' if request.param == 'sqlite' else 'postgres'}_search_engine"
     )
-    with engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            yield SearchDb(conn, request.param)
-        finally:
-            transaction.rollback()
+    with _rolled_back(engine, request.param) as search_db:
+        yield search_db
+
+
+@pytest.fixture
+def sqlite_db(sqlite_search_engine: Engine) -> Iterator[SearchDb]:
+    with _rolled_back(sqlite_search_engine, "sqlite") as search_db:
+        yield search_db
+
+
+@pytest.fixture
+def postgres_db(postgres_search_engine: Engine) -> Iterator[SearchDb]:
+    with _rolled_back(postgres_search_engine, "postgresql") as search_db:
+        yield search_db

@@ -1,13 +1,743 @@
-"""Smoke."""
+"""AST → SQL, run against real migrated SQLite and PostgreSQL databases (every test runs on both).
 
-from tests.search.conftest import SearchDb
+Each example row of Help Scout's List Conversations page gets conversations that match and near
+misses that must not, and the test asserts the exact set of ids found.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from tests.search.conftest import (
+    CUSTOMER_JOHN,
+    CUSTOMER_JOHNNY,
+    CUSTOMER_ROB,
+    CUSTOMER_VERA,
+    MAILBOX_ORDERS,
+    MAILBOX_ORDERS_ARCHIVE,
+    MAILBOX_SUPPORT,
+    NOW,
+    USER_KIRK,
+    USER_SPOCK_EMAIL,
+    USER_SPOCK_FIRST,
+    USER_SPOCK_LAST,
+    USER_SPOCKINGTON,
+    SearchDb,
+    at,
+)
+from tidings.db.tables import conversations
+from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
+from tidings.search.compile import DIALECTS, tokens
 
 
-def test_smoke(db: SearchDb) -> None:
-    a = db.add("coffee and tea", bodies=["what a beautiful day"])
-    b = db.add("coffee only")
-    assert db.ids('subject:"coffee tea"') == {a}
-    assert db.ids("subject:coffee") == {a, b}
-    assert db.ids('body:"what a beautiful day"') == {a}
-    print(db.explain('body:"what a beautiful day"'))
-    print(db.ranked("coffee"))
+class TestSubject:
+    def test_one_word(self, db: SearchDb) -> None:
+        colours = db.add("Rainbow colours")
+        double = db.add("Double RAINBOW!")
+        db.add("rainbows are nice")
+        db.add("Hello", bodies=["a rainbow in the body"])
+        assert db.ids('(subject:"rainbow")') == {colours, double}
+
+    def test_quoted_words_in_any_order(self, db: SearchDb) -> None:
+        in_order = db.add("I have a question")
+        shuffled = db.add("Question: do you have a minute?")
+        db.add("have question")
+        db.add("I have questions, a few")
+        db.add("A question", bodies=["I have a question"])
+        assert db.ids('(subject:"have a question")') == {in_order, shuffled}
+
+    def test_either_word(self, db: SearchDb) -> None:
+        coffee = db.add("coffee only")
+        tea = db.add("tea time")
+        both = db.add("coffee and tea")
+        db.add("hot chocolate")
+        db.add("teapot for coffeehouse")
+        assert db.ids('(subject:"coffee" OR subject:"tea")') == {coffee, tea, both}
+
+    def test_both_words(self, db: SearchDb) -> None:
+        both = db.add("coffee and tea")
+        reversed_ = db.add("Tea before COFFEE")
+        db.add("coffee only")
+        db.add("tea time")
+        assert db.ids('(subject:"coffee tea")') == {both, reversed_}
+        assert db.ids("subject:(coffee tea)") == {both, reversed_}
+        assert db.ids("subject:coffee subject:tea") == {both, reversed_}
+
+    def test_field_group_or(self, db: SearchDb) -> None:
+        coffee = db.add("coffee only")
+        tea = db.add("tea time")
+        db.add("hot chocolate")
+        assert db.ids("subject:(coffee OR tea)") == {coffee, tea}
+
+    def test_prefix(self, db: SearchDb) -> None:
+        coffee = db.add("coffee only")
+        house = db.add("Coffeehouse opening")
+        cof = db.add("cof")
+        db.add("toffee")
+        assert db.ids("subject:coff*") == {coffee, house}
+        assert db.ids("subject:cof*") == {coffee, house, cof}
+
+    def test_prefix_on_the_last_of_several_words(self, db: SearchDb) -> None:
+        match = db.add("coffee and teapots")
+        db.add("coffee and cake")
+        assert db.ids("subject:coffee-tea*") == {match}
+
+    def test_punctuation_only_matches_nothing(self, db: SearchDb) -> None:
+        first = db.add("?!")
+        second = db.add("coffee")
+        assert db.ids('subject:"?!"') == set()
+        assert db.ids('NOT subject:"?!"') == {first, second}
+
+
+class TestBody:
+    def test_phrase(self, db: SearchDb) -> None:
+        match = db.add("Weather", bodies=["Well, what a beautiful day it is"])
+        shouting = db.add("Weather", bodies=["WHAT A BEAUTIFUL DAY!"])
+        in_second_thread = db.add("Weather", bodies=["hi", "oh what a beautiful day"])
+        db.add("Weather", bodies=["what a day it is, beautiful"])
+        db.add("Weather", bodies=["what a", "beautiful day"])
+        db.add("what a beautiful day", bodies=["subject only"])
+        assert db.ids('(body:"what a beautiful day")') == {match, shouting, in_second_thread}
+
+    def test_notes_and_every_other_thread_count(self, db: SearchDb) -> None:
+        note = db.add(
+            "Internal",
+            bodies=[],
+            threads_=[
+                {
+                    "type": "note",
+                    "body": "what a beautiful day",
+                    "created_by_type": "user",
+                    "created_by_id": 10,
+                }
+            ],
+        )
+        draft = db.add(
+            "Draft",
+            bodies=[],
+            threads_=[{"type": "message", "state": "draft", "body": "what a beautiful day"}],
+        )
+        db.add("Nothing", bodies=[], threads_=[{"type": "lineitem", "body": None}])
+        assert db.ids('body:"what a beautiful day"') == {note, draft}
+
+    def test_either_phrase(self, db: SearchDb) -> None:
+        day = db.add("a", bodies=["Oh what a day"])
+        tomorrow = db.add("b", bodies=["How about tomorrow at noon?"])
+        db.add("c", bodies=["what a lovely day", "how about today"])
+        db.add("d", bodies=["tomorrow, how about it"])
+        assert db.ids('(body:"what a day" OR body:"how about tomorrow")') == {day, tomorrow}
+
+    def test_word_and_prefix(self, db: SearchDb) -> None:
+        word = db.add("a", bodies=["beautiful"])
+        longer = db.add("b", bodies=["beautifully done"])
+        db.add("c", bodies=["beaut"])
+        db.add("beautiful", bodies=["subject only"])
+        assert db.ids("body:beautiful") == {word}
+        assert db.ids("body:beauti*") == {word, longer}
+
+    def test_addresses_and_hyphens_in_bodies(self, db: SearchDb) -> None:
+        address = db.add("a", bodies=["please write to john@appleseed.com today"])
+        hyphen = db.add("b", bodies=["a follow-up question"])
+        db.add("c", bodies=["john at appleseed dot com"])
+        assert db.ids('body:"john@appleseed.com"') == {address}
+        assert db.ids("body:follow-up") == {hyphen}
+
+
+class TestTag:
+    @pytest.fixture
+    def tagged(self, db: SearchDb) -> dict[str, int]:
+        return {
+            "carrots": db.add(tag_names=["carrots"]),
+            "dogs": db.add(tag_names=["dogs", "vip"]),
+            "dogs love carrots": db.add(tag_names=["dogs love carrots"]),
+            "carrots-cake": db.add(tag_names=["carrots-cake"]),
+            "both": db.add(tag_names=["carrots", "dogs"]),
+            "none": db.add("carrots dogs", bodies=["carrots"]),
+        }
+
+    def test_whole_name(self, db: SearchDb, tagged: dict[str, int]) -> None:
+        assert db.ids('(tag:"carrots")') == {tagged["carrots"], tagged["both"]}
+        assert db.ids("tag:CARROTS") == {tagged["carrots"], tagged["both"]}
+        assert db.ids("tag:carrots-cake") == {tagged["carrots-cake"]}
+
+    def test_name_with_spaces(self, db: SearchDb, tagged: dict[str, int]) -> None:
+        assert db.ids('(tag:"dogs love carrots")') == {tagged["dogs love carrots"]}
+        assert db.ids('tag:"Dogs Love Carrots"') == {tagged["dogs love carrots"]}
+
+    def test_either_tag(self, db: SearchDb, tagged: dict[str, int]) -> None:
+        assert db.ids('(tag:"dogs" OR tag:"carrots")') == {tagged["carrots"], tagged["dogs"], tagged["both"]}
+
+    def test_both_tags(self, db: SearchDb, tagged: dict[str, int]) -> None:
+        assert db.ids("tag:dogs AND tag:carrots") == {tagged["both"]}
+
+    def test_without_tag(self, db: SearchDb, tagged: dict[str, int]) -> None:
+        expected = set(tagged.values()) - {tagged["dogs"], tagged["both"]}
+        assert db.ids("NOT tag:dogs") == expected
+        assert db.ids("-tag:dogs") == expected
+
+
+class TestMailbox:
+    def test_name_exact_and_case_insensitive(self, db: SearchDb) -> None:
+        orders = db.add(mailbox_id=MAILBOX_ORDERS)
+        db.add(mailbox_id=MAILBOX_ORDERS_ARCHIVE)
+        db.add("Orders", mailbox_id=MAILBOX_SUPPORT)
+        assert db.ids('(mailbox:"Orders")') == {orders}
+        assert db.ids("mailbox:orders") == {orders}
+        assert db.ids('mailbox:"Orders Archive"') == db.ids(f"mailboxid:{MAILBOX_ORDERS_ARCHIVE}")
+        assert db.ids("mailbox:Order") == set()
+
+    def test_id(self, db: SearchDb) -> None:
+        orders = db.add(mailbox_id=MAILBOX_ORDERS)
+        db.add(mailbox_id=MAILBOX_ORDERS_ARCHIVE)
+        assert db.ids("(mailboxid:100)") == {orders}
+        assert db.ids("mailboxid:999") == set()
+
+
+class TestModifiedAt:
+    def _around(self, db: SearchDb, *instants: str) -> dict[str, int]:
+        return {instant: db.add(modified_at=at(instant)) for instant in instants}
+
+    def test_since(self, db: SearchDb) -> None:
+        c = self._around(db, "2014-02-26T23:59:59Z", "2014-02-27T00:00:00Z", "2020-06-01T00:00:00Z")
+        assert db.ids("(modifiedAt:[2014-02-27T00:00:00Z TO *])") == {
+            c["2014-02-27T00:00:00Z"],
+            c["2020-06-01T00:00:00Z"],
+        }
+
+    def test_one_day(self, db: SearchDb) -> None:
+        c = self._around(
+            db, "2014-02-26T23:59:59Z", "2014-02-27T00:00:00Z", "2014-02-27T23:59:59Z", "2014-02-28T00:00:00Z"
+        )
+        expected = {c["2014-02-27T00:00:00Z"], c["2014-02-27T23:59:59Z"]}
+        assert db.ids("(modifiedAt:[2014-02-27T00:00:00Z TO 2014-02-27T23:59:59Z])") == expected
+        assert db.ids("modifiedAt:2014-02-27") == expected
+
+    def test_last_hour(self, db: SearchDb) -> None:
+        c = self._around(db, "2024-05-10T10:59:59Z", "2024-05-10T11:00:00Z", "2024-05-10T11:30:00Z")
+        assert at("2024-05-10T12:00:00Z") == NOW
+        assert db.ids("(modifiedAt:[NOW-1HOUR TO *])") == {
+            c["2024-05-10T11:00:00Z"],
+            c["2024-05-10T11:30:00Z"],
+        }
+
+    def test_one_year(self, db: SearchDb) -> None:
+        c = self._around(
+            db, "2012-12-31T23:59:59Z", "2013-01-01T00:00:00Z", "2013-12-31T23:59:59Z", "2014-01-01T00:00:00Z"
+        )
+        expected = {c["2013-01-01T00:00:00Z"], c["2013-12-31T23:59:59Z"]}
+        assert db.ids("(modifiedAt:[2013-01-01T00:00:00Z TO 2013-12-31T23:59:59Z])") == expected
+        assert db.ids("modifiedAt:2013") == expected
+
+    def test_partial_dates_as_bounds_stand_for_the_start_of_their_period(self, db: SearchDb) -> None:
+        c = self._around(
+            db,
+            "2013-12-31T23:59:59Z",
+            "2014-01-01T00:00:00Z",
+            "2014-11-30T23:59:59Z",
+            "2014-12-01T00:00:00Z",
+            "2014-12-01T00:00:01Z",
+        )
+        inside = {c["2014-01-01T00:00:00Z"], c["2014-11-30T23:59:59Z"]}
+        assert db.ids("(modifiedAt:[2014 TO 2014-12-01])") == inside | {c["2014-12-01T00:00:00Z"]}
+        assert db.ids("modifiedAt:[2014 TO 2014-12-01}") == inside
+        assert db.ids("modifiedAt:{2014 TO 2014-12-01]") == {
+            c["2014-11-30T23:59:59Z"],
+            c["2014-12-01T00:00:00Z"],
+        }
+
+    def test_month(self, db: SearchDb) -> None:
+        c = self._around(
+            db, "2000-10-31T23:59:59Z", "2000-11-01T00:00:00Z", "2000-11-30T23:59:59Z", "2000-12-01T00:00:00Z"
+        )
+        assert db.ids("(modifiedAt:2000-11)") == {c["2000-11-01T00:00:00Z"], c["2000-11-30T23:59:59Z"]}
+
+    def test_open_lower_end(self, db: SearchDb) -> None:
+        c = self._around(db, "1999-12-31T23:59:59Z", "2000-01-01T00:00:00Z")
+        assert db.ids("modifiedAt:[* TO 2000-01-01T00:00:00Z}") == {c["1999-12-31T23:59:59Z"]}
+        assert db.ids("modifiedAt:[* TO *]") == set(c.values())
+
+    def test_instant_and_rounded_now(self, db: SearchDb) -> None:
+        c = self._around(
+            db, "2024-05-09T23:59:59Z", "2024-05-10T00:00:00Z", "2024-05-10T12:00:00Z", "2024-05-11T00:00:00Z"
+        )
+        assert db.ids("modifiedAt:NOW/DAY") == {c["2024-05-10T00:00:00Z"], c["2024-05-10T12:00:00Z"]}
+        assert db.ids("modifiedAt:NOW") == {c["2024-05-10T12:00:00Z"]}
+        assert db.ids("modifiedAt:2024-05-10T12:00:00Z") == {c["2024-05-10T12:00:00Z"]}
+        assert db.ids('modifiedAt:"2024-05-10T14:00:00+02:00"') == {c["2024-05-10T12:00:00Z"]}
+        assert db.ids("modifiedAt:[NOW-1DAY/DAY TO NOW/DAY}") == {c["2024-05-09T23:59:59Z"]}
+        assert db.ids("modifiedAt:{NOW/DAY TO NOW}") == set()
+        assert db.ids("modifiedAt:[NOW/DAY TO NOW]") == {c["2024-05-10T00:00:00Z"], c["2024-05-10T12:00:00Z"]}
+
+    def test_now_is_the_instant_given(self, db: SearchDb) -> None:
+        recent = db.add(modified_at=at("2030-01-01T00:00:00Z"))
+        assert db.ids("modifiedAt:[NOW-1HOUR TO *]", now=at("2030-01-01T00:30:00Z")) == {recent}
+        assert db.ids("modifiedAt:[NOW-1HOUR TO *]", now=at("2030-01-01T01:00:01Z")) == set()
+
+    def test_sub_second_bounds_compare_exactly(self, db: SearchDb) -> None:
+        c = self._around(db, "2024-05-10T11:00:00Z", "2024-05-10T11:00:01Z")
+        now = datetime.fromisoformat("2024-05-10T12:00:00.500+00:00")
+        assert db.ids("modifiedAt:[NOW-1HOUR/MILLI TO *]", now=now) == {c["2024-05-10T11:00:01Z"]}
+        assert db.ids("modifiedAt:{NOW-1HOUR/MILLI TO *]", now=now) == {c["2024-05-10T11:00:01Z"]}
+        assert db.ids("modifiedAt:[* TO NOW-1HOUR/MILLI]", now=now) == {c["2024-05-10T11:00:00Z"]}
+        assert db.ids("modifiedAt:[* TO NOW-1HOUR/MILLI}", now=now) == {c["2024-05-10T11:00:00Z"]}
+
+
+class TestCreatedAt:
+    def _around(self, db: SearchDb, *instants: str) -> dict[str, int]:
+        return {
+            instant: db.add(created_at=at(instant), modified_at=at("2024-01-01T00:00:00Z"))
+            for instant in instants
+        }
+
+    def test_since(self, db: SearchDb) -> None:
+        c = self._around(db, "2014-02-26T23:59:59Z", "2014-02-27T00:00:00Z")
+        assert db.ids("(createdAt:[2014-02-27T00:00:00Z TO *])") == {c["2014-02-27T00:00:00Z"]}
+
+    def test_one_day(self, db: SearchDb) -> None:
+        c = self._around(
+            db, "2014-02-26T23:59:59Z", "2014-02-27T00:00:00Z", "2014-02-27T23:59:59Z", "2014-02-28T00:00:00Z"
+        )
+        assert db.ids("(createdAt:[2014-02-27T00:00:00Z TO 2014-02-27T23:59:59Z])") == {
+            c["2014-02-27T00:00:00Z"],
+            c["2014-02-27T23:59:59Z"],
+        }
+
+    def test_last_hour(self, db: SearchDb) -> None:
+        c = self._around(db, "2024-05-10T10:59:59Z", "2024-05-10T11:00:00Z", "2024-05-10T12:00:00Z")
+        assert db.ids("(createdAt:[NOW-1HOUR TO *])") == {
+            c["2024-05-10T11:00:00Z"],
+            c["2024-05-10T12:00:00Z"],
+        }
+        assert db.ids("createdAt:[NOW-1HOUR TO NOW-30MINUTES]") == {c["2024-05-10T11:00:00Z"]}
+
+    def test_rounded_year_bounds(self, db: SearchDb) -> None:
+        c = self._around(
+            db,
+            "2012-12-31T23:59:59Z",
+            "2013-01-01T00:00:00Z",
+            "2013-06-15T12:00:00Z",
+            "2013-12-31T23:59:59Z",
+            "2014-01-01T00:00:00Z",
+            "2014-01-01T00:00:01Z",
+        )
+        in_2013 = {c["2013-01-01T00:00:00Z"], c["2013-06-15T12:00:00Z"], c["2013-12-31T23:59:59Z"]}
+        # an inclusive upper bound includes the instant its period starts at
+        assert db.ids("(createdAt:[2013-01-01T00:00:00Z/YEAR TO 2014-01-01T00:00:00Z/YEAR])") == in_2013 | {
+            c["2014-01-01T00:00:00Z"]
+        }
+        assert db.ids("createdAt:[2013-01-01T00:00:00Z/YEAR TO 2014-01-01T00:00:00Z/YEAR}") == in_2013
+        assert db.ids("createdAt:2013-07-01T00:00:00Z/YEAR") == in_2013
+
+
+class TestEmail:
+    def test_recipient_or_customer_address(self, db: SearchDb) -> None:
+        copied = db.add(emails=["john@appleseed.com"], customer_id=CUSTOMER_ROB)
+        customer = db.add(customer_id=CUSTOMER_JOHN)
+        db.add(emails=["john@appleseed.co"], customer_id=CUSTOMER_JOHNNY)
+        db.add(emails=["xjohn@appleseed.com"])
+        db.add("john@appleseed.com", bodies=["john@appleseed.com"])
+        assert db.ids('(email:"john@appleseed.com")') == {copied, customer}
+        assert db.ids("email:John@AppleSeed.COM") == {copied, customer}
+
+    def test_plus_address(self, db: SearchDb) -> None:
+        copied = db.add(emails=["vip+orders@shop.example"])
+        customer = db.add(customer_id=CUSTOMER_JOHN)
+        db.add(emails=["vip@shop.example"])
+        assert db.ids("email:vip+orders@shop.example") == {copied}
+        assert db.ids('email:"j.a+work@appleseed.com"') == {customer}
+
+    def test_either_address(self, db: SearchDb) -> None:
+        john = db.add(customer_id=CUSTOMER_JOHN)
+        vera = db.add(emails=["vbear@mywork.com"])
+        db.add(customer_id=CUSTOMER_ROB)
+        assert db.ids("(email:(john@appleseed.com OR vbear@mywork.com))") == {john, vera}
+
+    def test_without_address_keeps_conversations_without_customer(self, db: SearchDb) -> None:
+        john = db.add(customer_id=CUSTOMER_JOHN)
+        nobody = db.add()
+        rob = db.add(customer_id=CUSTOMER_ROB)
+        assert db.ids('NOT email:"john@appleseed.com"') == {nobody, rob}
+        assert john not in db.ids('NOT email:"john@appleseed.com"')
+
+
+class TestAssigned:
+    @pytest.fixture
+    def assigned(self, db: SearchDb) -> dict[str, int]:
+        return {
+            "first": db.add(assignee_id=USER_SPOCK_FIRST),
+            "last": db.add(assignee_id=USER_SPOCK_LAST),
+            "email": db.add(assignee_id=USER_SPOCK_EMAIL),
+            "kirk": db.add(assignee_id=USER_KIRK),
+            "spockington": db.add(assignee_id=USER_SPOCKINGTON),
+            "nobody": db.add("spock", bodies=["spock"]),
+        }
+
+    def test_first_or_last_name(self, db: SearchDb, assigned: dict[str, int]) -> None:
+        assert db.ids('(assigned:"spock")') == {assigned["first"], assigned["last"]}
+        assert db.ids("assigned:SPOCK") == {assigned["first"], assigned["last"]}
+
+    def test_full_name(self, db: SearchDb, assigned: dict[str, int]) -> None:
+        assert db.ids('assigned:"Spock Vulcan"') == {assigned["first"]}
+        assert db.ids('assigned:"leonard spock"') == {assigned["last"]}
+
+    def test_email(self, db: SearchDb, assigned: dict[str, int]) -> None:
+        assert db.ids('assigned:"SPOCK@fleet.example"') == {assigned["email"]}
+        assert db.ids("assigned:kirk@fleet.example") == {assigned["kirk"]}
+
+    def test_unassigned(self, db: SearchDb, assigned: dict[str, int]) -> None:
+        assert db.ids('(assigned:"Unassigned")') == {assigned["nobody"]}
+        assert db.ids("assigned:unassigned") == {assigned["nobody"]}
+        assert db.ids("NOT assigned:Unassigned") == set(assigned.values()) - {assigned["nobody"]}
+
+    def test_negation_keeps_unassigned(self, db: SearchDb, assigned: dict[str, int]) -> None:
+        assert db.ids("NOT assigned:spock") == set(assigned.values()) - {assigned["first"], assigned["last"]}
+
+    def test_headline_example(self, db: SearchDb) -> None:
+        vera = db.add(assignee_id=USER_SPOCK_FIRST, customer_id=CUSTOMER_VERA)
+        rob = db.add(assignee_id=USER_SPOCK_LAST, customer_id=CUSTOMER_ROB)
+        db.add(assignee_id=USER_SPOCK_FIRST, customer_id=CUSTOMER_JOHN)
+        db.add(assignee_id=USER_KIRK, customer_id=CUSTOMER_VERA)
+        db.add(customer_id=CUSTOMER_ROB)
+        assert db.ids('(assigned:"spock" AND (customerIds: 123 OR customerIds: 567))') == {vera, rob}
+
+
+class TestOtherFields:
+    def test_customer_ids(self, db: SearchDb) -> None:
+        john = db.add(customer_id=CUSTOMER_JOHN)
+        vera = db.add(customer_id=CUSTOMER_VERA)
+        nobody = db.add()
+        assert db.ids("(customerIds:100)") == {john}
+        assert db.ids("customerIds:123") == {vera}
+        assert db.ids("NOT customerIds:100") == {vera, nobody}
+
+    def test_number(self, db: SearchDb) -> None:
+        match = db.add(number=1234)
+        db.add(number=12345)
+        db.add(number=123, conversation_id=1234)
+        assert db.ids("(number:1234)") == {match}
+        assert db.ids("(number: 1234)") == {match}
+        assert db.ids('number:"1234"') == {match}
+
+    def test_id(self, db: SearchDb) -> None:
+        match = db.add(conversation_id=123456, number=1)
+        db.add(conversation_id=1234567, number=123456)
+        assert db.ids("(id:123456)") == {match}
+
+    def test_attachments(self, db: SearchDb) -> None:
+        with_files = db.add(has_attachments=True)
+        without = db.add(has_attachments=False)
+        assert db.ids("(attachments:true)") == {with_files}
+        assert db.ids("attachments:TRUE") == {with_files}
+        assert db.ids("attachments:false") == {without}
+        assert db.ids("NOT attachments:true") == {without}
+
+    def test_reply_user_ids(self, db: SearchDb) -> None:
+        def thread(type_: str, by_type: str, by_id: int) -> dict[str, object]:
+            return {"type": type_, "body": "text", "created_by_type": by_type, "created_by_id": by_id}
+
+        replied = db.add(threads_=[thread("message", "user", USER_SPOCK_FIRST)])
+        both = db.add(
+            threads_=[thread("message", "user", USER_KIRK), thread("message", "user", USER_SPOCK_FIRST)]
+        )
+        db.add(threads_=[thread("note", "user", USER_SPOCK_FIRST)])
+        db.add(threads_=[thread("customer", "customer", USER_SPOCK_FIRST)])
+        kirk_only = db.add(threads_=[thread("message", "user", USER_KIRK)])
+        assert db.ids(f"replyUserIds:{USER_SPOCK_FIRST}") == {replied, both}
+        assert db.ids(f"replyUserIds:({USER_SPOCK_FIRST} OR {USER_KIRK})") == {replied, both, kirk_only}
+
+    def test_status_and_type(self, db: SearchDb) -> None:
+        active_email = db.add(status="active", type_="email")
+        pending_chat = db.add(status="pending", type_="chat")
+        closed_phone = db.add(status="closed", type_="phone")
+        spam = db.add(status="spam")
+        assert db.ids("status:active") == {active_email}
+        assert db.ids("status:PENDING") == {pending_chat}
+        assert db.ids("status:closed OR status:spam") == {closed_phone, spam}
+        assert db.ids("type:chat") == {pending_chat}
+        assert db.ids("type:email") == {active_email, spam}
+        assert db.ids("type:phone AND status:closed") == {closed_phone}
+
+
+class TestBareTerms:
+    def test_subject_body_customer_name_and_email(self, db: SearchDb) -> None:
+        in_subject = db.add("Robert's order")
+        in_body = db.add("Order", bodies=["signed, robert"])
+        first_name = db.add(customer_id=CUSTOMER_ROB)
+        db.add("Roberta", bodies=["roberto"], customer_id=CUSTOMER_VERA)
+        assert db.ids("robert") == {in_subject, in_body}
+        assert db.ids("rob") == {first_name}
+        assert db.ids("Robertovic") == {first_name}
+        assert db.ids('"rob robertovic"') == {first_name}
+        assert db.ids("rob@acme.com") == {first_name}
+        assert db.ids("ROB@ACME.COM") == {first_name}
+
+    def test_quoted_bare_value_is_all_words_in_subject_and_phrase_in_body(self, db: SearchDb) -> None:
+        subject = db.add("day what a")
+        body = db.add("x", bodies=["what a day"])
+        db.add("y", bodies=["day what a"])
+        assert db.ids('"what a day"') == {subject, body}
+
+    def test_prefix(self, db: SearchDb) -> None:
+        subject = db.add("Zanzibar trip")
+        customer = db.add(customer_id=CUSTOMER_VERA)
+        email = db.add(customer_id=CUSTOMER_ROB)
+        db.add("zan")
+        assert db.ids("zanz*") == {subject}
+        assert db.ids("ver*") == {customer}
+        assert db.ids("rob@ac*") == {email}
+
+    def test_like_wildcards_in_a_prefix_are_literal(self, db: SearchDb) -> None:
+        db.add(customer_id=CUSTOMER_VERA)
+        assert db.ids("v_ra*") == set()
+        assert db.ids("v%*") == set()
+
+    def test_bare_and_field_terms_combine(self, db: SearchDb) -> None:
+        match = db.add("refund please", tag_names=["vip"])
+        db.add("refund please")
+        db.add("other", tag_names=["vip"])
+        assert db.ids("refund tag:vip") == {match}
+
+
+class TestBooleanLogic:
+    @pytest.fixture
+    def cast(self, db: SearchDb) -> dict[str, int]:
+        return {
+            "coffee_vip": db.add("coffee", tag_names=["vip"], status="active"),
+            "coffee": db.add("coffee", status="pending"),
+            "tea_vip": db.add("tea", tag_names=["vip"], status="closed"),
+            "tea": db.add("tea", status="active"),
+        }
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("subject:coffee AND tag:vip", {"coffee_vip"}),
+            ("subject:coffee && tag:vip", {"coffee_vip"}),
+            ("subject:coffee tag:vip", {"coffee_vip"}),
+            ("subject:coffee OR tag:vip", {"coffee_vip", "coffee", "tea_vip"}),
+            ("subject:coffee || tag:vip", {"coffee_vip", "coffee", "tea_vip"}),
+            ("subject:coffee AND NOT tag:vip", {"coffee"}),
+            ("subject:coffee -tag:vip", {"coffee"}),
+            ("subject:coffee !tag:vip", {"coffee"}),
+            ("NOT tag:vip", {"coffee", "tea"}),
+            ("NOT (subject:coffee OR tag:vip)", {"tea"}),
+            ("NOT subject:coffee AND NOT tag:vip", {"tea"}),
+            ("tag:vip AND subject:tea OR status:pending", {"tea_vip", "coffee"}),
+            ("status:pending OR tag:vip AND subject:tea", {"tea_vip", "coffee"}),
+            ("status:pending OR tag:vip subject:tea", {"tea_vip", "coffee"}),
+            ("(status:pending OR tag:vip) subject:tea", {"tea_vip"}),
+            ("subject:(coffee OR tea) AND status:active", {"coffee_vip", "tea"}),
+            ("subject:(coffee OR tea) AND NOT status:(active OR closed)", {"coffee"}),
+            ("status:active and not tag:vip", {"tea"}),
+            ("NOT NOT tag:vip", {"coffee_vip", "tea_vip"}),
+        ],
+    )
+    def test_combinations(self, db: SearchDb, cast: dict[str, int], query: str, expected: set[str]) -> None:
+        assert db.ids(query) == {cast[name] for name in expected}
+
+
+class TestNumericRanges:
+    @pytest.fixture
+    def numbered(self, db: SearchDb) -> dict[int, int]:
+        return {number: db.add(number=number, conversation_id=number) for number in (5, 6, 10, 15, 20, 21)}
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("number:[10 TO 20]", {10, 15, 20}),
+            ("number:{10 TO 20}", {15}),
+            ("number:[10 TO 20}", {10, 15}),
+            ("number:{10 TO 20]", {15, 20}),
+            ("number:[10 TO *]", {10, 15, 20, 21}),
+            ("number:[* TO 6]", {5, 6}),
+            ("number:[* TO *]", {5, 6, 10, 15, 20, 21}),
+            ('number:["10" TO "15"]', {10, 15}),
+            ("number:[-5 TO 5]", {5}),
+            ("number:[20 TO 10]", set()),
+            ("id:{5 TO *]", {6, 10, 15, 20, 21}),
+            ("id:[6 TO 10] OR id:21", {6, 10, 21}),
+            ("NOT id:[6 TO 20]", {5, 21}),
+        ],
+    )
+    def test_ranges(self, db: SearchDb, numbered: dict[int, int], query: str, expected: set[int]) -> None:
+        assert db.ids(query) == {numbered[number] for number in expected}
+
+
+class TestScore:
+    @pytest.fixture
+    def corpus(self, db: SearchDb) -> dict[str, int]:
+        for index in range(8):
+            db.add(f"filler subject {index}", bodies=[f"ordinary words about topic {index}"])
+        return {
+            "both": db.add("Zanzibar trip", bodies=["we loved zanzibar"]),
+            "subject": db.add("Zanzibar visit", bodies=["nothing to see"]),
+            "body": db.add("Holiday", bodies=["hello", "zanzibar was sunny"]),
+            "neither": db.add("Holiday plans", bodies=["mountains"]),
+        }
+
+    def test_subject_and_body_rank_above_either(self, db: SearchDb, corpus: dict[str, int]) -> None:
+        ranked = db.ranked("zanzibar")
+        assert set(ranked) == {corpus["both"], corpus["subject"], corpus["body"]}
+        assert ranked[0] == corpus["both"]
+        assert all(score > 0 for score in db.scores("zanzibar").values())
+
+    def test_more_matching_words_rank_higher(self, db: SearchDb, corpus: dict[str, int]) -> None:
+        ranked = db.ranked("subject:zanzibar OR subject:trip")
+        assert ranked == [corpus["both"], corpus["subject"]]
+
+    def test_only_the_searched_field_counts(self, db: SearchDb, corpus: dict[str, int]) -> None:
+        compiled = db.compiled("body:zanzibar OR subject:holiday")
+        assert compiled.score is not None
+        rows = db.conn.execute(
+            select(conversations.c.id, compiled.score).where(conversations.c.id.in_(corpus.values()))
+        )
+        scores = {row[0]: row[1] for row in rows}
+        assert scores[corpus["subject"]] == 0
+        assert scores[corpus["both"]] > 0
+        assert scores[corpus["body"]] > 0
+        assert scores[corpus["neither"]] > 0
+
+    def test_non_text_and_negated_terms_give_no_score(self, db: SearchDb) -> None:
+        for query in ("tag:vip", "NOT subject:zanzibar", "-zanzibar", "createdAt:2020 AND NOT body:x"):
+            compiled = db.compiled(query)
+            assert compiled.score is None
+            assert compiled.has_text is False
+        assert db.compiled("zanzibar AND NOT tag:vip").has_text is True
+        assert db.compiled('subject:"?!" OR subject:x').has_text is True
+
+
+class TestQueryShapes:
+    def test_sqlite_uses_the_fts_indexes(self, sqlite_db: SearchDb) -> None:
+        db = sqlite_db
+        subject_plan = db.explain("subject:coffee")
+        assert "SCAN conversations_fts VIRTUAL TABLE INDEX" in subject_plan
+        assert "SEARCH conversations USING INTEGER PRIMARY KEY" in subject_plan
+        body_plan = db.explain('body:"what a day"')
+        assert "SCAN threads_fts VIRTUAL TABLE INDEX" in body_plan
+        assert "SEARCH threads USING INTEGER PRIMARY KEY" in body_plan
+
+    def test_postgres_uses_the_gin_indexes(self, postgres_db: SearchDb) -> None:
+        db = postgres_db
+        for index in range(50):
+            db.add(f"subject {index}", bodies=[f"body number {index}", "what a day"])
+        db.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        body_plan = db.explain('body:"what a day"')
+        assert "ix_threads_body_tsv" in body_plan
+        assert "Bitmap Index Scan" in body_plan
+        assert "ix_conversations_subject_tsv" in db.explain("subject:coffee")
+
+
+class TestInvalidValues:
+    @pytest.mark.parametrize("dialect", DIALECTS)
+    @pytest.mark.parametrize(
+        ("query", "fragment", "position"),
+        [
+            ("number:abc", "number expects a whole number, got 'abc'", 7),
+            ("id:1.5", "id expects a whole number", 3),
+            ("mailboxid:orders", "mailboxid expects a whole number", 10),
+            ("customerIds:x", "customerIds expects a whole number", 12),
+            ("replyUserIds:(1 OR me)", "replyUserIds expects a whole number, got 'me'", 19),
+            ("number:99999999999999999999", "number expects a whole number", 7),
+            ("tag:x AND number:[1 TO ten]", "number expects whole numbers as range bounds, got 'ten'", 17),
+            ("attachments:maybe", "attachments expects true or false, got 'maybe'", 12),
+            ("status:open", "status expects one of active, pending, closed, spam, got 'open'", 7),
+            ("type:fax", "type expects one of email, chat, phone", 5),
+            ("modifiedAt:yesterday", "invalid date for modifiedAt at position 11", 11),
+            ("createdAt:2014-13", "not a valid date", 10),
+            ("createdAt:[2014 TO NOW+1WEEK]", "unknown date math unit 'WEEK'", 10),
+            ("modifiedAt:[NOW-1HOURS TO NOW-1FORTNIGHT]", "invalid date for modifiedAt", 11),
+            ("subject:[a TO b]", "subject does not accept a range", 8),
+            ("tag:[a TO b]", "tag does not accept a range", 4),
+            ("customerIds:[1 TO 5]", "customerIds does not accept a range", 12),
+            ("tag:vip*", "tag does not support wildcards", 4),
+            ("email:john*", "email does not support wildcards", 6),
+        ],
+    )
+    def test_rejected_with_field_and_position(
+        self, dialect: str, query: str, fragment: str, position: int
+    ) -> None:
+        node = parse_query(query)
+        assert node is not None
+        with pytest.raises(QueryValueError) as error:
+            compile_query(node, dialect=dialect, now=NOW)
+        assert fragment in error.value.message
+        assert error.value.position == position
+        assert f"position {position}" in error.value.message
+        assert isinstance(error.value, QueryError)
+
+    def test_unknown_dialect(self) -> None:
+        node = parse_query("tag:x")
+        assert node is not None
+        with pytest.raises(ValueError, match="unsupported dialect"):
+            compile_query(node, dialect="mysql", now=NOW)
+
+
+def test_tokens_split_like_unicode61() -> None:
+    assert tokens("Coffee-TEA, über_alles! 2x") == ["coffee", "tea", "über", "alles", "2x"]
+    assert tokens("a\u0301b") == ["áb"]
+    assert tokens("?!") == []
+
+
+_VALUES = st.sampled_from(
+    [
+        "coffee",
+        '"what a day"',
+        "coff*",
+        '"?!"',
+        '""',
+        "100",
+        "-1",
+        "abc",
+        "true",
+        "NOW-1HOUR",
+        "NOW/DAY",
+        "2014-02",
+        "[2014 TO *]",
+        "{1 TO 5]",
+        "[* TO *]",
+        '"it\'s"',
+        "o'brien",
+        "über",
+        "日本",
+        "(a OR b)",
+        "(NOT a)",
+        "Unassigned",
+        "active",
+        "a@b.com",
+        "x+y@z.com",
+        '"a""b"',
+        "AND*",
+        "NEAR",
+        "%_",
+    ]
+) | st.text(min_size=1, max_size=8)
+_CLAUSES = st.builds(
+    lambda field, value, negated: ("-" if negated else "") + (f"{field}:" if field else "") + value,
+    st.sampled_from([*FIELDS, ""]),
+    _VALUES,
+    st.booleans(),
+)
+_QUERIES = st.lists(st.tuples(_CLAUSES, st.sampled_from([" AND ", " OR ", " "])), min_size=1, max_size=4).map(
+    lambda pairs: "".join(clause + operator for clause, operator in pairs[:-1]) + pairs[-1][0]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=_QUERIES)
+def test_any_query_compiles_and_runs_or_is_rejected(db: SearchDb, query: str) -> None:
+    try:
+        node = parse_query(query)
+        if node is None:
+            return
+        compiled = compile_query(node, dialect=db.dialect, now=NOW)
+    except QueryError as error:
+        assert error.message
+        return
+    columns = [conversations.c.id] + ([compiled.score] if compiled.score is not None else [])
+    with db.conn.begin_nested():
+        db.conn.execute(select(*columns).where(compiled.condition)).fetchall()

@@ -22,15 +22,15 @@ from tidings.search.parse import (
 )
 
 
-def T(field: str | None, value: str, position: int, *, quoted: bool = False, prefix: bool = False) -> Term:  # noqa: N802
+def T(field: str | None, value: str, position: int, *, quoted: bool = False, prefix: bool = False) -> Term:
     return Term(field, value, quoted, prefix, position)
 
 
-def Q(field: str | None, value: str, position: int) -> Term:  # noqa: N802
+def Q(field: str | None, value: str, position: int) -> Term:
     return Term(field, value, True, False, position)
 
 
-def R(  # noqa: N802
+def R(
     field: str, low: str | None, high: str | None, position: int, include: tuple[bool, bool] = (True, True)
 ) -> Range:
     return Range(field, low, high, include[0], include[1], position)
@@ -378,6 +378,12 @@ class TestLimits:
             parse_query("(" * 33 + "tag:x" + ")" * 33)
         assert error.value.position == 32
         assert "nested deeper than 32" in error.value.message
+
+    def test_nul_character_is_rejected(self) -> None:
+        with pytest.raises(QuerySyntaxError) as error:
+            parse_query("tag:a\x00b")
+        assert error.value.position == 5
+        assert "NUL" in error.value.message
 
     def test_parentheses_inside_quotes_do_not_count(self) -> None:
         query = 'subject:"' + "(" * 40 + '"'

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
 from sqlalchemy.sql.elements import UnaryExpression
 
@@ -96,7 +96,9 @@ class ListParams(BaseModel):
 
     @field_validator("customFieldsByIds")
     @classmethod
-    def _custom_fields(cls, value: list[str]) -> list[str]:
+    def _custom_fields(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value and not info.data.get("mailbox"):
+            raise ValueError("customFieldsByIds must be accompanied by the mailbox parameter")
         pairs: list[str] = []
         for item in value:
             for piece in _split_custom_fields(item):
@@ -106,12 +108,6 @@ class ListParams(BaseModel):
                     )
                 pairs.append(piece)
         return pairs
-
-    @model_validator(mode="after")
-    def _custom_fields_need_mailbox(self) -> ListParams:
-        if self.customFieldsByIds and not self.mailbox:
-            raise ValueError("customFieldsByIds must be accompanied by the mailbox parameter")
-        return self
 
     @property
     def mailbox_ids(self) -> list[int]:

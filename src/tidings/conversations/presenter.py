@@ -45,7 +45,8 @@ def load_related(conn: Connection, rows: list[dict], *, embed_threads: bool = Fa
         related.threads = {}
         for t in thread_rows:
             related.threads.setdefault(t["conversation_id"], []).append(t)
-        related.attachments = repository.attachments_for(conn, [t["id"] for t in thread_rows])
+        if any(r["has_attachments"] for r in rows):
+            related.attachments = repository.attachments_for(conn, [t["id"] for t in thread_rows])
         for t in thread_rows:
             user_ids |= {t["assigned_to_id"]}
             if t["created_by_type"] == "user":

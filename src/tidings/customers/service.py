@@ -61,7 +61,7 @@ def create_customer(conn: Connection, body: CustomerCreate, now: datetime) -> in
         lowered = email.value.lower()
         if lowered in seen:
             errors.append(
-                FieldError(f"emails.{index}.value", "the address is listed twice", "JSON", email.value)
+                FieldError(f"emails[{index}].value", "the address is listed twice", "JSON", email.value)
             )
         seen.add(lowered)
     if errors:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tidings.kit.errors import STATUS_MESSAGES, VND_ERROR, error_body, log
+from tidings.kit.errors import STATUS_MESSAGES, VND_ERROR, FieldError, error_body, log
 
 ACCEPTED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -40,6 +40,9 @@ class RequestEnvelopeMiddleware:
         correlation_id = str(uuid.uuid4())
         scope.setdefault("state", {})["correlation_id"] = correlation_id
         scope["query_string"] = _strip_empty_params(scope.get("query_string", b""))
+        if b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]:
+            await self._reject_nul(send, correlation_id, scope["query_string"])
+            return
         path = scope.get("path", "")
         if len(path) > 1 and path.endswith("/"):
             # Help Scout's own links end some collection paths with "/"; both spellings work here.
@@ -104,9 +107,23 @@ class RequestEnvelopeMiddleware:
             if not started:
                 await self._reject(send_with_id, 500, correlation_id)
 
+    @classmethod
+    async def _reject_nul(cls, send: Send, correlation_id: str, query_string: bytes) -> None:
+        """PostgreSQL cannot hold NUL characters: a parameter carrying one is bad input."""
+        names = [
+            k for k, v in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True) if "\x00" in k + v
+        ]
+        errors = [
+            FieldError(name or "query", "may not contain NUL (%00) characters", "query") for name in names
+        ]
+        await cls._reject(send, 400, correlation_id, errors, correlation_id)
+
     @staticmethod
-    async def _reject(send: Send, status: int, correlation_id: str) -> None:
-        body = error_body(correlation_id, STATUS_MESSAGES[status])
+    async def _reject(
+        send: Send, status: int, correlation_id: str, errors: list[FieldError] | None = None, header: str = ""
+    ) -> None:
+        body = error_body(correlation_id, STATUS_MESSAGES[status], errors)
+        extra = [(b"correlation-id", header.encode())] if header else []
         await send(
             {
                 "type": "http.response.start",

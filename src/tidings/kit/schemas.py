@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -15,6 +15,16 @@ class Body(BaseModel):
     """Request bodies ignore unknown keys (clients send extra ones) and validate strictly otherwise."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """NUL characters cannot be stored by PostgreSQL; refuse them as bad input, not a 500."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("may not contain NUL (\\u0000) characters")
+        if isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value):
+            raise ValueError("may not contain NUL (\\u0000) characters")
+        return value
 
 
 def _email(value: str) -> str:

@@ -25,6 +25,7 @@ its parser keeps whole, match as typed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
 
 def tokens(value: str) -> list[str]:
     """Words as FTS5's unicode61 tokenizer splits them: runs of letters and digits, lower-cased."""
-    return _TOKEN.findall(value.lower())
+    return _TOKEN.findall(unicodedata.normalize("NFC", value).lower())
 
 
 class _TextSearch(ABC, Generic[Q]):

@@ -5,7 +5,8 @@ the code a tree of five frozen node types that cannot hold anything we do not su
 compiler never meets fuzzy, boost or regex nodes. Decisions on the open points:
 
 - Limits first: more than 2,000 characters, or parentheses nested deeper than 32, are rejected
-  before luqum runs (its tree walks recurse). `""` and `*` mean "no filter" (`None`).
+  before luqum runs (its tree walks recurse); so is a NUL character, which PostgreSQL cannot
+  take as a parameter. `""` and `*` mean "no filter" (`None`).
 - Curly quotes `“ ”` become `"` and `‘ ’` become `'`, as Help Scout's own page prints them.
 - Lower-case `and`, `or`, `not` are operators like `AND`, `OR`, `NOT` (mixed case such as `And` is
   a word); lower-case `to` is an operator only inside range brackets, so `how to` stays text.
@@ -136,6 +137,9 @@ def parse_query(text: str) -> Node | None:
     """Parse a `query=` value; None means no filter. Raises QuerySyntaxError."""
     if len(text) > MAX_LENGTH:
         raise QuerySyntaxError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}", MAX_LENGTH)
+    if "\x00" in text:
+        position = text.index("\x00")
+        raise QuerySyntaxError(f"query contains a NUL character at position {position}", position)
     text = text.translate(_CURLY_QUOTES)
     if text.strip() in ("", "*"):
         return None

@@ -1,0 +1,473 @@
+"""GET /v2/conversations: every parameter of the source page, paging, sorting, embedding."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event
+
+from tests.support.api import Api
+from tests.support.asserts import vnd_error
+
+SORT_FIELDS = [
+    "createdAt",
+    "customerEmail",
+    "customerName",
+    "mailboxid",
+    "modifiedAt",
+    "number",
+    "score",
+    "status",
+    "subject",
+    "waitingSince",
+]
+
+
+def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200, response.text
+    return [c["id"] for c in response.json()["_embedded"]["conversations"]]
+
+
+def _imported(api: Api, mailbox: int, created: str, **overrides: object) -> int:
+    email = overrides.pop("email", None) or f"c{created.replace(':', '').replace('-', '')}@example.com"
+    body: dict = {
+        "imported": True,
+        "createdAt": created,
+        "customer": {
+            "email": email,
+            "firstName": overrides.pop("first", "Pat"),
+            "lastName": overrides.pop("last", "Doe"),
+        },
+        "threads": [
+            {"type": "customer", "text": "Imported", "createdAt": created, "customer": {"email": email}}
+        ],
+    }
+    body.update(overrides)
+    return api.conversation(mailbox, **body)
+
+
+@pytest.fixture
+def desk(api: Api) -> dict:
+    """Two mailboxes with conversations of every status, tags, assignees and known times."""
+    orders, billing = api.mailbox("Orders"), api.mailbox("Billing")
+    agent = api.user("admin", first="Spock", last="Vulcan", email="spock@example.com")
+    ids = {
+        "a": _imported(
+            api,
+            orders,
+            "2020-01-01T10:00:00Z",
+            subject="beta",
+            tags=["Red"],
+            first="zed",
+            last="Alpha",
+            email="Zed@Example.com",
+        ),
+        "b": _imported(
+            api,
+            orders,
+            "2020-01-02T10:00:00Z",
+            subject="Alpha",
+            status="pending",
+            tags=["blue"],
+            first="amy",
+            last="Brown",
+            email="amy@example.com",
+        ),
+        "c": _imported(
+            api,
+            billing,
+            "2020-01-03T10:00:00Z",
+            subject="gamma",
+            assignTo=agent,
+            tags=["red", "green"],
+            first="Bob",
+            last="Cole",
+            email="bob@example.com",
+        ),
+        "d": _imported(
+            api,
+            billing,
+            "2020-01-04T10:00:00Z",
+            subject="delta",
+            status="closed",
+            first="Cy",
+            last="Dunn",
+            email="cy@example.com",
+        ),
+        "e": _imported(
+            api,
+            orders,
+            "2020-01-05T10:00:00Z",
+            subject="Epsilon",
+            first="Al",
+            last="Evans",
+            email="al@example.com",
+        ),
+    }
+    spam = api.conversation(orders, subject="buy now")
+    api.patch(f"/v2/conversations/{spam}", {"op": "replace", "path": "/status", "value": "spam"})
+    ids["spam"] = spam
+    # `e` got a user reply: it no longer waits, and is modified later than the others.
+    api.post(f"/v2/conversations/{ids['e']}/reply", {"text": "answered"})
+    return {"orders": orders, "billing": billing, "agent": agent, **ids}
+
+
+class TestFilters:
+    def test_default_is_active_newest_first(self, api: Api, desk: dict) -> None:
+        assert _ids(api.get("/v2/conversations")) == [desk["e"], desk["c"], desk["a"]]
+
+    def test_status_values(self, api: Api, desk: dict) -> None:
+        assert set(_ids(api.get("/v2/conversations", params={"status": "open"}))) == {desk[k] for k in "abce"}
+        assert _ids(api.get("/v2/conversations", params={"status": "pending"})) == [desk["b"]]
+        assert _ids(api.get("/v2/conversations", params={"status": "closed"})) == [desk["d"]]
+        assert _ids(api.get("/v2/conversations", params={"status": "spam"})) == [desk["spam"]]
+        assert len(_ids(api.get("/v2/conversations", params={"status": "all"}))) == 6
+
+    def test_bad_values_are_all_reported(self, api: Api, desk: dict) -> None:
+        response = api.get(
+            "/v2/conversations",
+            params={
+                "status": "uh",
+                "mailbox": "1,x",
+                "sortField": "colour",
+                "sortOrder": "up",
+                "page": "0",
+                "modifiedSince": "yesterday",
+                "embed": "customers",
+                "number": "-3",
+            },
+        )
+        body = vnd_error(
+            response,
+            400,
+            "status",
+            "mailbox",
+            "sortField",
+            "sortOrder",
+            "page",
+            "modifiedSince",
+            "embed",
+            "number",
+            source="query",
+        )
+        status = next(e for e in body["_embedded"]["errors"] if e["path"] == "status")
+        assert "'open'" in status["message"] and status["rejectedValue"] == "uh"
+
+    def test_mailbox_list_and_folder(self, api: Api, desk: dict) -> None:
+        assert set(
+            _ids(api.get("/v2/conversations", params={"mailbox": desk["billing"], "status": "all"}))
+        ) == {desk["c"], desk["d"]}
+        both = f"{desk['orders']},{desk['billing']}"
+        assert len(_ids(api.get("/v2/conversations", params={"mailbox": both, "status": "all"}))) == 6
+        folders = api.get(f"/v2/mailboxes/{desk['billing']}/folders").json()["_embedded"]["folders"]
+        closed = next(f["id"] for f in folders if f["type"] == "closed")
+        assert _ids(api.get("/v2/conversations", params={"folder": closed})) == [desk["d"]]
+
+    def test_tag_any_of_case_insensitive(self, api: Api, desk: dict) -> None:
+        assert set(_ids(api.get("/v2/conversations", params={"tag": "RED", "status": "all"}))) == {
+            desk["a"],
+            desk["c"],
+        }
+        assert set(_ids(api.get("/v2/conversations", params={"tag": "green,Blue", "status": "all"}))) == {
+            desk["b"],
+            desk["c"],
+        }
+
+    def test_assigned_to_number_modified_since(self, api: Api, desk: dict) -> None:
+        assert _ids(api.get("/v2/conversations", params={"assigned_to": desk["agent"]})) == [desk["c"]]
+        number = api.get(f"/v2/conversations/{desk['d']}").json()["number"]
+        assert _ids(api.get("/v2/conversations", params={"number": number, "status": "all"})) == [desk["d"]]
+        since = api.get(f"/v2/conversations/{desk['c']}").json()["createdAt"]
+        found = set(_ids(api.get("/v2/conversations", params={"modifiedSince": since, "status": "all"})))
+        assert desk["c"] in found and desk["a"] not in found and desk["b"] not in found
+
+    def test_query_is_combined_with_and(self, api: Api, desk: dict) -> None:
+        params = {"mailbox": desk["orders"], "query": "tag:red", "status": "all"}
+        assert _ids(api.get("/v2/conversations", params=params)) == [desk["a"]]
+        assert _ids(api.get("/v2/conversations", params={"query": '(assigned:"spock")'})) == [desk["c"]]
+
+    def test_bad_query_is_400_with_position(self, api: Api, desk: dict) -> None:
+        body = vnd_error(
+            api.get("/v2/conversations", params={"query": '(subject:"x"'}), 400, "query", source="query"
+        )
+        assert "position" in body["_embedded"]["errors"][0]["message"]
+        vnd_error(api.get("/v2/conversations", params={"query": "colour:red"}), 400, "query")
+
+    def test_empty_result_keeps_embedded(self, api: Api, desk: dict) -> None:
+        body = api.get("/v2/conversations", params={"tag": "nothing-has-this"}).json()
+        assert body["_embedded"] == {"conversations": []}
+        assert body["page"] == {"size": 25, "totalElements": 0, "totalPages": 0, "number": 1}
+
+    def test_user_sees_only_their_mailboxes(self, api: Api, desk: dict) -> None:
+        agent = api.as_user(api.user("user", [desk["billing"]]))
+        assert set(_ids(agent.get("/v2/conversations", params={"status": "all"}))) == {desk["c"], desk["d"]}
+        assert (
+            _ids(agent.get("/v2/conversations", params={"query": f"id:{desk['a']}", "status": "all"})) == []
+        )
+        number = api.get(f"/v2/conversations/{desk['a']}").json()["number"]
+        assert (
+            _ids(agent.get("/v2/conversations", params={"query": f"number:{number}", "status": "all"})) == []
+        )
+        assert _ids(agent.get("/v2/conversations", params={"mailbox": desk["orders"], "status": "all"})) == []
+
+
+class TestSorting:
+    def _all(self, api: Api, field: str, order: str) -> list[int]:
+        return _ids(
+            api.get("/v2/conversations", params={"status": "all", "sortField": field, "sortOrder": order})
+        )
+
+    def test_text_sorts_are_case_insensitive(self, api: Api, desk: dict) -> None:
+        by_subject = self._all(api, "subject", "asc")
+        assert by_subject == [desk[k] for k in ("b", "a", "spam", "d", "e", "c")]
+        assert self._all(api, "subject", "desc") == list(reversed(by_subject))
+        # "al evans" < "amy brown" < "bob cole" < "cust omer…" (the spam one) < "cy dunn" < "zed alpha"
+        assert self._all(api, "customerName", "asc") == [desk[k] for k in ("e", "b", "c", "spam", "d", "a")]
+        emails = self._all(api, "customerEmail", "asc")
+        assert (
+            emails.index(desk["e"])
+            < emails.index(desk["b"])
+            < emails.index(desk["c"])
+            < emails.index(desk["a"])
+        )
+
+    def test_number_created_modified_status_mailbox(self, api: Api, desk: dict) -> None:
+        in_creation = [desk[k] for k in ("a", "b", "c", "d", "e", "spam")]
+        assert self._all(api, "number", "asc") == in_creation
+        assert self._all(api, "createdAt", "asc")[:5] == in_creation[:5]
+        assert self._all(api, "modifiedAt", "desc")[0] in (desk["e"], desk["spam"])
+        statuses = [
+            api.get(f"/v2/conversations/{i}").json()["status"] for i in self._all(api, "status", "asc")
+        ]
+        assert statuses == sorted(statuses)
+        mailboxes = [
+            api.get(f"/v2/conversations/{i}").json()["mailboxId"] for i in self._all(api, "mailboxid", "desc")
+        ]
+        assert mailboxes == sorted(mailboxes, reverse=True)
+
+    def test_waiting_since_puts_not_waiting_last(self, api: Api, desk: dict) -> None:
+        for order in ("asc", "desc"):
+            assert self._all(api, "waitingSince", order)[-1] == desk["e"]
+
+    def test_score_ranks_text_matches(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        once = api.conversation(mailbox, subject="refund please")
+        twice = api.conversation(
+            mailbox,
+            subject="refund refund",
+            threads=[
+                {"type": "customer", "text": "refund my refund", "customer": {"email": "r@example.com"}}
+            ],
+        )
+        api.conversation(mailbox, subject="unrelated")
+        ranked = _ids(api.get("/v2/conversations", params={"query": "refund", "sortField": "score"}))
+        assert ranked == [twice, once]
+        fallback = _ids(api.get("/v2/conversations", params={"sortField": "score", "sortOrder": "asc"}))
+        assert fallback[0] == once
+
+
+class TestPaging:
+    def test_links_keep_parameters(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        for _ in range(30):
+            api.conversation(mailbox)
+        query = "tag:x OR NOT tag:y"
+        response = api.get("/v2/conversations", params={"mailbox": mailbox, "query": query, "page": 2})
+        body = response.json()
+        assert body["page"] == {"size": 25, "totalElements": 30, "totalPages": 2, "number": 2}
+        assert len(body["_embedded"]["conversations"]) == 5
+        links = body["_links"]
+        for rel, page in (("self", "2"), ("first", "1"), ("last", "2"), ("previous", "1")):
+            parsed = parse_qs(urlsplit(links[rel]["href"]).query)
+            assert parsed == {"mailbox": [str(mailbox)], "query": [query], "page": [page]}, rel
+            assert links[rel]["href"].startswith("http://testserver/v2/conversations?")
+        assert "next" not in links
+        assert links["page"]["templated"] is True and links["page"]["href"].endswith("{&page}")
+        first = api.get("/v2/conversations", params={"mailbox": mailbox}).json()["_links"]
+        assert parse_qs(urlsplit(first["next"]["href"]).query)["page"] == ["2"] and "previous" not in first
+
+    def test_page_past_the_end(self, api: Api) -> None:
+        api.conversation(api.mailbox())
+        body = api.get("/v2/conversations", params={"page": 9}).json()
+        assert body["_embedded"]["conversations"] == []
+        assert body["page"]["totalElements"] == 1 and body["page"]["totalPages"] == 1
+
+    @pytest.mark.parametrize("field", SORT_FIELDS)
+    def test_walking_pages_yields_each_once(self, api: Api, field: str) -> None:
+        mailbox = api.mailbox()
+        created = {
+            api.conversation(mailbox, subject="same subject", customer={"email": "same@example.com"})
+            for _ in range(28)
+        }
+        for order in ("asc", "desc"):
+            seen: list[int] = []
+            url = f"/v2/conversations?sortField={field}&sortOrder={order}&query=same"
+            while url:
+                body = api.get(url.replace("http://testserver", "")).json()
+                seen += [c["id"] for c in body["_embedded"]["conversations"]]
+                url = body["_links"].get("next", {}).get("href")
+            assert sorted(seen) == sorted(created) and len(seen) == len(created)
+
+
+class TestEmbed:
+    def test_threads_embedded_with_a_fixed_number_of_queries(self, api: Api, app) -> None:  # type: ignore[no-untyped-def]
+        mailbox = api.mailbox()
+        agent = api.user("admin")
+        for i in range(3):
+            cid = api.conversation(mailbox, assignTo=agent)
+            api.post(f"/v2/conversations/{cid}/notes", {"text": f"note {i}"})
+        statements: list[str] = []
+
+        def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        event.listen(app.state.db.engine, "before_cursor_execute", count)
+        try:
+            plain = api.get("/v2/conversations").json()
+            plain_queries = len(statements)
+            statements.clear()
+            embedded = api.get("/v2/conversations", params={"embed": "threads"}).json()
+            embedded_queries = len(statements)
+            for _ in range(10):
+                api.conversation(mailbox, assignTo=agent)
+            statements.clear()
+            api.get("/v2/conversations", params={"embed": "threads"})
+            bigger_page_queries = len(statements)
+        finally:
+            event.remove(app.state.db.engine, "before_cursor_execute", count)
+        assert "_embedded" not in plain["_embedded"]["conversations"][0]
+        threads = embedded["_embedded"]["conversations"][0]["_embedded"]["threads"]
+        assert [t["type"] for t in threads] == ["note", "customer"]
+        assert embedded_queries == plain_queries + 1  # the threads of the whole page, in one query
+        assert bigger_page_queries == embedded_queries
+
+
+class TestCustomFields:
+    def _setup(self, api: Api) -> dict:
+        mailbox = api.mailbox()
+        ids = {}
+        for name, kind, options in [
+            ("Count", "number", []),
+            ("Note", "singleline", []),
+            ("Long", "multiline", []),
+            ("Plan", "dropdown", [{"label": "Free"}, {"label": "Pro"}]),
+        ]:
+            ids[name] = api.created_id(
+                api.post(f"/v2/mailboxes/{mailbox}/fields", {"name": name, "type": kind, "options": options})
+            )
+        fields = api.get(f"/v2/mailboxes/{mailbox}/fields").json()["_embedded"]["fields"]
+        pro = next(o["id"] for f in fields for o in f["options"] if o["label"] == "Pro")
+        one = api.conversation(
+            mailbox,
+            fields=[
+                {"id": ids["Count"], "value": "1000"},
+                {"id": ids["Note"], "value": "Green apple pie"},
+                {"id": ids["Plan"], "value": str(pro)},
+            ],
+        )
+        two = api.conversation(
+            mailbox, fields=[{"id": ids["Count"], "value": "10000"}, {"id": ids["Note"], "value": "apple"}]
+        )
+        return {"mailbox": mailbox, "ids": ids, "pro": pro, "one": one, "two": two}
+
+    def test_exact_words_and_dropdown(self, api: Api) -> None:
+        s = self._setup(api)
+        get = lambda value: _ids(
+            api.get("/v2/conversations", params={"mailbox": s["mailbox"], "customFieldsByIds": value})
+        )  # noqa: E731
+        assert get(f"{s['ids']['Count']}:1000") == [s["one"]]
+        assert get(f"{s['ids']['Note']}:apple") == [s["two"], s["one"]]
+        assert get(f"{s['ids']['Note']}:pie APPLE") == [s["one"]]
+        assert get(f"{s['ids']['Note']}:app") == []
+        assert get(f"{s['ids']['Plan']}:{s['pro']}") == [s["one"]]
+        assert get(f"{s['ids']['Count']}:1000,{s['ids']['Note']}:apple") == [s["one"]]
+        repeated = api.get(
+            "/v2/conversations",
+            params=[
+                ("mailbox", s["mailbox"]),
+                ("customFieldsByIds", f"{s['ids']['Count']}:10000"),
+                ("customFieldsByIds", f"{s['ids']['Note']}:apple"),
+            ],
+        )
+        assert _ids(repeated) == [s["two"]]
+
+    def test_rules_give_400(self, api: Api) -> None:
+        s = self._setup(api)
+        vnd_error(
+            api.get("/v2/conversations", params={"customFieldsByIds": f"{s['ids']['Count']}:1"}),
+            400,
+            "customFieldsByIds",
+        )
+        vnd_error(
+            api.get(
+                "/v2/conversations",
+                params={"mailbox": s["mailbox"], "customFieldsByIds": f"{s['ids']['Long']}:x"},
+            ),
+            400,
+            "customFieldsByIds",
+        )
+        vnd_error(
+            api.get("/v2/conversations", params={"mailbox": s["mailbox"], "customFieldsByIds": "blue"}),
+            400,
+            "customFieldsByIds",
+        )
+        vnd_error(
+            api.get("/v2/conversations", params={"mailbox": s["mailbox"], "customFieldsByIds": "999:x"}),
+            400,
+            "customFieldsByIds",
+        )
+
+
+QUERYISH = st.lists(
+    st.sampled_from(
+        [
+            "subject:",
+            "body:",
+            "tag:",
+            "email:",
+            "createdAt:",
+            "number:",
+            '"',
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            " TO ",
+            " AND ",
+            " OR ",
+            "NOT ",
+            "-",
+            "*",
+            "~",
+            "^",
+            "\\",
+            ":",
+            "NOW-1HOUR",
+            "2014-02",
+            "x",
+            " ",
+            "coffee",
+            "“",
+            "”",
+            "/",
+            "and",
+            "&&",
+            "!",
+        ]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=60), QUERYISH))
+def test_any_query_is_answered_200_or_400(api: Api, text: str) -> None:
+    response = api.get("/v2/conversations", params={"query": text})
+    assert response.status_code in (200, 400), (text, response.text)
+    if response.status_code == 400:
+        assert response.json()["_embedded"]["errors"][0]["path"] == "query"
