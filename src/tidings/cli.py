@@ -126,7 +126,8 @@ def demo(
             )
         rate = summary.conversations / summary.seconds if summary.seconds else 0
         console.print(
-            f"{summary.conversations} conversations, {summary.threads} threads in {summary.seconds:.1f} s ({rate:,.0f}/s)"
+            f"{summary.conversations} conversations, {summary.threads} threads "
+            f"in {summary.seconds:.1f} s ({rate:,.0f}/s)"
         )
     finally:
         engine.dispose()

@@ -375,9 +375,11 @@ class TestCustomFields:
 
     def test_exact_words_and_dropdown(self, api: Api) -> None:
         s = self._setup(api)
-        get = lambda value: _ids(
-            api.get("/v2/conversations", params={"mailbox": s["mailbox"], "customFieldsByIds": value})
-        )  # noqa: E731
+
+        def get(value: str) -> list[int]:
+            params = {"mailbox": s["mailbox"], "customFieldsByIds": value}
+            return _ids(api.get("/v2/conversations", params=params))
+
         assert get(f"{s['ids']['Count']}:1000") == [s["one"]]
         assert get(f"{s['ids']['Note']}:apple") == [s["two"], s["one"]]
         assert get(f"{s['ids']['Note']}:pie APPLE") == [s["one"]]

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, select, type_coerce, update
 
 from tidings.db.tables import (
+    Timestamp,
     attachments,
     conversation_emails,
     conversation_fields,
@@ -24,6 +25,7 @@ from tidings.db.tables import (
     folders,
     mailbox_field_options,
     mailbox_fields,
+    saved_replies,
     tags,
     threads,
 )
@@ -99,12 +101,13 @@ def thread_facts(conn: Connection, conversation_id: int) -> dict[str, Any]:
         select(
             func.count().label("total_threads"),
             func.sum(case(((threads.c.type != "lineitem") & published, 1), else_=0)).label("thread_count"),
-            func.max(case((threads.c.type.in_(CUSTOMER_SIDE_TYPES) & published, threads.c.created_at))).label(
-                "last_customer_at"
-            ),
-            func.max(case(((threads.c.type == "message") & published, threads.c.created_at))).label(
-                "last_user_reply_at"
-            ),
+            type_coerce(
+                func.max(case((threads.c.type.in_(CUSTOMER_SIDE_TYPES) & published, threads.c.created_at))),
+                Timestamp,
+            ).label("last_customer_at"),
+            type_coerce(
+                func.max(case(((threads.c.type == "message") & published, threads.c.created_at))), Timestamp
+            ).label("last_user_reply_at"),
         ).where(threads.c.conversation_id == conversation_id)
     ).one()
     preview = conn.execute(
@@ -357,3 +360,20 @@ def get_attachment(conn: Connection, conversation_id: int, attachment_id: int) -
 
 def delete_attachment(conn: Connection, attachment_id: int) -> None:
     conn.execute(delete(attachments).where(attachments.c.id == attachment_id))
+
+
+def publish_drafts(conn: Connection, conversation_id: int) -> None:
+    conn.execute(
+        update(threads)
+        .where(threads.c.conversation_id == conversation_id, threads.c.state == "draft")
+        .values(state="published")
+    )
+
+
+def saved_reply_in_mailbox(conn: Connection, saved_reply_id: int, mailbox_id: int) -> bool:
+    found = conn.execute(
+        select(saved_replies.c.id).where(
+            saved_replies.c.id == saved_reply_id, saved_replies.c.mailbox_id == mailbox_id
+        )
+    ).first()
+    return found is not None

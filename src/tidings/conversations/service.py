@@ -9,6 +9,7 @@ keeps them correct by construction rather than by incremental bookkeeping.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -173,8 +174,6 @@ def refresh_derived(
     facts = repository.thread_facts(conn, conversation_id)
     last_customer = facts["last_customer_at"]
     last_reply = facts["last_user_reply_at"]
-    last_customer = timefmt_from_epoch(last_customer)
-    last_reply = timefmt_from_epoch(last_reply)
     waiting = last_customer if last_customer and (last_reply is None or last_customer > last_reply) else None
     candidates = [t for t in (row["user_updated_at"], user_acted_at, last_customer) if t is not None]
     repository.update_conversation(
@@ -195,15 +194,6 @@ def refresh_derived(
             ),
         },
     )
-
-
-def timefmt_from_epoch(value: Any) -> datetime | None:
-    """Aggregates over Timestamp columns come back as raw epoch integers."""
-    if value is None or isinstance(value, datetime):
-        return value
-    from datetime import UTC
-
-    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 def write_thread(conn: Connection, conversation: dict, thread: NewThread) -> int:
@@ -336,7 +326,7 @@ def create_conversation(conn: Connection, caller: Caller, body: ConversationCrea
         "modified_at": created_at,
         "closed_at": (body.closedAt or created_at) if closed else None,
         "closed_by": acting_user["id"] if closed else None,
-        "user_updated_at": created_at if not created_by_customer else created_at,
+        "user_updated_at": created_at,
         **customers_repository.sort_keys(customer),
     }
     conversation_id = repository.insert_conversation(conn, values)
@@ -393,8 +383,6 @@ def create_conversation(conn: Connection, caller: Caller, body: ConversationCrea
 
 
 def _json_list(values: list[str]) -> str:
-    import json
-
     return json.dumps([v.lower() for v in values])
 
 
@@ -493,16 +481,7 @@ def add_thread(
 
 
 def _check_saved_reply(conn: Connection, saved_reply_id: int, mailbox_id: int) -> None:
-    from sqlalchemy import select
-
-    from tidings.db.tables import saved_replies
-
-    found = conn.execute(
-        select(saved_replies.c.id).where(
-            saved_replies.c.id == saved_reply_id, saved_replies.c.mailbox_id == mailbox_id
-        )
-    ).first()
-    if found is None:
+    if not repository.saved_reply_in_mailbox(conn, saved_reply_id, mailbox_id):
         raise invalid_field("savedReplyId", "unknown saved reply for this mailbox", "JSON", saved_reply_id)
 
 
@@ -593,15 +572,7 @@ def _apply_op(conn: Connection, conversation: dict, op: PatchOp, user_id: int, n
         repository.update_conversation(conn, cid, {"subject": op.value})
     elif op.path == "/draft":
         repository.update_conversation(conn, cid, {"state": "published"})
-        from sqlalchemy import update
-
-        from tidings.db.tables import threads
-
-        conn.execute(
-            update(threads)
-            .where(threads.c.conversation_id == cid, threads.c.state == "draft")
-            .values(state="published")
-        )
+        repository.publish_drafts(conn, cid)
     elif op.path == "/primaryCustomer.id":
         customer = customers_repository.by_ids(conn, [op.value])[op.value]
         repository.update_conversation(
@@ -637,19 +608,18 @@ def _apply_op(conn: Connection, conversation: dict, op: PatchOp, user_id: int, n
                 now=now,
                 assigned_to_id=new_assignee,
             )
-    elif op.path == "/mailboxId":
-        if op.value != conversation["mailbox_id"]:
-            old = mailboxes_repository.get(conn, conversation["mailbox_id"])
-            repository.update_conversation(conn, cid, {"mailbox_id": op.value})
-            repository.drop_fields_not_in_mailbox(conn, cid, op.value)
-            add_line_item(
-                conn,
-                {**conversation, "mailbox_id": op.value},
-                action_type="moved-from-mailbox",
-                text=f"{_user_name(conn, user_id)} moved from {old['name'] if old else 'another mailbox'}",
-                user_id=user_id,
-                now=now,
-            )
+    elif op.path == "/mailboxId" and op.value != conversation["mailbox_id"]:
+        old = mailboxes_repository.get(conn, conversation["mailbox_id"])
+        repository.update_conversation(conn, cid, {"mailbox_id": op.value})
+        repository.drop_fields_not_in_mailbox(conn, cid, op.value)
+        add_line_item(
+            conn,
+            {**conversation, "mailbox_id": op.value},
+            action_type="moved-from-mailbox",
+            text=f"{_user_name(conn, user_id)} moved from {old['name'] if old else 'another mailbox'}",
+            user_id=user_id,
+            now=now,
+        )
 
 
 # -- tags, fields, snooze, delete -----------------------------------------------------------

@@ -16,9 +16,9 @@ ACCEPTED_BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", 
 
 
 def _strip_empty_params(query_string: bytes) -> bytes:
-    if b"=&" not in query_string and b"&&" not in query_string and not query_string.endswith(b"="):
-        if not query_string.startswith(b"&"):
-            return query_string
+    """Drop empty parameters (`?&page=`): the contract treats them as absent."""
+    if not query_string or all(b"=" in s and not s.endswith(b"=") for s in query_string.split(b"&")):
+        return query_string
     pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
     return urlencode([(k, v) for k, v in pairs if k and v != ""]).encode("latin-1")
 
@@ -131,6 +131,7 @@ class RequestEnvelopeMiddleware:
                 "headers": [
                     (b"content-type", VND_ERROR.encode()),
                     (b"content-length", str(len(body)).encode()),
+                    *extra,
                 ],
             }
         )

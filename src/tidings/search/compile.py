@@ -238,10 +238,11 @@ def _matches(tsv: ColumnElement[Any], query: ColumnElement[Any]) -> Condition:
 
 
 def _tsquery_or(queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
-    combined = queries[0]
-    for query in queries[1:]:
-        combined = combined.op("||")(query)
-    return combined
+    """`q1 || q2 || …` as a balanced tree: a long chain would be too deep to compile."""
+    if len(queries) == 1:
+        return queries[0]
+    middle = len(queries) // 2
+    return _tsquery_or(queries[:middle]).op("||")(_tsquery_or(queries[middle:]))
 
 
 class _PostgresText(_TextSearch[ColumnElement[Any]]):
@@ -319,9 +320,9 @@ class _Compiler:
 
     def compile(self, node: Node, *, negated: bool) -> Condition:
         if isinstance(node, And):
-            return and_(*(self.compile(child, negated=negated) for child in node.children))
+            return _balanced(and_, [self.compile(child, negated=negated) for child in node.children])
         if isinstance(node, Or):
-            return or_(*(self.compile(child, negated=negated) for child in node.children))
+            return _balanced(or_, [self.compile(child, negated=negated) for child in node.children])
         if isinstance(node, Not):
             return not_(self.compile(node.child, negated=not negated))
         if isinstance(node, Range):
@@ -491,6 +492,22 @@ class _Compiler:
                 high_number = _range_integer(node, node.high)
                 bounds.append(column_ <= high_number if node.include_high else column_ < high_number)
         return and_(true(), *bounds)
+
+
+_FLAT_CHAIN = 16
+
+
+def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) -> Condition:
+    """AND/OR of many conditions as a balanced, parenthesised tree.
+
+    SQLite parses `a AND b AND c …` into a tree as deep as the chain and refuses depth 1000, which a
+    2,000-character query of bare words reaches; halving keeps the depth logarithmic.
+    """
+    if len(conditions) <= _FLAT_CHAIN:
+        return combine(*conditions)
+    middle = len(conditions) // 2
+    halves = (_balanced(combine, conditions[:middle]), _balanced(combine, conditions[middle:]))
+    return combine(*(half.self_group() for half in halves))
 
 
 def _customer_in(customer_ids: Select[Any]) -> Condition:
