@@ -14,6 +14,7 @@ from tidings.kit.config import Settings, get_settings
 from tidings.kit.db import Database
 from tidings.kit.errors import install_error_handlers
 from tidings.kit.middleware import RequestEnvelopeMiddleware
+from tidings.kit.ratelimit import RateLimitMiddleware
 from tidings.mailboxes.router import router as mailboxes_router
 from tidings.reports.router import router as reports_router
 from tidings.saved_replies.router import router as saved_replies_router
@@ -57,5 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    # Added last = outermost: the envelope (Correlation-Id, limits) wraps the rate limit.
+    app.add_middleware(RateLimitMiddleware, db=db, limit=settings.rate_limit_per_minute)
     app.add_middleware(RequestEnvelopeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -49,6 +49,7 @@ from sqlalchemy import (
     table,
     true,
 )
+from sqlalchemy.sql.expression import Grouping
 
 from tidings.db.tables import (
     conversation_emails,
@@ -497,6 +498,13 @@ class _Compiler:
 _FLAT_CHAIN = 16
 
 
+class _Parenthesised(Grouping[bool]):
+    """A grouping that `and_`/`or_` keep as one operand instead of flattening it into theirs."""
+
+    inherit_cache = True
+    operator = None
+
+
 def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) -> Condition:
     """AND/OR of many conditions as a balanced, parenthesised tree.
 
@@ -506,8 +514,10 @@ def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) ->
     if len(conditions) <= _FLAT_CHAIN:
         return combine(*conditions)
     middle = len(conditions) // 2
-    halves = (_balanced(combine, conditions[:middle]), _balanced(combine, conditions[middle:]))
-    return combine(*(half.self_group() for half in halves))
+    return combine(
+        _Parenthesised(_balanced(combine, conditions[:middle])),
+        _Parenthesised(_balanced(combine, conditions[middle:])),
+    )
 
 
 def _customer_in(customer_ids: Select[Any]) -> Condition:
