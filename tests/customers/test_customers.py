@@ -477,9 +477,10 @@ class TestPatchCustomer:
             {"op": "replace", "path": "/firstName", "value": "x" * 41},
             {"op": "jump", "path": "/shoeSize", "value": 1},
             {"op": "replace", "path": "/gender", "value": "robot"},
+            {"op": ["replace"], "path": ["/firstName"]},
         ]
         errors = _errors(api.patch(f"/v2/customers/{cid}", ops))
-        assert set(errors) == {"[0].value", "[1].op", "[1].path", "[2].value"}
+        assert set(errors) == {"[0].value", "[1].op", "[1].path", "[2].value", "[3].op", "[3].path"}
         assert errors["[1].path"]["rejectedValue"] == "/shoeSize"
         assert "/firstName" in errors["[1].path"]["message"]
         assert api.get(f"/v2/customers/{cid}").json()["firstName"] == "Keep"

@@ -6,6 +6,7 @@ just outside one rule; the expected lists are written out by hand, newest change
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from tests.reports.history import (
@@ -166,9 +167,10 @@ class TestFieldsDrilldown:
 class TestPagingAndOrder:
     def test_rows_pages_and_tie_order(self, api: Api) -> None:
         mailbox = api.mailbox()
+        made = itertools.count(1)
 
         def bulk(created: str) -> int:
-            return conversation(api, mailbox, created, email=f"p{created}{id(created)}@example.com", tags=["bulk"])
+            return conversation(api, mailbox, created, email=f"p{next(made)}@example.com", tags=["bulk"])
 
         p1 = bulk("2015-03-01T10:00:00Z")
         p2 = bulk("2015-03-01T11:00:00Z")

@@ -632,6 +632,28 @@ class TestQueryShapes:
         assert "ix_conversations_subject_tsv" in db.explain("subject:coffee")
 
 
+class TestLongestQueries:
+    """2,000 characters of terms must run: no SQLite depth limit, no Python recursion limit."""
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "a " * 1000,
+            " OR ".join(["a"] * 399),
+            " ".join(f"w{index}" for index in range(500))[:2000],
+            " OR ".join(["tag:x"] * 222),
+        ],
+        ids=["1000-bare-words", "399-or-words", "distinct-words", "222-or-tags"],
+    )
+    def test_runs(self, db: SearchDb, query: str) -> None:
+        assert len(query) <= 2000
+        match = db.add("a", bodies=["x"], tag_names=["vip"])
+        compiled = db.compiled(query)
+        columns = [conversations.c.id] + ([compiled.score] if compiled.score is not None else [])
+        found = db.conn.execute(select(*columns).where(compiled.condition)).fetchall()
+        assert [row[0] for row in found] == ([match] if query.startswith("a") else [])
+
+
 class TestInvalidValues:
     @pytest.mark.parametrize("dialect", DIALECTS)
     @pytest.mark.parametrize(
@@ -727,7 +749,7 @@ _QUERIES = st.lists(st.tuples(_CLAUSES, st.sampled_from([" AND ", " OR ", " "]))
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=_QUERIES)
 def test_any_query_compiles_and_runs_or_is_rejected(db: SearchDb, query: str) -> None:
     try:

@@ -108,7 +108,7 @@ def _validate_op(op: dict[str, Any], where: str) -> tuple[list[FieldError], tupl
                 "EnumValue",
             )
         )
-    if path not in PATCH_PATHS:
+    if not isinstance(path, str) or path not in PATCH_PATHS:
         errors.append(
             FieldError(
                 f"{where}path",
