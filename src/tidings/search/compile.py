@@ -87,7 +87,11 @@ class QueryValueError(QueryError):
 
 @dataclass(frozen=True)
 class CompiledQuery:
-    """`condition` filters conversations; `score` (larger = more relevant) exists when text is searched."""
+    """`condition` filters conversations; `score` ranks them, larger = more relevant.
+
+    `score` is None, and `has_text` False, unless some subject, body or bare term is searched for
+    outside a NOT: only those terms contribute to relevance.
+    """
 
     condition: Condition
     score: ColumnElement[float] | None
@@ -350,7 +354,7 @@ class _Compiler:
         return self.text.body(term.value, words, term.prefix, scored=not negated)
 
     def _bare(self, term: Term, negated: bool) -> Condition:
-        """A value without a field: subject, body, customer name or customer email."""
+        """A value without a field: subject, body, the customer's first, last or full name, or email."""
         value = term.value.strip()
         name_matches: Condition
         email_matches: Condition
@@ -362,11 +366,11 @@ class _Compiler:
             )
             email_matches = customer_emails.c.value.like(pattern, escape="!")
         else:
+            wanted = func.lower(literal(value, String))
             name_matches = or_(
-                func.lower(customers.c.first_name) == func.lower(literal(value, String)),
-                func.lower(customers.c.last_name) == func.lower(literal(value, String)),
-                func.lower(customers.c.first_name + " " + customers.c.last_name)
-                == func.lower(literal(value, String)),
+                func.lower(customers.c.first_name) == wanted,
+                func.lower(customers.c.last_name) == wanted,
+                func.lower(customers.c.first_name + " " + customers.c.last_name) == wanted,
             )
             email_matches = customer_emails.c.value == value.lower()
         return or_(

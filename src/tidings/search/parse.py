@@ -10,7 +10,7 @@ compiler never meets fuzzy, boost or regex nodes. Decisions on the open points:
 - Curly quotes `“ ”` become `"` and `‘ ’` become `'`, as Help Scout's own page prints them.
 - Lower-case `and`, `or`, `not` are operators like `AND`, `OR`, `NOT` (mixed case such as `And` is
   a word); lower-case `to` is an operator only inside range brackets, so `how to` stays text.
-  Quote a value to search for these words.
+  A word right after `field:` is always a value (`subject:and`); elsewhere, quote these words.
 - `&&`, `||` and a leading `!` are Lucene's spellings of AND, OR and NOT, and are read as such.
 - Terms side by side mean AND, with AND's precedence: `a OR b c` is `a OR (b AND c)`.
   Precedence is NOT > AND > OR. `+term` is the term itself, `-term` is NOT term.
