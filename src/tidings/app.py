@@ -13,6 +13,8 @@ from tidings.customers.router import router as customers_router
 from tidings.kit.config import Settings, get_settings
 from tidings.kit.db import Database
 from tidings.kit.errors import install_error_handlers
+from tidings.kit.hal import HalResponse
+from tidings.kit.openapi import install_openapi
 from tidings.kit.middleware import RequestEnvelopeMiddleware
 from tidings.kit.ratelimit import RateLimitMiddleware
 from tidings.mailboxes.router import router as mailboxes_router
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="A self-hosted help desk with the Help Scout Mailbox API 2.0",
         lifespan=lifespan,
+        default_response_class=HalResponse,
     )
     app.state.settings = settings
     app.state.db = db
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    install_openapi(app)
     # Added last = outermost: the envelope (Correlation-Id, limits) wraps the rate limit.
     app.add_middleware(RateLimitMiddleware, db=db, limit=settings.rate_limit_per_minute)
     app.add_middleware(RequestEnvelopeMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -13,12 +13,15 @@ from tidings.conversations import listing, service
 from tidings.conversations.presenter import conversation_out, load_related
 from tidings.conversations.schemas import (
     ConversationCreate,
+    ConversationOut,
+    ConversationPage,
     FieldsUpdate,
     PatchBody,
     SnoozeUpdate,
     TagsUpdate,
 )
 from tidings.kit.hal import HalResponse, created, no_content
+from tidings.kit.openapi import errors
 
 router = APIRouter(tags=["conversations"])
 
@@ -29,11 +32,13 @@ router.add_api_route(
     listing.list_conversations,
     methods=["GET"],
     summary="List and search conversations",
-    response_class=HalResponse,
+    response_model=ConversationPage,
 )
 
 
-@router.get("/v2/conversations/{conversation_id}", summary="Get a conversation")
+@router.get(
+    "/v2/conversations/{conversation_id}", summary="Get a conversation", response_model=ConversationOut
+)
 async def get_conversation(
     request: Request, caller: CurrentCaller, conversation_id: int, embed: EmbedParam = None
 ) -> HalResponse:
@@ -44,7 +49,7 @@ async def get_conversation(
     return HalResponse(await request.app.state.db.read(read))
 
 
-@router.post("/v2/conversations", status_code=201, summary="Create a conversation")
+@router.post("/v2/conversations", status_code=201, summary="Create a conversation", responses=errors(412))
 async def create_conversation(request: Request, caller: CurrentCaller, body: ConversationCreate) -> Response:
     conversation_id = await request.app.state.db.write(service.create_conversation, caller, body)
     return created(request, f"/v2/conversations/{conversation_id}", conversation_id)

@@ -7,9 +7,19 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from tidings.kit import timefmt
+from tidings.kit.openapi import Link, hal_page
 from tidings.kit.schemas import Body, Email
 
 Status = Literal["active", "pending", "closed", "spam"]
@@ -187,3 +197,142 @@ class ThreadPatch(Body):
     op: Literal["replace"]
     path: Literal["/text", "/hidden"]
     value: Any = None
+
+
+# -- response shapes (documentation: routes return pre-built documents of exactly this form) --
+
+
+class Out(BaseModel):
+    """A documented response object; keys that may be absent default to None (and are omitted)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+
+class Person(Out):
+    id: int
+    type: str = None  # type: ignore[assignment]
+    first: str = None  # type: ignore[assignment]
+    last: str = None  # type: ignore[assignment]
+    email: str = None  # type: ignore[assignment]
+    photoUrl: str = None  # type: ignore[assignment]
+
+
+class ConversationTagOut(Out):
+    id: int
+    color: str
+    tag: str
+
+
+class CustomFieldOut(Out):
+    id: int
+    name: str
+    value: str
+    text: str
+
+
+class WaitingSinceOut(Out):
+    time: str
+    friendly: str
+    latestReplyFrom: str
+
+
+class SourceOut(Out):
+    type: str
+    via: str
+
+
+class SnoozeOut(Out):
+    snoozedBy: int
+    snoozedUntil: str
+    unsnoozeOnCustomerReply: bool
+
+
+class NextEventOut(Out):
+    time: str
+    eventType: str
+    userId: int
+    cancelOnCustomerReply: bool
+
+
+class AttachmentOut(Out):
+    id: int
+    filename: str
+    mimeType: str
+    width: int
+    height: int
+    size: int
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class AttachmentsEmbedded(Out):
+    attachments: list[AttachmentOut]
+
+
+class ActionOut(Out):
+    type: str
+    text: str = None  # type: ignore[assignment]
+    associatedEntities: dict[str, Any] = None  # type: ignore[assignment]
+
+
+class ThreadOut(Out):
+    id: int
+    type: Literal["customer", "message", "note", "chat", "phone", "lineitem", "forwardparent", "forwardchild"]
+    status: str
+    state: str
+    action: ActionOut
+    body: str = None  # type: ignore[assignment]
+    source: SourceOut
+    customer: Person = None  # type: ignore[assignment]
+    createdBy: Person
+    assignedTo: Person = None  # type: ignore[assignment]
+    savedReplyId: int = None  # type: ignore[assignment]
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    createdAt: str
+    openedAt: str = None  # type: ignore[assignment]
+    embedded: AttachmentsEmbedded = Field(alias="_embedded")
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class ThreadsEmbedded(Out):
+    threads: list[ThreadOut]
+
+
+class ConversationOut(Out):
+    id: int
+    number: int
+    threads: int = Field(description="How many published threads (line items excluded)")
+    type: ConversationType
+    folderId: int
+    status: Status
+    state: Literal["published", "draft", "deleted"]
+    subject: str
+    preview: str
+    mailboxId: int
+    assignee: Person = None  # type: ignore[assignment]
+    createdBy: Person
+    createdAt: str
+    closedBy: int
+    closedByUser: Person = None  # type: ignore[assignment]
+    closedAt: str = None  # type: ignore[assignment]
+    userUpdatedAt: str
+    customerWaitingSince: WaitingSinceOut = None  # type: ignore[assignment]
+    source: SourceOut
+    tags: list[ConversationTagOut]
+    cc: list[str]
+    bcc: list[str]
+    primaryCustomer: Person = None  # type: ignore[assignment]
+    snooze: SnoozeOut = None  # type: ignore[assignment]
+    nextEvent: NextEventOut = None  # type: ignore[assignment]
+    customFields: list[CustomFieldOut]
+    embedded: ThreadsEmbedded = Field(default=None, alias="_embedded")  # type: ignore[assignment]
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class AttachmentData(Out):
+    data: str = Field(description="The file, base64-encoded")
+
+
+ConversationPage = hal_page("ConversationPage", "conversations", ConversationOut)
+ThreadPage = hal_page("ThreadPage", "threads", ThreadOut)

@@ -12,9 +12,20 @@ from tidings.auth.caller import AdminCaller, Caller, CurrentCaller
 from tidings.kit import timefmt
 from tidings.kit.errors import invalid_field, not_found
 from tidings.kit.hal import HalResponse, created, paged, window
+from tidings.kit.openapi import errors
 from tidings.kit.schemas import PageParam
 from tidings.mailboxes import repository
-from tidings.mailboxes.schemas import FieldCreate, MailboxCreate, field_out, folder_out, mailbox_out
+from tidings.mailboxes.schemas import (
+    FieldCreate,
+    FieldPage,
+    FolderPage,
+    MailboxCreate,
+    MailboxOut,
+    MailboxPage,
+    field_out,
+    folder_out,
+    mailbox_out,
+)
 
 router = APIRouter(tags=["mailboxes"])
 PAGE_SIZE = 50
@@ -28,7 +39,7 @@ def visible_mailbox(conn: Connection, caller: Caller, mailbox_id: int) -> dict:
     return mailbox
 
 
-@router.get("/v2/mailboxes", summary="List mailboxes")
+@router.get("/v2/mailboxes", summary="List mailboxes", response_model=MailboxPage)
 async def list_mailboxes(request: Request, caller: CurrentCaller, page: PageParam = 1) -> HalResponse:
     offset, limit = window(page, PAGE_SIZE)
     rows, total = await request.app.state.db.read(repository.list_page, caller.mailbox_ids, offset, limit)
@@ -37,13 +48,17 @@ async def list_mailboxes(request: Request, caller: CurrentCaller, page: PagePara
     )
 
 
-@router.get("/v2/mailboxes/{mailbox_id}", summary="Get a mailbox")
+@router.get("/v2/mailboxes/{mailbox_id}", summary="Get a mailbox", response_model=MailboxOut)
 async def get_mailbox(request: Request, caller: CurrentCaller, mailbox_id: int) -> HalResponse:
     mailbox = await request.app.state.db.read(visible_mailbox, caller, mailbox_id)
     return HalResponse(mailbox_out(request, mailbox))
 
 
-@router.get("/v2/mailboxes/{mailbox_id}/folders", summary="List a mailbox's folders with counts")
+@router.get(
+    "/v2/mailboxes/{mailbox_id}/folders",
+    summary="List a mailbox's folders with counts",
+    response_model=FolderPage,
+)
 async def list_folders(request: Request, caller: CurrentCaller, mailbox_id: int) -> HalResponse:
     def read(conn: Connection) -> list[dict]:
         visible_mailbox(conn, caller, mailbox_id)
@@ -53,7 +68,9 @@ async def list_folders(request: Request, caller: CurrentCaller, mailbox_id: int)
     return HalResponse(paged(request, "folders", [folder_out(r) for r in rows], 1, PAGE_SIZE, len(rows)))
 
 
-@router.get("/v2/mailboxes/{mailbox_id}/fields", summary="List a mailbox's custom fields")
+@router.get(
+    "/v2/mailboxes/{mailbox_id}/fields", summary="List a mailbox's custom fields", response_model=FieldPage
+)
 async def list_fields(request: Request, caller: CurrentCaller, mailbox_id: int) -> HalResponse:
     def read(conn: Connection) -> list[dict]:
         visible_mailbox(conn, caller, mailbox_id)
@@ -63,7 +80,9 @@ async def list_fields(request: Request, caller: CurrentCaller, mailbox_id: int) 
     return HalResponse(paged(request, "fields", [field_out(r) for r in rows], 1, PAGE_SIZE, len(rows)))
 
 
-@router.post("/v2/mailboxes", status_code=201, summary="Create a mailbox (owners and admins)")
+@router.post(
+    "/v2/mailboxes", status_code=201, summary="Create a mailbox (owners and admins)", responses=errors(403)
+)
 async def create_mailbox(request: Request, caller: AdminCaller, body: MailboxCreate) -> Response:
     slug = body.slug or re.sub(r"[^a-z0-9]+", "-", body.name.lower()).strip("-") or "mailbox"
     mailbox_id = await request.app.state.db.write(
@@ -73,7 +92,10 @@ async def create_mailbox(request: Request, caller: AdminCaller, body: MailboxCre
 
 
 @router.post(
-    "/v2/mailboxes/{mailbox_id}/fields", status_code=201, summary="Create a custom field (owners and admins)"
+    "/v2/mailboxes/{mailbox_id}/fields",
+    status_code=201,
+    summary="Create a custom field (owners and admins)",
+    responses=errors(403),
 )
 async def create_field(request: Request, caller: AdminCaller, mailbox_id: int, body: FieldCreate) -> Response:
     if body.type == "dropdown" and not body.options:

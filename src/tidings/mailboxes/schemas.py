@@ -7,7 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 from starlette.requests import Request
 
+from tidings.conversations.schemas import Out
 from tidings.kit.hal import href
+from tidings.kit.openapi import Link, hal_page
 from tidings.kit.schemas import Body, Email
 from tidings.kit.timefmt import fmt
 
@@ -69,3 +71,43 @@ def field_out(field: dict[str, Any]) -> dict[str, Any]:
         "order": field["sort_order"],
         "options": [{"id": o["id"], "order": o["sort_order"], "label": o["label"]} for o in field["options"]],
     }
+
+
+class MailboxOut(Out):
+    id: int
+    name: str
+    slug: str
+    email: str
+    createdAt: str
+    updatedAt: str
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class FolderOut(Out):
+    id: int
+    name: str
+    type: str
+    userId: int
+    totalCount: int
+    activeCount: int
+    updatedAt: str
+
+
+class FieldOptionOut(Out):
+    id: int
+    order: int
+    label: str
+
+
+class FieldOut(Out):
+    id: int
+    name: str
+    type: str
+    required: bool
+    order: int
+    options: list[FieldOptionOut]
+
+
+MailboxPage = hal_page("MailboxPage", "mailboxes", MailboxOut)
+FolderPage = hal_page("FolderPage", "folders", FolderOut)
+FieldPage = hal_page("FieldPage", "fields", FieldOut)

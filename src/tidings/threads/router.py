@@ -10,10 +10,18 @@ from starlette.responses import JSONResponse, Response
 
 from tidings.auth.caller import CurrentCaller
 from tidings.conversations import repository, service
-from tidings.conversations.presenter import load_related
-from tidings.conversations.schemas import AttachmentIn, CustomerThreadIn, NoteIn, ReplyIn, ThreadPatch
-from tidings.kit.errors import invalid_field, not_found
+from tidings.conversations.schemas import (
+    AttachmentData,
+    AttachmentIn,
+    CustomerThreadIn,
+    NoteIn,
+    ReplyIn,
+    ThreadPage,
+    ThreadPatch,
+)
+from tidings.kit.errors import not_found
 from tidings.kit.hal import HalResponse, created, no_content, paged, window
+from tidings.kit.openapi import errors
 from tidings.kit.schemas import PageParam
 from tidings.threads import service as threads_service
 
@@ -22,7 +30,9 @@ PAGE_SIZE = 25
 
 
 @router.get(
-    "/v2/conversations/{conversation_id}/threads", summary="List a conversation's threads, newest first"
+    "/v2/conversations/{conversation_id}/threads",
+    summary="List a conversation's threads, newest first",
+    response_model=ThreadPage,
 )
 async def list_threads(
     request: Request, caller: CurrentCaller, conversation_id: int, page: PageParam = 1
@@ -33,8 +43,6 @@ async def list_threads(
         service.visible_conversation(conn, caller, conversation_id)
         rows = repository.threads_for(conn, [conversation_id], offset=offset, limit=limit)
         total = repository.count_threads(conn, conversation_id)
-        related = load_related(conn, [], embed_threads=False)
-        related.threads = {conversation_id: rows}
         return threads_service.present(conn, request, rows), total
 
     items, total = await request.app.state.db.read(read)
@@ -45,7 +53,12 @@ def _thread_created(request: Request, conversation_id: int, thread_id: int) -> R
     return created(request, f"/v2/conversations/{conversation_id}/threads/{thread_id}", thread_id)
 
 
-@router.post("/v2/conversations/{conversation_id}/reply", status_code=201, summary="Reply to the customer")
+@router.post(
+    "/v2/conversations/{conversation_id}/reply",
+    status_code=201,
+    summary="Reply to the customer",
+    responses=errors(412),
+)
 async def create_reply(
     request: Request, caller: CurrentCaller, conversation_id: int, body: ReplyIn
 ) -> Response:
@@ -73,7 +86,9 @@ async def create_reply(
     return _thread_created(request, conversation_id, thread_id)
 
 
-@router.post("/v2/conversations/{conversation_id}/notes", status_code=201, summary="Add a note")
+@router.post(
+    "/v2/conversations/{conversation_id}/notes", status_code=201, summary="Add a note", responses=errors(412)
+)
 async def create_note(
     request: Request, caller: CurrentCaller, conversation_id: int, body: NoteIn
 ) -> Response:
@@ -116,21 +131,36 @@ async def _customer_side(
     return _thread_created(request, conversation_id, thread_id)
 
 
-@router.post("/v2/conversations/{conversation_id}/customer", status_code=201, summary="Add a customer thread")
+@router.post(
+    "/v2/conversations/{conversation_id}/customer",
+    status_code=201,
+    summary="Add a customer thread",
+    responses=errors(412),
+)
 async def create_customer_thread(
     request: Request, caller: CurrentCaller, conversation_id: int, body: CustomerThreadIn
 ) -> Response:
     return await _customer_side(request, caller, conversation_id, "customer", body)
 
 
-@router.post("/v2/conversations/{conversation_id}/phones", status_code=201, summary="Add a phone thread")
+@router.post(
+    "/v2/conversations/{conversation_id}/phones",
+    status_code=201,
+    summary="Add a phone thread",
+    responses=errors(412),
+)
 async def create_phone_thread(
     request: Request, caller: CurrentCaller, conversation_id: int, body: CustomerThreadIn
 ) -> Response:
     return await _customer_side(request, caller, conversation_id, "phone", body)
 
 
-@router.post("/v2/conversations/{conversation_id}/chats", status_code=201, summary="Add a chat thread")
+@router.post(
+    "/v2/conversations/{conversation_id}/chats",
+    status_code=201,
+    summary="Add a chat thread",
+    responses=errors(412),
+)
 async def create_chat_thread(
     request: Request, caller: CurrentCaller, conversation_id: int, body: CustomerThreadIn
 ) -> Response:
@@ -166,6 +196,8 @@ async def create_attachment(
 @router.get(
     "/v2/conversations/{conversation_id}/attachments/{attachment_id}/data",
     summary="An attachment's data, base64",
+    response_model=AttachmentData,
+    response_class=JSONResponse,
 )
 async def attachment_data(
     request: Request, caller: CurrentCaller, conversation_id: int, attachment_id: int
@@ -193,6 +225,3 @@ async def delete_attachment(
         threads_service.delete_attachment, caller, conversation_id, attachment_id
     )
     return no_content()
-
-
-__all__ = ["invalid_field", "router"]

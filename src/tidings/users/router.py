@@ -14,16 +14,17 @@ from tidings.auth.caller import AdminCaller, CurrentCaller
 from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, invalid_field, not_found
 from tidings.kit.hal import HalResponse, created, paged, window
+from tidings.kit.openapi import errors
 from tidings.kit.schemas import PageParam
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.users import repository
-from tidings.users.schemas import AppCreate, UserCreate, user_out
+from tidings.users.schemas import AppCreate, AppCredentials, UserCreate, UserOut, UserPage, user_out
 
 router = APIRouter(tags=["users"])
 PAGE_SIZE = 50
 
 
-@router.get("/v2/users", summary="List users")
+@router.get("/v2/users", summary="List users", response_model=UserPage)
 async def list_users(
     request: Request,
     caller: CurrentCaller,
@@ -39,7 +40,7 @@ async def list_users(
     return HalResponse(paged(request, "users", items, page, PAGE_SIZE, total))
 
 
-@router.get("/v2/users/me", summary="The user the token acts as")
+@router.get("/v2/users/me", summary="The user the token acts as", response_model=UserOut)
 async def me(request: Request, caller: CurrentCaller) -> HalResponse:
     user = await request.app.state.db.read(repository.get, caller.user_id)
     doc = user_out(request, user)
@@ -47,7 +48,7 @@ async def me(request: Request, caller: CurrentCaller) -> HalResponse:
     return HalResponse(doc)
 
 
-@router.get("/v2/users/{user_id}", summary="Get a user")
+@router.get("/v2/users/{user_id}", summary="Get a user", response_model=UserOut)
 async def get_user(request: Request, caller: CurrentCaller, user_id: int) -> HalResponse:
     user = await request.app.state.db.read(repository.get, user_id)
     if user is None:
@@ -55,7 +56,9 @@ async def get_user(request: Request, caller: CurrentCaller, user_id: int) -> Hal
     return HalResponse(user_out(request, user))
 
 
-@router.post("/v2/users", status_code=201, summary="Create a user (owners and admins)")
+@router.post(
+    "/v2/users", status_code=201, summary="Create a user (owners and admins)", responses=errors(403, 409)
+)
 async def create_user(request: Request, caller: AdminCaller, body: UserCreate) -> Response:
     if body.role == "owner" and caller.role != "owner":
         raise ApiError(403, "Only an owner may create another owner")
@@ -82,7 +85,12 @@ async def create_user(request: Request, caller: AdminCaller, body: UserCreate) -
 
 
 @router.post(
-    "/v2/users/{user_id}/apps", status_code=201, summary="Create an app for a user (owners and admins)"
+    "/v2/users/{user_id}/apps",
+    status_code=201,
+    summary="Create an app for a user (owners and admins)",
+    response_model=AppCredentials,
+    response_class=JSONResponse,
+    responses=errors(403),
 )
 async def create_app_for_user(
     request: Request, caller: AdminCaller, user_id: int, body: AppCreate | None = None

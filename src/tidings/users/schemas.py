@@ -7,7 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 from starlette.requests import Request
 
+from tidings.conversations.schemas import Out
 from tidings.kit.hal import href
+from tidings.kit.openapi import Link, hal_page
 from tidings.kit.schemas import Body, Email
 from tidings.kit.timefmt import fmt
 
@@ -63,3 +65,31 @@ def person(user: dict[str, Any] | None) -> dict[str, Any] | None:
     if user.get("photo_url"):
         doc["photoUrl"] = user["photo_url"]
     return doc
+
+
+class UserOut(Out):
+    id: int
+    firstName: str
+    lastName: str
+    email: str
+    role: Literal["owner", "admin", "user"]
+    timezone: str
+    photoUrl: str
+    createdAt: str
+    updatedAt: str
+    type: str
+    mention: str
+    initials: str
+    jobTitle: str
+    phone: str
+    alternateEmails: list[str]
+    companyId: int = None  # type: ignore[assignment]
+    links: dict[str, Link] = Field(alias="_links")
+
+
+class AppCredentials(Out):
+    appId: str
+    appSecret: str
+
+
+UserPage = hal_page("UserPage", "users", UserOut)
