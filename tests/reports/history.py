@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from tests.support.api import Api
 
@@ -16,6 +16,12 @@ REPORTS = "/v2/reports/conversations"
 JAN = {"start": "2015-01-01T00:00:00Z", "end": "2015-01-31T23:59:59Z"}
 DEC = {"previousStart": "2014-12-01T00:00:00Z", "previousEnd": "2014-12-31T23:59:59Z"}
 FIRST_THREAD = {"email": "customer", "chat": "chat", "phone": "phone"}
+
+
+class Person(TypedDict):
+    email: str
+    first: str
+    last: str
 
 
 def report(api: Api, path: str = "", **params: Any) -> Any:
@@ -163,13 +169,15 @@ def january_history(api: Api) -> January:
     mary = api.user("user", [mailbox], first="Mary", last="Jones")
     refund = saved_reply(api, mailbox, "Refund policy")
     shipping = saved_reply(api, mailbox, "Shipping times")
-    alice = {"email": "alice@example.com", "first": "Alice", "last": "Smith"}
-    bob = {"email": "bob@example.com", "first": "Bob", "last": "Brown"}
-    carol = {"email": "carol@example.com", "first": "Carol", "last": "White"}
+    alice: Person = {"email": "alice@example.com", "first": "Alice", "last": "Smith"}
+    bob: Person = {"email": "bob@example.com", "first": "Bob", "last": "Brown"}
+    carol: Person = {"email": "carol@example.com", "first": "Carol", "last": "White"}
 
-    # A: new on Monday 2015-01-05 10:00, Refund reply inside January.
+    # A: new on Monday 2015-01-05 10:00, Refund reply inside January; a draft that uses
+    # Shipping is not a reply sent.
     a = conversation(api, mailbox, "2015-01-05T10:00:00Z", **alice, tags=["vip", "billing"], attachment=True)
     reply(api, a, "2015-01-06T09:00:00Z", refund)
+    reply(api, a, "2015-01-06T09:00:00Z", shipping, draft=True)
     # B: created in December, touched in January by a Shipping reply.
     b = conversation(api, mailbox, "2014-12-20T08:00:00Z", **bob, tags=["vip"])
     reply(api, b, "2015-01-10T12:00:00Z", shipping)

@@ -111,7 +111,10 @@ class TestFieldsDrilldown:
 
     def test_result_items(self, api: Api) -> None:
         h = january_history(api)
-        results = {r["id"]: r for r in page_of(api, "/fields-drilldown", **JAN, field="tagid", fieldid=h.billing)["results"]}
+        results = {
+            r["id"]: r
+            for r in page_of(api, "/fields-drilldown", **JAN, field="tagid", fieldid=h.billing)["results"]
+        }
         f = results[h.f]
         assert list(f) == RESULT_KEYS
         assert f == {
@@ -184,10 +187,23 @@ class TestPagingAndOrder:
         everything = [p6, p5, p4, p7, p3, p2, p1]  # modifiedAt desc, then id desc
         assert ids_of(api, **interval) == everything
         bulk_tag = tag_ids(api, p1)["bulk"]
-        for path, extra in (("/drilldown", {}), ("/fields-drilldown", {"field": "tagid", "fieldid": bulk_tag})):
+        for path, extra in (
+            ("/drilldown", {}),
+            ("/fields-drilldown", {"field": "tagid", "fieldid": bulk_tag}),
+        ):
             pages = [page_of(api, path, **interval, **extra, rows=3, page=n) for n in (1, 2, 3, 4)]
-            assert [[r["id"] for r in p["results"]] for p in pages] == [everything[:3], everything[3:6], [p1], []]
-            assert [(p["pages"], p["page"], p["count"]) for p in pages] == [(3, 1, 7), (3, 2, 7), (3, 3, 7), (3, 4, 7)]
+            assert [[r["id"] for r in p["results"]] for p in pages] == [
+                everything[:3],
+                everything[3:6],
+                [p1],
+                [],
+            ]
+            assert [(p["pages"], p["page"], p["count"]) for p in pages] == [
+                (3, 1, 7),
+                (3, 2, 7),
+                (3, 3, 7),
+                (3, 4, 7),
+            ]
         whole = page_of(api, **interval)
         assert (whole["pages"], whole["count"], len(whole["results"])) == (1, 7, 7)
         assert (page_of(api, **interval, rows=50)["pages"]) == 1

@@ -6,6 +6,8 @@ January bucket is A, B, E, F, G; December's is B, C, D.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.reports.history import DEC, JAN, january_history, page_of, report
@@ -41,7 +43,7 @@ class TestOverall:
         # the busiest two hours are 23h-1h (E at 23h, F at 0h).
         assert body["busiestDay"] == {"day": 1, "hour": 10, "count": 1}
         assert (body["busyTimeStart"], body["busyTimeEnd"]) == (23, 1)
-        tags = sorted(
+        tags: list[dict[str, Any]] = sorted(
             [{"id": h.vip, "name": "vip", "count": 2}, {"id": h.billing, "name": "billing", "count": 2}],
             key=lambda e: e["id"],
         )

@@ -38,13 +38,14 @@ def free_port() -> int:
 
 
 class PgServer:
-    def __init__(self, base: Path | None = None, *, tuned_for_tests: bool = True) -> None:
+    def __init__(self, base: Path | None = None, *, tuned_for_tests: bool = True, keep: bool = False) -> None:
         self.bindir = find_bindir()
         self.base = Path(base or tempfile.mkdtemp(prefix="tidings-pg-"))
         self.data = self.base / "data"
         self.port = free_port()
         self.tuned_for_tests = tuned_for_tests
         self.as_root = os.geteuid() == 0
+        self.keep = keep  # keep the data directory at stop (the benchmark reuses loaded data)
 
     def _run(self, *args: str) -> None:
         cmd = list(args)
@@ -63,17 +64,18 @@ class PgServer:
         self.base.mkdir(parents=True, exist_ok=True)
         if self.as_root:
             shutil.chown(self.base, "postgres", "postgres")
-        self._run(
-            str(self.bindir / "initdb"),
-            "-D",
-            str(self.data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-        )
+        if not (self.data / "PG_VERSION").exists():
+            self._run(
+                str(self.bindir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            )
         options = [
             f"-p {self.port}",
             f"-k {self.base}",
@@ -107,6 +109,8 @@ class PgServer:
 
     def stop(self) -> None:
         try:
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            mode = "fast" if self.keep else "immediate"
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "stop")
         finally:
-            shutil.rmtree(self.base, ignore_errors=True)
+            if not self.keep:
+                shutil.rmtree(self.base, ignore_errors=True)

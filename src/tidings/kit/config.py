@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +25,17 @@ class Settings(BaseSettings):
     bootstrap_email: str = "owner@localhost"
     web_base_url: str | None = None  # base of `web` links; default: this server
     db_threads: int = 8
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; expected an IANA name such as Europe/Berlin"
+            ) from None
+        return value
 
 
 @lru_cache

@@ -8,8 +8,10 @@ Everything is built on two conditions over `conversations`:
 
 Their conjunction is the report bucket (behaviour §8). Timestamps are integer epoch seconds, so
 local (company time zone) days and hours are integer arithmetic on `ts + offset`, where the
-offset is a CASE over the zone's UTC-offset changes inside the interval; the same SQL runs on
-SQLite and PostgreSQL.
+offset is a CASE over the zone's UTC-offset changes inside the interval (months: a CASE over
+the instants local months begin); the same SQL runs on SQLite and PostgreSQL. Grouped keys are
+computed in a subquery and grouped by its column, so PostgreSQL never has to match two copies
+of an expression with bound parameters.
 """
 
 from __future__ import annotations
@@ -182,63 +184,63 @@ def _local_day(column: Any, offsets: Offsets) -> ColumnElement[int]:
     return _local_shifted(column, offsets) // DAY
 
 
-def _period_key(day: ColumnElement[int], view: str, month_starts: Sequence[int]) -> ColumnElement[int]:
-    """The shifted local day on which the day's period (day, Monday-based week, month) begins."""
-    if view == "day":
-        return day
-    if view == "week":
+@dataclass(frozen=True)
+class Periods:
+    """How to cut an interval into periods of the company calendar.
+
+    Days and weeks are arithmetic on local seconds. Months have uneven lengths, so they are a
+    CASE over the UTC instants at which each local month begins; comparing the raw column keeps
+    the expression small however many months and offset changes the interval spans.
+    """
+
+    view: str  # day | week | month
+    offsets: Offsets
+    months: Sequence[tuple[int, int]] = ()  # (UTC epoch the local month begins, its local day)
+
+
+def _period_key(column: Any, periods: Periods) -> ColumnElement[int]:
+    """The shifted local day on which the timestamp's period begins."""
+    if periods.view == "day":
+        return _local_day(column, periods.offsets)
+    if periods.view == "week":
         # Epoch day 0 was a Thursday: (d + 3) // 7 counts Monday-based weeks.
-        return (day + 3) // 7 * 7 - 3
-    shifted = [m + SHIFT_DAYS for m in month_starts]
-    if len(shifted) == 1:
-        return literal(shifted[0], BigInteger)
-    branches = [(day < nxt, start) for start, nxt in pairwise(shifted)]
-    return case(*branches, else_=shifted[-1])
+        return (_local_day(column, periods.offsets) + 3) // 7 * 7 - 3
+    ts = _epoch(column)
+    days = [literal(day + SHIFT_DAYS, BigInteger) for _, day in periods.months]
+    if len(days) == 1:
+        return days[0]
+    branches = [(ts < begins, day) for day, (begins, _) in zip(days, periods.months[1:], strict=False)]
+    return case(*branches, else_=days[-1])
 
 
-def _count_by_period(
-    conn: Connection, inner: Select[Any], view: str, month_starts: Sequence[int], *extra: str
-) -> list[tuple[Any, ...]]:
-    """Group an inner select of `local_day` (plus `extra` columns) by period and count its rows.
+def _count_by_period(conn: Connection, inner: Select[Any], *extra: str) -> list[tuple[Any, ...]]:
+    """Group an inner select of `period_key` (plus `extra` columns) and count its rows.
 
-    Returns (unshifted period start day, *extra, count) tuples.
+    Returns (unshifted local day the period begins, *extra, count) tuples.
     """
     sub = inner.subquery()
-    key = _period_key(sub.c.local_day, view, month_starts).label("period_key")
-    grouped = [sub.c[name] for name in extra]
-    query = select(key, *grouped, func.count().label("n")).group_by(key, *grouped)
+    grouped = [sub.c.period_key, *(sub.c[name] for name in extra)]
+    query = select(*grouped, func.count().label("n")).group_by(*grouped)
     return [(int(row[0]) - SHIFT_DAYS, *row[1:-1], int(row[-1])) for row in conn.execute(query)]
 
 
 def new_by_period(
-    conn: Connection,
-    scope: Scope,
-    interval: Interval,
-    offsets: Offsets,
-    view: str,
-    month_starts: Sequence[int],
-    *,
-    by_type: bool = False,
+    conn: Connection, scope: Scope, interval: Interval, periods: Periods, *, by_type: bool = False
 ) -> list[tuple[Any, ...]]:
     """New conversations per period: (day, count), or (day, type, count) with `by_type`."""
-    columns: list[ColumnElement[Any]] = [_local_day(c.created_at, offsets).label("local_day")]
+    columns: list[ColumnElement[Any]] = [_period_key(c.created_at, periods).label("period_key")]
     if by_type:
         columns.append(c.type.label("type"))
     inner = select(*columns).where(new_in(scope, interval))
-    return _count_by_period(conn, inner, view, month_starts, *(("type",) if by_type else ()))
+    return _count_by_period(conn, inner, *(("type",) if by_type else ()))
 
 
 def received_by_period(
-    conn: Connection,
-    scope: Scope,
-    interval: Interval,
-    offsets: Offsets,
-    view: str,
-    month_starts: Sequence[int],
+    conn: Connection, scope: Scope, interval: Interval, periods: Periods
 ) -> list[tuple[Any, ...]]:
     """Published customer threads (customer, chat, phone) created per period: (day, count)."""
     inner = (
-        select(_local_day(t.created_at, offsets).label("local_day"))
+        select(_period_key(t.created_at, periods).label("period_key"))
         .select_from(threads.join(conversations, c.id == t.conversation_id))
         .where(
             scoped(scope),
@@ -247,7 +249,7 @@ def received_by_period(
             t.created_at.between(interval.start, interval.end),
         )
     )
-    return _count_by_period(conn, inner, view, month_starts)
+    return _count_by_period(conn, inner)
 
 
 def busy_slots(

@@ -118,28 +118,34 @@ def period_starts(interval: Interval, zone: ZoneInfo, view: ViewBy) -> list[int]
     return starts
 
 
+def local_midnight(day: int, zone: ZoneInfo) -> datetime:
+    """The UTC instant at which a local day begins."""
+    local = EPOCH + timedelta(days=day)
+    return datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(UTC)
+
+
 def period_label(day: int, zone: ZoneInfo, interval: Interval) -> str:
     """The instant the local day begins, clamped to the interval's start."""
-    local = EPOCH + timedelta(days=day)
-    begins = datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(UTC)
-    return timefmt.fmt(max(begins, interval.start)) or ""
+    return timefmt.fmt(max(local_midnight(day, zone), interval.start)) or ""
 
 
 @dataclass(frozen=True)
 class Series:
-    """One interval broken into periods, with the SQL inputs that bucket it the same way."""
+    """One interval cut into periods of the company calendar."""
 
     interval: Interval
     zone: ZoneInfo
     view: ViewBy
 
-    @property
     def starts(self) -> list[int]:
         return period_starts(self.interval, self.zone, self.view)
 
-    @property
-    def offsets(self) -> list[tuple[int, int]]:
-        return utc_offsets(self.zone, self.interval)
+    def periods(self, starts: list[int]) -> queries.Periods:
+        """What the SQL needs to put each timestamp into the same periods as `starts`."""
+        if self.view == "month":
+            months = [(int(local_midnight(day, self.zone).timestamp()), day) for day in starts]
+            return queries.Periods(self.view, (), months)
+        return queries.Periods(self.view, utc_offsets(self.zone, self.interval))
 
 
 # -- arithmetic -----------------------------------------------------------------------------
@@ -275,10 +281,8 @@ def _series_intervals(params: ViewByParams, zone: ZoneInfo) -> list[tuple[str, S
 def new_conversations(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for name, series in _series_intervals(params, zone):
-        starts = series.starts
-        counts = dict(
-            queries.new_by_period(conn, scope, series.interval, series.offsets, series.view, starts)
-        )
+        starts = series.starts()
+        counts = dict(queries.new_by_period(conn, scope, series.interval, series.periods(starts)))
         report[name] = [
             {"start": period_label(day, zone, series.interval), "count": counts.get(day, 0)} for day in starts
         ]
@@ -288,10 +292,8 @@ def new_conversations(conn: Connection, scope: Scope, params: ViewByParams, zone
 def received_messages(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for name, series in _series_intervals(params, zone):
-        starts = series.starts
-        counts = dict(
-            queries.received_by_period(conn, scope, series.interval, series.offsets, series.view, starts)
-        )
+        starts = series.starts()
+        counts = dict(queries.received_by_period(conn, scope, series.interval, series.periods(starts)))
         report[name] = [
             {"start": period_label(day, zone, series.interval), "count": counts.get(day, 0)} for day in starts
         ]
@@ -301,11 +303,11 @@ def received_messages(conn: Connection, scope: Scope, params: ViewByParams, zone
 def volume_by_channel(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for name, series in _series_intervals(params, zone):
-        starts = series.starts
+        starts = series.starts()
         counts: dict[tuple[int, str], int] = {
             (day, kind): n
             for day, kind, n in queries.new_by_period(
-                conn, scope, series.interval, series.offsets, series.view, starts, by_type=True
+                conn, scope, series.interval, series.periods(starts), by_type=True
             )
         }
         report[name] = [

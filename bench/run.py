@@ -1,0 +1,540 @@
+"""`make bench`: Tidings at scale, measured over HTTP, beside its floors and a LIKE baseline.
+
+For each database (SQLite, PostgreSQL) it:
+1. generates the data set through the product's own bulk path (`tidings.demo.generator`),
+   reusing a cached one of the same size when present;
+2. serves it with `tidings serve --workers 2` and runs every scenario under wrk for a fixed time;
+3. measures the floors in the same run: the framework serving the scenario's own response body
+   with no database (bench/floor_app.py), and the scenario's SQL replayed directly on the
+   database through the raw driver;
+4. times a FreeScout-style `LIKE '%word%'` search for the search scenarios;
+5. writes everything, with the targets and whether each is met, to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import psycopg
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.pgserver import PgServer, free_port  # noqa: E402
+from tests.support.server import APP_ID, APP_SECRET, ServerProcess  # noqa: E402
+from tidings.app import create_app  # noqa: E402
+from tidings.auth.service import bootstrap  # noqa: E402
+from tidings.db.migrate import upgrade  # noqa: E402
+from tidings.demo.generator import generate  # noqa: E402
+from tidings.kit.config import Settings  # noqa: E402
+from tidings.kit.db import create_db_engine  # noqa: E402
+
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "RESULTS.md"
+WORD_CANDIDATES = (
+    "the",
+    "you",
+    "order",
+    "refund",
+    "invoice",
+    "password",
+    "account",
+    "shipping",
+    "beautiful",
+    "zanzibar",
+    "espresso",
+    "tracking",
+    "billing",
+    "subscription",
+    "upgrade",
+)
+
+
+@dataclass
+class Scenario:
+    name: str
+    path: str
+    kind: str  # list | filtered | search | report | drilldown
+    like_word: str | None = None
+
+
+@dataclass
+class Measure:
+    rps: float = 0.0
+    p50: float = 0.0
+    p99: float = 0.0
+    errors: int = 0
+
+
+@dataclass
+class Row:
+    scenario: Scenario
+    http: Measure
+    framework: Measure
+    sql_p50: float
+    sql_p99: float
+    statements: int
+    like_ms: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def prepare(url: str, conversations: int, marker: Path, *, fresh: bool) -> tuple[float, int]:
+    """Migrate and fill the database once; the marker remembers a finished load."""
+    if marker.exists() and not fresh:
+        seconds, threads = marker.read_text().split()
+        return float(seconds), int(threads)
+    engine = create_db_engine(url)
+    upgrade(engine)
+    settings = Settings(database_url=url, bootstrap_app_id=APP_ID, bootstrap_app_secret=APP_SECRET)
+    with engine.begin() as conn:
+        bootstrap(conn, settings)
+    done = 0
+
+    def progress(n: int) -> None:
+        nonlocal done
+        done += n
+        if done % 100_000 < n:
+            print(f"  generated {done:,} conversations", flush=True)
+
+    summary = generate(
+        engine,
+        conversations=conversations,
+        mailboxes=50,
+        tags=200,
+        customers=max(10, conversations // 10),
+        users=40,
+        seed=7,
+        progress=progress,
+    )
+    engine.dispose()
+    marker.write_text(f"{summary.seconds} {summary.threads}")
+    return summary.seconds, summary.threads
+
+
+def discover(base: str, token: str, url: str) -> dict[str, Any]:
+    """Parameters the scenarios need, read from the generated data."""
+    headers = {"Authorization": f"Bearer {token}"}
+    found: dict[str, Any] = {}
+    engine = create_db_engine(url)
+    with engine.connect() as conn:
+        found["tag"], found["tag_id"] = conn.exec_driver_sql(
+            "SELECT t.name, t.id FROM tags t JOIN conversation_tags ct ON ct.tag_id = t.id "
+            "GROUP BY t.id, t.name ORDER BY count(*) DESC LIMIT 1"
+        ).one()
+        found["mailbox"] = conn.exec_driver_sql(
+            "SELECT mailbox_id FROM conversations GROUP BY mailbox_id ORDER BY count(*) DESC LIMIT 1"
+        ).scalar_one()
+        found["email"], found["customer_id"] = conn.exec_driver_sql(
+            "SELECT e.value, e.customer_id FROM customer_emails e JOIN conversations c ON c.customer_id = e.customer_id "
+            "GROUP BY e.value, e.customer_id ORDER BY count(*) DESC LIMIT 1"
+        ).one()
+        found["reply_id"] = conn.exec_driver_sql(
+            "SELECT saved_reply_id FROM threads WHERE saved_reply_id IS NOT NULL "
+            "GROUP BY saved_reply_id ORDER BY count(*) DESC LIMIT 1"
+        ).scalar_one()
+        found["workflow_id"] = conn.exec_driver_sql(
+            "SELECT workflow_id FROM threads WHERE workflow_id IS NOT NULL "
+            "GROUP BY workflow_id ORDER BY count(*) DESC LIMIT 1"
+        ).scalar_one()
+        found["latest"] = conn.exec_driver_sql("SELECT max(created_at) FROM conversations").scalar_one()
+    engine.dispose()
+    counts = {}
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+        for word in WORD_CANDIDATES:
+            body = client.get("/v2/conversations", params={"query": f"body:{word}", "status": "all"}).json()
+            counts[word] = body["page"]["totalElements"]
+    present = {w: n for w, n in counts.items() if n > 0}
+    found["rare"] = min(present, key=lambda w: present[w])
+    found["common"] = max(present, key=lambda w: present[w])
+    found["word_counts"] = counts
+    return found
+
+
+def scenarios(p: dict[str, Any]) -> list[Scenario]:
+    end = datetime.fromtimestamp(int(p["latest"]), tz=UTC)
+    start = end - timedelta(days=30)
+    interval = f"start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
+    q = lambda text: "/v2/conversations?query=" + quote(text)  # noqa: E731
+    found = [
+        Scenario("list: default page 1", "/v2/conversations", "list"),
+        Scenario("list: deep page (page 400)", "/v2/conversations?page=400", "list"),
+        Scenario(
+            "filter: mailbox+status+tag",
+            f"/v2/conversations?mailbox={p['mailbox']}&status=closed&tag={quote(p['tag'])}",
+            "filtered",
+        ),
+    ]
+    for sort in (
+        "createdAt",
+        "customerEmail",
+        "customerName",
+        "mailboxid",
+        "modifiedAt",
+        "number",
+        "score",
+        "status",
+        "subject",
+        "waitingSince",
+    ):
+        found.append(Scenario(f"sort: {sort}", f"/v2/conversations?status=all&sortField={sort}", "filtered"))
+    found += [
+        Scenario(f"search: rare word ({p['rare']})", q(p["rare"]), "search", p["rare"]),
+        Scenario(f"search: common word ({p['common']})", q(p["common"]), "search", p["common"]),
+        Scenario("search: body phrase", q('body:"password reset"'), "search", "password reset"),
+        Scenario("search: email", q(f'email:"{p["email"]}"'), "search"),
+        Scenario("search: date math range", q("createdAt:[NOW-30DAYS/DAY TO NOW]"), "search"),
+        Scenario(
+            "search: compound boolean",
+            q(f'(subject:refund OR body:"password reset") AND status:active AND NOT tag:"{p["tag"]}"'),
+            "search",
+            "refund",
+        ),
+        Scenario("embed=threads", "/v2/conversations?embed=threads", "list"),
+    ]
+    for kind, value in (
+        ("tagid", p["tag_id"]),
+        ("replyid", p["reply_id"]),
+        ("workflowid", p["workflow_id"]),
+        ("customerid", p["customer_id"]),
+    ):
+        found.append(
+            Scenario(
+                f"fields-drilldown: {kind}",
+                f"/v2/reports/conversations/fields-drilldown?{interval}&field={kind}&fieldid={value}",
+                "drilldown",
+            )
+        )
+    found.append(Scenario("report: overall (30 days)", f"/v2/reports/conversations?{interval}", "report"))
+    return found
+
+
+# -- measuring ------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, token: str, seconds: int, connections: int) -> Measure:
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    measure = Measure()
+    measure.rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    measure.p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    measure.p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    measure.errors = int(errors.group(1)) if errors else 0
+    return measure
+
+
+def capture(url: str, path: str) -> tuple[bytes, list[tuple[str, Any]]]:
+    """One in-process request of the scenario: its body, and every SQL statement it ran."""
+    settings = Settings(database_url=url, rate_limit_per_minute=0)
+    app = create_app(settings)
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append((statement, parameters))
+
+    with TestClient(app) as client:
+        token = client.post(
+            "/v2/oauth2/token",
+            data={"grant_type": "client_credentials", "client_id": APP_ID, "client_secret": APP_SECRET},
+        ).json()["access_token"]
+        event.listen(app.state.db.engine, "before_cursor_execute", record)
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        event.remove(app.state.db.engine, "before_cursor_execute", record)
+    app.state.db.dispose()
+    if response.status_code != 200:
+        raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
+    kept = [
+        (s, p) for s, p in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+    ]
+    return response.content, kept
+
+
+def replay(url: str, statements: list[tuple[str, Any]], seconds: float = 3.0) -> tuple[float, float]:
+    """The scenario's SQL alone, through the raw driver: p50 and p99 in ms."""
+    timings: list[float] = []
+    if url.startswith("sqlite"):
+        conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+        conn.execute("PRAGMA mmap_size=1073741824")
+        conn.execute("PRAGMA cache_size=-65536")
+    else:
+        conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), prepare_threshold=None)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(timings) < 5:
+        started = time.perf_counter()
+        cursor = conn.cursor()
+        for statement, parameters in statements:
+            cursor.execute(statement, parameters)
+            if cursor.description is not None:
+                cursor.fetchall()
+        cursor.close()
+        if not url.startswith("sqlite"):
+            conn.rollback()
+        timings.append((time.perf_counter() - started) * 1000)
+    conn.close()
+    timings.sort()
+    return statistics.median(timings), timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+
+
+def like_baseline(url: str, word: str) -> float:
+    """FreeScout's search: LIKE '%word%' over subjects and thread bodies, with its join (ms)."""
+    sql = (
+        "SELECT c.id FROM conversations c LEFT JOIN threads t ON t.conversation_id = c.id "
+        "WHERE c.state = 'published' AND c.status = 'active' "
+        f"AND (c.subject LIKE '%{word}%' OR t.body LIKE '%{word}%') "
+        "GROUP BY c.id, c.created_at ORDER BY c.created_at DESC LIMIT 25"
+    )
+    count = (
+        "SELECT count(DISTINCT c.id) FROM conversations c LEFT JOIN threads t ON t.conversation_id = c.id "
+        "WHERE c.state = 'published' AND c.status = 'active' "
+        f"AND (c.subject LIKE '%{word}%' OR t.body LIKE '%{word}%')"
+    )
+    if url.startswith("sqlite"):
+        conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+    else:
+        conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"))
+    started = time.perf_counter()
+    for statement in (sql, count):
+        cursor = conn.cursor()
+        cursor.execute(statement)
+        cursor.fetchall()
+    elapsed = (time.perf_counter() - started) * 1000
+    conn.close()
+    return elapsed
+
+
+# -- one database ---------------------------------------------------------------------------
+
+
+def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[float, int]) -> dict[str, Any]:
+    rows: list[Row] = []
+    pages = DATA / f"floor-{label}"
+    shutil.rmtree(pages, ignore_errors=True)
+    pages.mkdir(parents=True)
+    with ServerProcess(url, workers=2) as server:
+        token = server.token()
+        params = discover(server.base_url, token, url)
+        print(f"[{label}] parameters: {params}", flush=True)
+        chosen = [s for s in scenarios(params) if not args.only or re.search(args.only, s.name)]
+        captured: dict[str, tuple[bytes, list[tuple[str, Any]]]] = {}
+        for index, scenario in enumerate(chosen):
+            body, statements = capture(url, scenario.path)
+            captured[scenario.name] = (body, statements)
+            (pages / f"s{index}.json").write_bytes(body)
+            http = wrk(server.base_url + scenario.path, token, args.seconds, args.connections)
+            print(
+                f"[{label}] {scenario.name}: {http.rps:,.0f} req/s p50 {http.p50:.1f} ms p99 {http.p99:.1f} ms",
+                flush=True,
+            )
+            rows.append(Row(scenario, http, Measure(), 0.0, 0.0, len(statements)))
+    floor = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--factory",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port := free_port()),
+            "--no-ws",
+            "bench.floor_app:create_floor_app",
+        ],
+        env={**os.environ, "TIDINGS_FLOOR_PAGES": str(pages), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/floor/s0", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        for index, row in enumerate(rows):
+            row.framework = wrk(
+                f"http://127.0.0.1:{port}/floor/s{index}", "x", args.seconds, args.connections
+            )
+            row.sql_p50, row.sql_p99 = replay(url, captured[row.scenario.name][1])
+            if row.scenario.like_word:
+                row.like_ms = like_baseline(url, row.scenario.like_word)
+            print(
+                f"[{label}] floors {row.scenario.name}: framework p50 {row.framework.p50:.1f} ms, "
+                f"SQL p50 {row.sql_p50:.1f} ms" + (f", LIKE {row.like_ms:,.0f} ms" if row.like_ms else ""),
+                flush=True,
+            )
+    finally:
+        floor.terminate()
+        floor.wait(timeout=10)
+    return {"label": label, "rows": rows, "generation": gen, "params": params}
+
+
+# -- report ---------------------------------------------------------------------------------
+
+TARGET_P99 = {"list": 25.0, "filtered": 50.0, "search": 50.0, "drilldown": 100.0, "report": 250.0}
+
+
+def verdicts(row: Row) -> list[str]:
+    missed = []
+    target = TARGET_P99[row.scenario.kind]
+    if row.scenario.name == "list: default page 1":
+        target = 25.0
+        if row.http.rps < 1500:
+            missed.append(f"rps {row.http.rps:,.0f} < 1,500")
+    if row.http.p99 > target:
+        missed.append(f"p99 > {target:.0f} ms")
+    floor = row.framework.p50 + row.sql_p50
+    if row.http.p50 > 2 * floor:
+        missed.append(f"p50 > 2x floor ({floor:.1f} ms)")
+    if row.like_ms is not None and row.like_ms < 500 * row.http.p50:
+        missed.append("< 500x LIKE")
+    if row.http.errors:
+        missed.append(f"{row.http.errors} non-2xx")
+    return missed
+
+
+def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+    ).stdout.strip()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "?",
+    )
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{commit}`",
+        f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, Python {platform.python_version()}",
+        f"- data: {args.conversations:,} conversations, 50 mailboxes, 200 tags (Zipf), "
+        f"{max(10, args.conversations // 10):,} customers, two years of timestamps",
+        f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario against `tidings serve --workers 2` "
+        "(wrk shares the 2 cores with the server)",
+        "- floors: *framework* = the same stack serving this scenario's own response body with no database; "
+        "*SQL* = the statements of one request replayed through the raw driver. "
+        "The 2x rule compares the p50 with framework p50 + SQL p50.",
+        "- LIKE: FreeScout-style `LIKE '%word%'` over subjects and thread bodies with its join, page + count.",
+        "",
+    ]
+    for run in runs:
+        seconds, threads = run["generation"]
+        lines += [
+            f"## {run['label']}",
+            "",
+            f"Generation: {args.conversations:,} conversations and {threads:,} threads in {seconds:,.0f} s "
+            f"({args.conversations / max(seconds, 0.001):,.0f} conversations/s).",
+            "",
+            "| scenario | req/s | p50 ms | p99 ms | framework p50 | SQL p50 | LIKE ms | speed-up | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for row in run["rows"]:
+            missed = verdicts(row)
+            speedup = f"{row.like_ms / row.http.p50:,.0f}x" if row.like_ms else ""
+            lines.append(
+                f"| {row.scenario.name} | {row.http.rps:,.0f} | {row.http.p50:.1f} | {row.http.p99:.1f} | "
+                f"{row.framework.p50:.1f} | {row.sql_p50:.1f} | {f'{row.like_ms:,.0f}' if row.like_ms else ''} | "
+                f"{speedup} | {'met' if not missed else 'MISSED: ' + '; '.join(missed)} |"
+            )
+        lines += ["", f"Word counts used to pick the search words: {run['params']['word_counts']}", ""]
+    RESULTS.write_text("\n".join(lines) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--only", help="regular expression: run only the scenarios whose name matches")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the data even when cached")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (make bench installs it through apt)")
+    DATA.mkdir(parents=True, exist_ok=True)
+    runs = []
+    if "sqlite" in args.databases:
+        path = DATA / f"bench-{args.conversations}.db"
+        if args.fresh:
+            for suffix in ("", "-wal", "-shm", ".done"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+        gen = prepare(url, args.conversations, Path(f"{path}.done"), fresh=args.fresh)
+        print(f"[sqlite] data ready: {gen}", flush=True)
+        runs.append(run_database("SQLite", url, args, gen))
+    if "postgresql" in args.databases:
+        pg_dir = DATA / f"pg-{args.conversations}"
+        server = PgServer(pg_dir, tuned_for_tests=False, keep=True).start()
+        try:
+            url = server.database_url("postgres")
+            gen = prepare(url, args.conversations, pg_dir / "loaded.done", fresh=args.fresh)
+            print(f"[postgresql] data ready: {gen}", flush=True)
+            runs.append(run_database("PostgreSQL", url, args, gen))
+        finally:
+            server.stop()
+    write_results(runs, args)
+
+
+if __name__ == "__main__":
+    main()
