@@ -249,6 +249,12 @@ class TestGetCustomer:
         errors = _errors(api.get("/v2/customers/abc"))
         assert errors["customer_id"]["source"] == "path"
 
+    def test_id_too_large_to_exist_is_400(self, api: Api) -> None:
+        for url in ("/v2/customers/99999999999999999999", "/v2/customers/0"):
+            errors = _errors(api.get(url))
+            assert errors["customer_id"]["source"] == "path"
+        assert "mailbox" in _errors(api.get("/v2/customers", params={"mailbox": "99999999999999999999"}))
+
     def test_without_token_is_401(self, client: TestClient) -> None:
         _assert_vnd_error(client.get("/v2/customers/1"), 401)
 

@@ -106,3 +106,20 @@ class TestLinks:
                 headers = {"x-forwarded-proto": "https", "x-forwarded-host": "proxy.example.org"}
                 body = api.get("/v2/mailboxes", headers=headers).json()
                 assert body["_links"]["self"]["href"].startswith(expected + "/v2/mailboxes")
+
+
+class TestHugeNumbers:
+    def test_ids_beyond_32_bits_are_400_not_500(self, api: Api) -> None:
+        huge = "99999999999999999999"
+        vnd_error(api.get(f"/v2/mailboxes/{huge}"), 400, "mailbox_id", source="path")
+        vnd_error(api.get(f"/v2/conversations/{huge}"), 400, "conversation_id", source="path")
+        vnd_error(api.get("/v2/conversations", params={"mailbox": huge}), 400, "mailbox", source="query")
+        vnd_error(api.get("/v2/conversations", params={"folder": huge}), 400, "folder", source="query")
+        cid = api.conversation(api.mailbox())
+        op = {"op": "replace", "path": "/assignTo", "value": 2**40}
+        vnd_error(api.patch(f"/v2/conversations/{cid}", op), 400, "value")
+
+    def test_rejected_values_beyond_64_bits_are_echoed_as_text(self, api: Api) -> None:
+        body = vnd_error(api.post("/v2/mailboxes", {"name": 2**70, "email": "x@example.com"}), 400, "name")
+        assert body["_embedded"]["errors"][0]["rejectedValue"] == str(2**70)
+        vnd_error(api.post("/v2/conversations", {"mailboxId": 2**70}), 400)

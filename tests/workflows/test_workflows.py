@@ -169,6 +169,7 @@ class TestGetWorkflow:
 
     def test_non_numeric_id_is_400(self, api: Api) -> None:
         assert _errors(api.get("/v2/workflows/first"))["workflow_id"]["source"] == "path"
+        assert _errors(api.get("/v2/workflows/99999999999999999999"))["workflow_id"]["source"] == "path"
 
     def test_without_token_is_401(self, client: TestClient) -> None:
         _assert_vnd_error(client.get("/v2/workflows/1"), 401)
@@ -247,11 +248,11 @@ class TestRunWorkflow:
         deleted = api.conversation(mailbox)
         assert api.delete(f"/v2/conversations/{deleted}").status_code == 204
         response = api.post(
-            f"/v2/workflows/{wid}/run", {"conversationIds": [good, elsewhere, 999999, deleted]}
+            f"/v2/workflows/{wid}/run", {"conversationIds": [good, elsewhere, 999999, deleted, 2**40]}
         )
         errors = _errors(response)
         assert set(errors) == {"conversationIds"}
-        assert errors["conversationIds"]["rejectedValue"] == [elsewhere, 999999, deleted]
+        assert errors["conversationIds"]["rejectedValue"] == [elsewhere, 999999, deleted, 2**40]
         assert errors["conversationIds"]["source"] == "JSON"
         assert _workflow_items(api, good) == []
         assert _workflow_items(api, elsewhere) == []

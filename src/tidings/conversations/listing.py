@@ -32,6 +32,7 @@ from tidings.db.tables import (
 from tidings.kit import timefmt
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
+from tidings.kit.schemas import MAX_ID
 from tidings.search import QueryError, compile_query, parse_query
 
 PAGE_SIZE = 25
@@ -71,14 +72,14 @@ class ListParams(BaseModel):
 
     embed: Literal["threads"] | None = None
     mailbox: str | None = Field(default=None, description="Mailbox id, or ids separated by commas")
-    folder: int | None = Field(default=None, ge=1)
+    folder: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: StatusFilter | None = Field(default=None, description="Defaults to active (to all with `folder`)")
     tag: str | None = Field(
         default=None, max_length=2000, description="Tag name, or names separated by commas"
     )
-    assigned_to: int | None = Field(default=None, ge=1)
+    assigned_to: int | None = Field(default=None, ge=1, le=MAX_ID)
     modifiedSince: ApiTimestamp | None = None
-    number: int | None = Field(default=None, ge=1)
+    number: int | None = Field(default=None, ge=1, le=MAX_ID)
     sortField: SortField = "createdAt"
     sortOrder: Literal["asc", "desc"] = "desc"
     query: str | None = Field(default=None, description="Advanced search query (Lucene syntax)")
@@ -90,7 +91,9 @@ class ListParams(BaseModel):
     @field_validator("mailbox")
     @classmethod
     def _mailbox_ids(cls, value: str | None) -> str | None:
-        if value is not None and not _ID_LIST.match(value):
+        if value is not None and (
+            not _ID_LIST.match(value) or any(not 1 <= int(p) <= MAX_ID for p in value.split(","))
+        ):
             raise ValueError("expected a mailbox id or ids separated by commas, e.g. 123 or 123,567")
         return value
 
@@ -102,7 +105,8 @@ class ListParams(BaseModel):
         pairs: list[str] = []
         for item in value:
             for piece in _split_custom_fields(item):
-                if not _CUSTOM_FIELD.match(piece) or not piece.split(":", 1)[1].strip():
+                match = _CUSTOM_FIELD.match(piece)
+                if not match or not piece.split(":", 1)[1].strip() or not 1 <= int(match.group(1)) <= MAX_ID:
                     raise ValueError(
                         f"expected fieldId:value pairs separated by commas, e.g. 123:blue; got {piece!r}"
                     )

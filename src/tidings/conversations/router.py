@@ -22,6 +22,7 @@ from tidings.conversations.schemas import (
 )
 from tidings.kit.hal import HalResponse, created, no_content
 from tidings.kit.openapi import errors
+from tidings.kit.schemas import IdPath
 
 router = APIRouter(tags=["conversations"])
 
@@ -40,7 +41,7 @@ router.add_api_route(
     "/v2/conversations/{conversation_id}", summary="Get a conversation", response_model=ConversationOut
 )
 async def get_conversation(
-    request: Request, caller: CurrentCaller, conversation_id: int, embed: EmbedParam = None
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, embed: EmbedParam = None
 ) -> HalResponse:
     def read(conn: Connection) -> dict:
         row = service.visible_conversation(conn, caller, conversation_id)
@@ -59,7 +60,7 @@ async def create_conversation(request: Request, caller: CurrentCaller, body: Con
 async def patch_conversation(
     request: Request,
     caller: CurrentCaller,
-    conversation_id: int,
+    conversation_id: IdPath,
     body: Annotated[PatchBody, Body()],
 ) -> Response:
     ops = body if isinstance(body, list) else [body]
@@ -70,7 +71,7 @@ async def patch_conversation(
 
 
 @router.delete("/v2/conversations/{conversation_id}", status_code=204, summary="Delete a conversation")
-async def delete_conversation(request: Request, caller: CurrentCaller, conversation_id: int) -> Response:
+async def delete_conversation(request: Request, caller: CurrentCaller, conversation_id: IdPath) -> Response:
     await request.app.state.db.write(service.delete_conversation, caller, conversation_id)
     return no_content()
 
@@ -79,7 +80,7 @@ async def delete_conversation(request: Request, caller: CurrentCaller, conversat
     "/v2/conversations/{conversation_id}/tags", status_code=204, summary="Replace a conversation's tags"
 )
 async def put_tags(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: TagsUpdate | None = None
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: TagsUpdate | None = None
 ) -> Response:
     names = body.tags if body else []
     await request.app.state.db.write(service.replace_tags, caller, conversation_id, names)
@@ -92,7 +93,7 @@ async def put_tags(
     summary="Replace a conversation's custom fields",
 )
 async def put_fields(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: FieldsUpdate
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: FieldsUpdate
 ) -> Response:
     await request.app.state.db.write(service.replace_fields, caller, conversation_id, body.fields)
     return no_content()
@@ -100,7 +101,7 @@ async def put_fields(
 
 @router.put("/v2/conversations/{conversation_id}/snooze", status_code=204, summary="Snooze a conversation")
 async def put_snooze(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: SnoozeUpdate
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: SnoozeUpdate
 ) -> Response:
     await request.app.state.db.write(
         service.snooze, caller, conversation_id, body.snoozedUntil, body.unsnoozeOnCustomerReply
@@ -111,6 +112,6 @@ async def put_snooze(
 @router.delete(
     "/v2/conversations/{conversation_id}/snooze", status_code=204, summary="Unsnooze a conversation"
 )
-async def delete_snooze(request: Request, caller: CurrentCaller, conversation_id: int) -> Response:
+async def delete_snooze(request: Request, caller: CurrentCaller, conversation_id: IdPath) -> Response:
     await request.app.state.db.write(service.unsnooze, caller, conversation_id)
     return no_content()

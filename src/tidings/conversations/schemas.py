@@ -20,7 +20,7 @@ from pydantic import (
 
 from tidings.kit import timefmt
 from tidings.kit.openapi import Link, hal_page
-from tidings.kit.schemas import Body, Email
+from tidings.kit.schemas import MAX_ID, Body, Email
 
 Status = Literal["active", "pending", "closed", "spam"]
 ConversationType = Literal["email", "chat", "phone"]
@@ -42,7 +42,7 @@ EmailList = list[Email]
 class CustomerRef(Body):
     """A customer by id, or by email (created with the optional fields when unknown)."""
 
-    id: int | None = Field(default=None, ge=1)
+    id: int | None = Field(default=None, ge=1, le=MAX_ID)
     email: Email | None = None
     firstName: str | None = Field(default=None, max_length=40)
     lastName: str | None = Field(default=None, max_length=40)
@@ -94,11 +94,11 @@ class ThreadIn(Body):
     createdAt: ApiTimestamp | None = None
     imported: bool = False
     attachments: list[AttachmentIn] = Field(default_factory=list)
-    user: int | None = Field(default=None, ge=1)
+    user: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class FieldValueIn(Body):
-    id: int = Field(ge=1)
+    id: int = Field(ge=1, le=MAX_ID)
     value: Any
 
     @field_validator("value")
@@ -112,16 +112,16 @@ class FieldValueIn(Body):
 class ConversationCreate(Body):
     subject: str = Field(min_length=1, max_length=998)
     type: ConversationType
-    mailboxId: int = Field(ge=1)
+    mailboxId: int = Field(ge=1, le=MAX_ID)
     status: Literal["active", "closed", "pending"]
     customer: CustomerRef
     threads: list[ThreadIn] = Field(min_length=1)
-    assignTo: int | None = Field(default=None, ge=1)
+    assignTo: int | None = Field(default=None, ge=1, le=MAX_ID)
     autoReply: bool = False
     imported: bool = False
     createdAt: ApiTimestamp | None = None
     closedAt: ApiTimestamp | None = None
-    user: int | None = Field(default=None, ge=1)
+    user: int | None = Field(default=None, ge=1, le=MAX_ID)
     tags: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
     fields: list[FieldValueIn] = Field(default_factory=list)
     cc: EmailList = Field(default_factory=list)
@@ -163,19 +163,19 @@ class ReplyIn(Body):
     draft: bool = False
     imported: bool = False
     status: Literal["active", "all", "closed", "open", "pending", "spam"] | None = None
-    user: int | None = Field(default=None, ge=1)
-    assignTo: int | None = Field(default=None, ge=1)
+    user: int | None = Field(default=None, ge=1, le=MAX_ID)
+    assignTo: int | None = Field(default=None, ge=1, le=MAX_ID)
     to: EmailList = Field(default_factory=list)
     cc: EmailList = Field(default_factory=list)
     bcc: EmailList = Field(default_factory=list)
     createdAt: ApiTimestamp | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
-    savedReplyId: int | None = Field(default=None, ge=1)
+    savedReplyId: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class NoteIn(Body):
     text: str = Field(min_length=1, max_length=200_000)
-    user: int | None = Field(default=None, ge=1)
+    user: int | None = Field(default=None, ge=1, le=MAX_ID)
     status: Literal["active", "all", "closed", "open", "pending", "spam"] | None = None
     imported: bool = False
     createdAt: ApiTimestamp | None = None

@@ -29,6 +29,7 @@ from tidings.conversations.schemas import (
 from tidings.customers import repository as customers_repository
 from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, FieldError, invalid, invalid_field, not_found
+from tidings.kit.schemas import MAX_ID
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.users import repository as users_repository
 
@@ -536,7 +537,7 @@ def _validate_op(conn: Connection, caller: Caller, op: PatchOp, where: str) -> l
         if value is not False:
             return [FieldError(path, "only false (publish the draft) is supported", "JSON", value)]
     elif op.path in ("/primaryCustomer.id", "/mailboxId") or (op.path == "/assignTo" and op.op == "replace"):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
             return [FieldError(path, "expected a positive integer id", "JSON", value, "InvalidIdentifier")]
         if op.path == "/primaryCustomer.id" and not customers_repository.exists(conn, value):
             return [FieldError(path, "unknown customer id", "JSON", value, "InvalidIdentifier")]

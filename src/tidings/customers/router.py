@@ -28,7 +28,7 @@ from tidings.customers.schemas import (
 )
 from tidings.kit import timefmt
 from tidings.kit.hal import HalResponse, created, no_content, paged, window
-from tidings.kit.schemas import PageParam
+from tidings.kit.schemas import IdPath, PageParam
 
 router = APIRouter(tags=["customers"])
 PAGE_SIZE = 50
@@ -69,7 +69,7 @@ async def create_customer(request: Request, caller: CurrentCaller, body: Custome
 
 
 @router.get("/v2/customers/{customer_id}", summary="Get a customer")
-async def get_customer(request: Request, caller: CurrentCaller, customer_id: int) -> HalResponse:
+async def get_customer(request: Request, caller: CurrentCaller, customer_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         customer = service.existing_customer(conn, customer_id)
         emails = repository.emails_of(conn, [customer_id])[customer_id]
@@ -81,7 +81,7 @@ async def get_customer(request: Request, caller: CurrentCaller, customer_id: int
 
 @router.put("/v2/customers/{customer_id}", status_code=204, summary="Overwrite a customer's fields")
 async def put_customer(
-    request: Request, caller: CurrentCaller, customer_id: int, body: CustomerScalars
+    request: Request, caller: CurrentCaller, customer_id: IdPath, body: CustomerScalars
 ) -> Response:
     await request.app.state.db.write(service.replace_customer, customer_id, body, timefmt.now())
     return no_content()
@@ -91,7 +91,7 @@ async def put_customer(
 async def patch_customer(
     request: Request,
     caller: CurrentCaller,
-    customer_id: int,
+    customer_id: IdPath,
     body: Annotated[dict[str, Any] | list[dict[str, Any]], Body()],
 ) -> Response:
     ops = body if isinstance(body, list) else [body]
@@ -121,54 +121,62 @@ async def _contacts(request: Request, customer_id: int, load: Loader, key: str, 
 
 @router.get("/v2/customers/{customer_id}/emails", summary="List a customer's emails")
 async def list_emails(
-    request: Request, caller: CurrentCaller, customer_id: int, page: PageParam = 1
+    request: Request, caller: CurrentCaller, customer_id: IdPath, page: PageParam = 1
 ) -> HalResponse:
     return await _contacts(request, customer_id, repository.emails_of, "emails", page)
 
 
 @router.post("/v2/customers/{customer_id}/emails", status_code=201, summary="Add an email to a customer")
-async def create_email(request: Request, caller: CurrentCaller, customer_id: int, body: EmailIn) -> Response:
+async def create_email(
+    request: Request, caller: CurrentCaller, customer_id: IdPath, body: EmailIn
+) -> Response:
     email_id = await request.app.state.db.write(service.add_email, customer_id, body, timefmt.now())
     return created(request, f"/v2/customers/{customer_id}/emails/{email_id}", email_id)
 
 
 @router.put("/v2/customers/{customer_id}/emails/{email_id}", status_code=204, summary="Change an email")
 async def put_email(
-    request: Request, caller: CurrentCaller, customer_id: int, email_id: int, body: EmailIn
+    request: Request, caller: CurrentCaller, customer_id: IdPath, email_id: IdPath, body: EmailIn
 ) -> Response:
     await request.app.state.db.write(service.update_email, customer_id, email_id, body, timefmt.now())
     return no_content()
 
 
 @router.delete("/v2/customers/{customer_id}/emails/{email_id}", status_code=204, summary="Delete an email")
-async def delete_email(request: Request, caller: CurrentCaller, customer_id: int, email_id: int) -> Response:
+async def delete_email(
+    request: Request, caller: CurrentCaller, customer_id: IdPath, email_id: IdPath
+) -> Response:
     await request.app.state.db.write(service.delete_email, customer_id, email_id, timefmt.now())
     return no_content()
 
 
 @router.get("/v2/customers/{customer_id}/phones", summary="List a customer's phones")
 async def list_phones(
-    request: Request, caller: CurrentCaller, customer_id: int, page: PageParam = 1
+    request: Request, caller: CurrentCaller, customer_id: IdPath, page: PageParam = 1
 ) -> HalResponse:
     return await _contacts(request, customer_id, repository.phones_of, "phones", page)
 
 
 @router.post("/v2/customers/{customer_id}/phones", status_code=201, summary="Add a phone to a customer")
-async def create_phone(request: Request, caller: CurrentCaller, customer_id: int, body: PhoneIn) -> Response:
+async def create_phone(
+    request: Request, caller: CurrentCaller, customer_id: IdPath, body: PhoneIn
+) -> Response:
     phone_id = await request.app.state.db.write(service.add_phone, customer_id, body, timefmt.now())
     return created(request, f"/v2/customers/{customer_id}/phones/{phone_id}", phone_id)
 
 
 @router.put("/v2/customers/{customer_id}/phones/{phone_id}", status_code=204, summary="Change a phone")
 async def put_phone(
-    request: Request, caller: CurrentCaller, customer_id: int, phone_id: int, body: PhoneIn
+    request: Request, caller: CurrentCaller, customer_id: IdPath, phone_id: IdPath, body: PhoneIn
 ) -> Response:
     await request.app.state.db.write(service.update_phone, customer_id, phone_id, body, timefmt.now())
     return no_content()
 
 
 @router.delete("/v2/customers/{customer_id}/phones/{phone_id}", status_code=204, summary="Delete a phone")
-async def delete_phone(request: Request, caller: CurrentCaller, customer_id: int, phone_id: int) -> Response:
+async def delete_phone(
+    request: Request, caller: CurrentCaller, customer_id: IdPath, phone_id: IdPath
+) -> Response:
     await request.app.state.db.write(service.delete_phone, customer_id, phone_id, timefmt.now())
     return no_content()
 
@@ -180,7 +188,7 @@ def _not_stored(conn: Connection, customer_ids: list[int]) -> dict[int, list[dic
 
 def _not_stored_route(key: str) -> Callable[..., Awaitable[HalResponse]]:
     async def list_not_stored(
-        request: Request, caller: CurrentCaller, customer_id: int, page: PageParam = 1
+        request: Request, caller: CurrentCaller, customer_id: IdPath, page: PageParam = 1
     ) -> HalResponse:
         return await _contacts(request, customer_id, _not_stored, key, page)
 

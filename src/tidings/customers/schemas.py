@@ -16,7 +16,7 @@ from starlette.requests import Request
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.customers.repository import CUSTOMER_COLUMNS
 from tidings.kit.hal import href
-from tidings.kit.schemas import Body, Email
+from tidings.kit.schemas import MAX_ID, Body, Email
 from tidings.kit.timefmt import fmt
 
 
@@ -88,7 +88,7 @@ class CustomerListParams(BaseModel):
     firstName: str | None = Field(default=None, max_length=40)
     lastName: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=254)
-    mailbox: int | None = Field(default=None, ge=1)
+    mailbox: int | None = Field(default=None, ge=1, le=MAX_ID)
     modifiedSince: ApiTimestamp | None = None
     sortField: Literal["score", "firstName", "lastName", "modifiedAt"] = "score"
     sortOrder: Literal["asc", "desc"] = "desc"

@@ -53,6 +53,17 @@ _ANCHORS = {
 }
 
 
+def _json_safe(value: Any) -> Any:
+    """Integers beyond 64 bits (and other exotic values) are echoed back as strings."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | float):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return str(value)
+
+
 @dataclass
 class FieldError:
     path: str
@@ -64,7 +75,7 @@ class FieldError:
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"path": self.path, "message": self.message, "source": self.source}
         if self.rejected_value is not _MISSING:
-            doc["rejectedValue"] = self.rejected_value
+            doc["rejectedValue"] = _json_safe(self.rejected_value)
         doc["_links"] = {"about": {"href": f"{ERRORS_DOC}#{self.code}"}}
         return doc
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,3 +37,6 @@ def _email(value: str) -> str:
 Email = Annotated[str, AfterValidator(_email)]
 
 PageParam = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
+
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in both databases; larger ones cannot exist
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A resource id")]

@@ -13,7 +13,7 @@ from tidings.kit import timefmt
 from tidings.kit.errors import invalid_field, not_found
 from tidings.kit.hal import HalResponse, created, paged, window
 from tidings.kit.openapi import errors
-from tidings.kit.schemas import PageParam
+from tidings.kit.schemas import IdPath, PageParam
 from tidings.mailboxes import repository
 from tidings.mailboxes.schemas import (
     FieldCreate,
@@ -49,7 +49,7 @@ async def list_mailboxes(request: Request, caller: CurrentCaller, page: PagePara
 
 
 @router.get("/v2/mailboxes/{mailbox_id}", summary="Get a mailbox", response_model=MailboxOut)
-async def get_mailbox(request: Request, caller: CurrentCaller, mailbox_id: int) -> HalResponse:
+async def get_mailbox(request: Request, caller: CurrentCaller, mailbox_id: IdPath) -> HalResponse:
     mailbox = await request.app.state.db.read(visible_mailbox, caller, mailbox_id)
     return HalResponse(mailbox_out(request, mailbox))
 
@@ -59,7 +59,7 @@ async def get_mailbox(request: Request, caller: CurrentCaller, mailbox_id: int) 
     summary="List a mailbox's folders with counts",
     response_model=FolderPage,
 )
-async def list_folders(request: Request, caller: CurrentCaller, mailbox_id: int) -> HalResponse:
+async def list_folders(request: Request, caller: CurrentCaller, mailbox_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> list[dict]:
         visible_mailbox(conn, caller, mailbox_id)
         return repository.folders_with_counts(conn, mailbox_id)
@@ -71,7 +71,7 @@ async def list_folders(request: Request, caller: CurrentCaller, mailbox_id: int)
 @router.get(
     "/v2/mailboxes/{mailbox_id}/fields", summary="List a mailbox's custom fields", response_model=FieldPage
 )
-async def list_fields(request: Request, caller: CurrentCaller, mailbox_id: int) -> HalResponse:
+async def list_fields(request: Request, caller: CurrentCaller, mailbox_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> list[dict]:
         visible_mailbox(conn, caller, mailbox_id)
         return repository.fields_of(conn, [mailbox_id])
@@ -97,7 +97,9 @@ async def create_mailbox(request: Request, caller: AdminCaller, body: MailboxCre
     summary="Create a custom field (owners and admins)",
     responses=errors(403),
 )
-async def create_field(request: Request, caller: AdminCaller, mailbox_id: int, body: FieldCreate) -> Response:
+async def create_field(
+    request: Request, caller: AdminCaller, mailbox_id: IdPath, body: FieldCreate
+) -> Response:
     if body.type == "dropdown" and not body.options:
         raise invalid_field("options", "a dropdown field needs at least one option", "JSON")
 

@@ -19,7 +19,7 @@ from tidings.kit.errors import not_found
 from tidings.kit.hal import HalResponse, created, no_content
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.saved_replies import repository
-from tidings.saved_replies.schemas import SavedReplyIn, reply_out, summary_out
+from tidings.saved_replies.schemas import IdPath, SavedReplyIn, reply_out, summary_out
 
 router = APIRouter(tags=["saved_replies"])
 
@@ -41,7 +41,7 @@ def _existing_reply(conn: Connection, caller: Caller, mailbox_id: int, reply_id:
 async def list_saved_replies(
     request: Request,
     caller: CurrentCaller,
-    mailbox_id: int,
+    mailbox_id: IdPath,
     includeChatReplies: Annotated[bool, Query(description="Include chat-only replies")] = False,
 ) -> HalResponse:
     def read(conn: Connection) -> list[dict[str, Any]]:
@@ -53,7 +53,7 @@ async def list_saved_replies(
 
 @router.get("/v2/mailboxes/{mailbox_id}/saved-replies/{reply_id}", summary="Get a saved reply")
 async def get_saved_reply(
-    request: Request, caller: CurrentCaller, mailbox_id: int, reply_id: int
+    request: Request, caller: CurrentCaller, mailbox_id: IdPath, reply_id: IdPath
 ) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         return reply_out(_existing_reply(conn, caller, mailbox_id, reply_id))
@@ -63,7 +63,7 @@ async def get_saved_reply(
 
 @router.post("/v2/mailboxes/{mailbox_id}/saved-replies", status_code=201, summary="Create a saved reply")
 async def create_saved_reply(
-    request: Request, caller: CurrentCaller, mailbox_id: int, body: SavedReplyIn
+    request: Request, caller: CurrentCaller, mailbox_id: IdPath, body: SavedReplyIn
 ) -> Response:
     def write(conn: Connection) -> int:
         _visible_mailbox(conn, caller, mailbox_id)
@@ -77,7 +77,7 @@ async def create_saved_reply(
     "/v2/mailboxes/{mailbox_id}/saved-replies/{reply_id}", status_code=204, summary="Overwrite a saved reply"
 )
 async def put_saved_reply(
-    request: Request, caller: CurrentCaller, mailbox_id: int, reply_id: int, body: SavedReplyIn
+    request: Request, caller: CurrentCaller, mailbox_id: IdPath, reply_id: IdPath, body: SavedReplyIn
 ) -> Response:
     def write(conn: Connection) -> None:
         _existing_reply(conn, caller, mailbox_id, reply_id)
@@ -91,7 +91,7 @@ async def put_saved_reply(
     "/v2/mailboxes/{mailbox_id}/saved-replies/{reply_id}", status_code=204, summary="Delete a saved reply"
 )
 async def delete_saved_reply(
-    request: Request, caller: CurrentCaller, mailbox_id: int, reply_id: int
+    request: Request, caller: CurrentCaller, mailbox_id: IdPath, reply_id: IdPath
 ) -> Response:
     def write(conn: Connection) -> None:
         _existing_reply(conn, caller, mailbox_id, reply_id)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import Field
 
 from tidings.conversations.service import preview_of
 from tidings.kit.schemas import Body
 
 MAX_TEXT = 100_000
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in both databases; larger ones cannot exist
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A resource id")]
 
 
 class SavedReplyIn(Body):

@@ -16,7 +16,7 @@ from tidings.kit.errors import not_found
 from tidings.kit.hal import HalResponse, paged, window
 from tidings.kit.schemas import PageParam
 from tidings.tags import repository
-from tidings.tags.schemas import tag_out
+from tidings.tags.schemas import IdPath, tag_out
 
 router = APIRouter(tags=["tags"])
 PAGE_SIZE = 50
@@ -36,7 +36,7 @@ async def list_tags(request: Request, caller: CurrentCaller, page: PageParam = 1
 
 
 @router.get("/v2/tags/{tag_id}", summary="Get a tag")
-async def get_tag(request: Request, caller: CurrentCaller, tag_id: int) -> HalResponse:
+async def get_tag(request: Request, caller: CurrentCaller, tag_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         tag = repository.get(conn, tag_id)
         if tag is None:

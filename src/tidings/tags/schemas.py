@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from starlette.requests import Request
 
 from tidings.kit.hal import href
 from tidings.kit.timefmt import fmt
 
 DEFAULT_COLOR = "#A5B2BD"
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in both databases; larger ones cannot exist
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A resource id")]
 
 
 def tag_out(request: Request, tag: dict[str, Any], ticket_count: int) -> dict[str, Any]:

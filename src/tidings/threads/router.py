@@ -22,7 +22,7 @@ from tidings.conversations.schemas import (
 from tidings.kit.errors import not_found
 from tidings.kit.hal import HalResponse, created, no_content, paged, window
 from tidings.kit.openapi import errors
-from tidings.kit.schemas import PageParam
+from tidings.kit.schemas import IdPath, PageParam
 from tidings.threads import service as threads_service
 
 router = APIRouter(tags=["threads"])
@@ -35,7 +35,7 @@ PAGE_SIZE = 25
     response_model=ThreadPage,
 )
 async def list_threads(
-    request: Request, caller: CurrentCaller, conversation_id: int, page: PageParam = 1
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, page: PageParam = 1
 ) -> HalResponse:
     offset, limit = window(page, PAGE_SIZE)
 
@@ -60,7 +60,7 @@ def _thread_created(request: Request, conversation_id: int, thread_id: int) -> R
     responses=errors(412),
 )
 async def create_reply(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: ReplyIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: ReplyIn
 ) -> Response:
     thread_id = await request.app.state.db.write(
         lambda conn: service.add_thread(
@@ -90,7 +90,7 @@ async def create_reply(
     "/v2/conversations/{conversation_id}/notes", status_code=201, summary="Add a note", responses=errors(412)
 )
 async def create_note(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: NoteIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: NoteIn
 ) -> Response:
     thread_id = await request.app.state.db.write(
         lambda conn: service.add_thread(
@@ -110,7 +110,7 @@ async def create_note(
 
 
 async def _customer_side(
-    request: Request, caller: CurrentCaller, conversation_id: int, kind: str, body: CustomerThreadIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, kind: str, body: CustomerThreadIn
 ) -> Response:
     thread_id = await request.app.state.db.write(
         lambda conn: service.add_thread(
@@ -138,7 +138,7 @@ async def _customer_side(
     responses=errors(412),
 )
 async def create_customer_thread(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: CustomerThreadIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: CustomerThreadIn
 ) -> Response:
     return await _customer_side(request, caller, conversation_id, "customer", body)
 
@@ -150,7 +150,7 @@ async def create_customer_thread(
     responses=errors(412),
 )
 async def create_phone_thread(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: CustomerThreadIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: CustomerThreadIn
 ) -> Response:
     return await _customer_side(request, caller, conversation_id, "phone", body)
 
@@ -162,7 +162,7 @@ async def create_phone_thread(
     responses=errors(412),
 )
 async def create_chat_thread(
-    request: Request, caller: CurrentCaller, conversation_id: int, body: CustomerThreadIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, body: CustomerThreadIn
 ) -> Response:
     return await _customer_side(request, caller, conversation_id, "chat", body)
 
@@ -173,7 +173,7 @@ async def create_chat_thread(
     summary="Edit a thread's text or hide it",
 )
 async def patch_thread(
-    request: Request, caller: CurrentCaller, conversation_id: int, thread_id: int, body: ThreadPatch
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, thread_id: IdPath, body: ThreadPatch
 ) -> Response:
     await request.app.state.db.write(threads_service.patch_thread, caller, conversation_id, thread_id, body)
     return no_content()
@@ -185,7 +185,7 @@ async def patch_thread(
     summary="Upload an attachment to a thread",
 )
 async def create_attachment(
-    request: Request, caller: CurrentCaller, conversation_id: int, thread_id: int, body: AttachmentIn
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, thread_id: IdPath, body: AttachmentIn
 ) -> Response:
     attachment_id = await request.app.state.db.write(
         threads_service.add_attachment, caller, conversation_id, thread_id, body
@@ -200,7 +200,7 @@ async def create_attachment(
     response_class=JSONResponse,
 )
 async def attachment_data(
-    request: Request, caller: CurrentCaller, conversation_id: int, attachment_id: int
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, attachment_id: IdPath
 ) -> JSONResponse:
     def read(conn: Connection) -> bytes:
         service.visible_conversation(conn, caller, conversation_id)
@@ -219,7 +219,7 @@ async def attachment_data(
     summary="Delete an attachment",
 )
 async def delete_attachment(
-    request: Request, caller: CurrentCaller, conversation_id: int, attachment_id: int
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, attachment_id: IdPath
 ) -> Response:
     await request.app.state.db.write(
         threads_service.delete_attachment, caller, conversation_id, attachment_id

@@ -15,7 +15,7 @@ from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, invalid_field, not_found
 from tidings.kit.hal import HalResponse, created, paged, window
 from tidings.kit.openapi import errors
-from tidings.kit.schemas import PageParam
+from tidings.kit.schemas import MAX_ID, IdPath, PageParam
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.users import repository
 from tidings.users.schemas import AppCreate, AppCredentials, UserCreate, UserOut, UserPage, user_out
@@ -29,7 +29,7 @@ async def list_users(
     request: Request,
     caller: CurrentCaller,
     email: Annotated[str | None, Query(max_length=254)] = None,
-    mailbox: Annotated[int | None, Query(ge=1)] = None,
+    mailbox: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: PageParam = 1,
 ) -> HalResponse:
     offset, limit = window(page, PAGE_SIZE)
@@ -49,7 +49,7 @@ async def me(request: Request, caller: CurrentCaller) -> HalResponse:
 
 
 @router.get("/v2/users/{user_id}", summary="Get a user", response_model=UserOut)
-async def get_user(request: Request, caller: CurrentCaller, user_id: int) -> HalResponse:
+async def get_user(request: Request, caller: CurrentCaller, user_id: IdPath) -> HalResponse:
     user = await request.app.state.db.read(repository.get, user_id)
     if user is None:
         raise not_found("User")
@@ -93,7 +93,7 @@ async def create_user(request: Request, caller: AdminCaller, body: UserCreate) -
     responses=errors(403),
 )
 async def create_app_for_user(
-    request: Request, caller: AdminCaller, user_id: int, body: AppCreate | None = None
+    request: Request, caller: AdminCaller, user_id: IdPath, body: AppCreate | None = None
 ) -> JSONResponse:
     client_id = secrets.token_hex(16)
     client_secret = secrets.token_urlsafe(32)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from tidings.conversations.schemas import Out
 from tidings.kit.hal import href
 from tidings.kit.openapi import Link, hal_page
-from tidings.kit.schemas import Body, Email
+from tidings.kit.schemas import MAX_ID, Body, Email
 from tidings.kit.timefmt import fmt
 
 
@@ -19,7 +19,7 @@ class UserCreate(Body):
     lastName: str = Field(default="", max_length=40)
     email: Email
     role: Literal["owner", "admin", "user"] = "user"
-    mailboxIds: list[int] = Field(default_factory=list)
+    mailboxIds: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(default_factory=list)
     timezone: str = Field(default="UTC", max_length=64)
     jobTitle: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, max_length=60)

@@ -23,7 +23,9 @@ from tidings.kit.schemas import PageParam
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.workflows import repository
 from tidings.workflows.schemas import (
+    MAX_ID,
     MAX_RUN_IDS,
+    IdPath,
     WorkflowCreate,
     WorkflowPatch,
     WorkflowRun,
@@ -47,7 +49,7 @@ def visible_workflow(conn: Connection, caller: Caller, workflow_id: int) -> dict
 async def list_workflows(
     request: Request,
     caller: CurrentCaller,
-    mailboxId: Annotated[int | None, Query(ge=1)] = None,
+    mailboxId: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     kind: Annotated[WorkflowType | None, Query(alias="type")] = None,
     page: PageParam = 1,
 ) -> HalResponse:
@@ -69,7 +71,7 @@ async def list_workflows(
 
 
 @router.get("/v2/workflows/{workflow_id}", summary="Get a workflow")
-async def get_workflow(request: Request, caller: CurrentCaller, workflow_id: int) -> HalResponse:
+async def get_workflow(request: Request, caller: CurrentCaller, workflow_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         return workflow_out(request, visible_workflow(conn, caller, workflow_id))
 
@@ -110,7 +112,7 @@ def _patch_errors(body: WorkflowPatch) -> list[FieldError]:
     summary="Activate or deactivate a workflow (owners and admins)",
 )
 async def patch_workflow(
-    request: Request, caller: AdminCaller, workflow_id: int, body: WorkflowPatch
+    request: Request, caller: AdminCaller, workflow_id: IdPath, body: WorkflowPatch
 ) -> Response:
     errors = _patch_errors(body)
     if errors:
@@ -150,7 +152,7 @@ def _run_errors(conn: Connection, workflow: dict, ids: list[int]) -> list[FieldE
             )
         )
     else:
-        mailboxes = repository.conversation_mailboxes(conn, ids)
+        mailboxes = repository.conversation_mailboxes(conn, [i for i in ids if 1 <= i <= MAX_ID])
         bad = [i for i in ids if mailboxes.get(i) != workflow["mailbox_id"]]
         if bad:
             errors.append(
@@ -168,7 +170,7 @@ def _run_errors(conn: Connection, workflow: dict, ids: list[int]) -> list[FieldE
 
 @router.post("/v2/workflows/{workflow_id}/run", status_code=204, summary="Run a manual workflow")
 async def run_workflow(
-    request: Request, caller: CurrentCaller, workflow_id: int, body: WorkflowRun
+    request: Request, caller: CurrentCaller, workflow_id: IdPath, body: WorkflowRun
 ) -> Response:
     ids = list(dict.fromkeys(body.conversationIds))
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import Field
 from starlette.requests import Request
 
@@ -14,10 +15,12 @@ from tidings.kit.timefmt import fmt
 WorkflowType = Literal["manual", "automatic"]
 SettableStatus = Literal["active", "inactive"]
 MAX_RUN_IDS = 50
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in both databases; larger ones cannot exist
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A resource id")]
 
 
 class WorkflowCreate(Body):
-    mailboxId: int = Field(ge=1)
+    mailboxId: int = Field(ge=1, le=MAX_ID)
     name: str = Field(min_length=1, max_length=200)
     type: WorkflowType
     status: SettableStatus = "active"
