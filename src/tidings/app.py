@@ -14,8 +14,8 @@ from tidings.kit.config import Settings, get_settings
 from tidings.kit.db import Database
 from tidings.kit.errors import install_error_handlers
 from tidings.kit.hal import HalResponse
-from tidings.kit.openapi import install_openapi
 from tidings.kit.middleware import RequestEnvelopeMiddleware
+from tidings.kit.openapi import install_openapi
 from tidings.kit.ratelimit import RateLimitMiddleware
 from tidings.mailboxes.router import router as mailboxes_router
 from tidings.reports.router import router as reports_router
