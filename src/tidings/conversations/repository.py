@@ -29,6 +29,7 @@ from tidings.db.tables import (
     tags,
     threads,
 )
+from tidings.kit.db import insert_or_existing
 
 CUSTOMER_SIDE_TYPES = ("customer", "chat", "phone")
 
@@ -147,13 +148,29 @@ def ensure_tags(conn: Connection, names: Iterable[str], now: datetime) -> dict[s
     }
     for name in wanted:
         if name not in found:
-            slug = "-".join(name.split())
-            found[name] = int(
-                conn.execute(
-                    insert(tags).values(name=name, slug=slug, color=None, created_at=now, updated_at=now)
-                ).inserted_primary_key[0]  # type: ignore[index]
-            )
+            found[name] = _create_tag(conn, name, now)
     return found
+
+
+def _create_tag(conn: Connection, name: str, now: datetime) -> int:
+    """A new tag, or the one a concurrent transaction created with the same name."""
+    return insert_or_existing(conn, lambda: _insert_tag(conn, name, now), lambda: _tag_id(conn, name))
+
+
+def _insert_tag(conn: Connection, name: str, now: datetime) -> int:
+    values = {
+        "name": name,
+        "slug": "-".join(name.split()),
+        "color": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return int(conn.execute(insert(tags).values(**values)).inserted_primary_key[0])  # type: ignore[index]
+
+
+def _tag_id(conn: Connection, name: str) -> int | None:
+    found = conn.execute(select(tags.c.id).where(tags.c.name == name)).scalar()
+    return int(found) if found is not None else None
 
 
 def set_tags(conn: Connection, conversation_id: int, tag_ids: Iterable[int], now: datetime) -> None:

@@ -28,6 +28,7 @@ from tidings.conversations.schemas import (
 )
 from tidings.customers import repository as customers_repository
 from tidings.kit import timefmt
+from tidings.kit.db import insert_or_existing
 from tidings.kit.errors import ApiError, FieldError, invalid, invalid_field, not_found
 from tidings.kit.schemas import MAX_ID
 from tidings.mailboxes import repository as mailboxes_repository
@@ -102,11 +103,16 @@ def resolve_customer(conn: Connection, ref: CustomerRef, now: datetime, path: st
         for key, column in customers_repository.CUSTOMER_COLUMNS.items()
         if getattr(ref, key, None) is not None
     }
-    existing = customers_repository.id_by_email(conn, ref.email)
+    phones = [(ref.phone, "work")] if ref.phone else []
+    email = ref.email
+    existing = customers_repository.id_by_email(conn, email)
     if existing is not None:
         return existing
-    phones = [(ref.phone, "work")] if ref.phone else []
-    return customers_repository.create(conn, attrs, [(ref.email, "work")], phones, now)
+    return insert_or_existing(
+        conn,
+        lambda: customers_repository.create(conn, attrs, [(email, "work")], phones, now),
+        lambda: customers_repository.id_by_email(conn, email),
+    )
 
 
 def _visible_mailbox_for_body(conn: Connection, caller: Caller, mailbox_id: int, path: str) -> dict:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Connection, Table, delete, false, func, insert, select, update
 
 from tidings.db.tables import conversations, customer_emails, customer_phones, customers
+from tidings.kit.db import insert_or_existing
 
 CUSTOMER_COLUMNS = {
     "firstName": "first_name",
@@ -58,7 +59,9 @@ def find_or_create_by_email(conn: Connection, email: str, attrs: dict[str, Any],
     existing = id_by_email(conn, email)
     if existing is not None:
         return existing
-    return create(conn, attrs, [(email, "work")], [], now)
+    return insert_or_existing(
+        conn, lambda: create(conn, attrs, [(email, "work")], [], now), lambda: id_by_email(conn, email)
+    )
 
 
 def exists(conn: Connection, customer_id: int) -> bool:

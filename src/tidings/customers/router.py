@@ -27,14 +27,16 @@ from tidings.customers.schemas import (
     customer_out,
 )
 from tidings.kit import timefmt
+from tidings.kit.documents import CustomerOut, CustomerPage, EmailPage, PhonePage
 from tidings.kit.hal import HalResponse, created, no_content, paged, window
+from tidings.kit.openapi import errors
 from tidings.kit.schemas import IdPath, PageParam
 
 router = APIRouter(tags=["customers"])
 PAGE_SIZE = 50
 
 
-@router.get("/v2/customers", summary="List customers")
+@router.get("/v2/customers", summary="List customers", response_model=CustomerPage)
 async def list_customers(
     request: Request, caller: CurrentCaller, params: Annotated[CustomerListParams, Query()]
 ) -> HalResponse:
@@ -62,13 +64,13 @@ async def list_customers(
     return HalResponse(paged(request, "customers", items, params.page, PAGE_SIZE, total))
 
 
-@router.post("/v2/customers", status_code=201, summary="Create a customer")
+@router.post("/v2/customers", status_code=201, summary="Create a customer", responses=errors(409))
 async def create_customer(request: Request, caller: CurrentCaller, body: CustomerCreate) -> Response:
     customer_id = await request.app.state.db.write(service.create_customer, body, timefmt.now())
     return created(request, f"/v2/customers/{customer_id}", customer_id)
 
 
-@router.get("/v2/customers/{customer_id}", summary="Get a customer")
+@router.get("/v2/customers/{customer_id}", summary="Get a customer", response_model=CustomerOut)
 async def get_customer(request: Request, caller: CurrentCaller, customer_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         customer = service.existing_customer(conn, customer_id)
@@ -119,14 +121,21 @@ async def _contacts(request: Request, customer_id: int, load: Loader, key: str, 
     return HalResponse(paged(request, key, items[offset : offset + limit], page, PAGE_SIZE, len(items)))
 
 
-@router.get("/v2/customers/{customer_id}/emails", summary="List a customer's emails")
+@router.get(
+    "/v2/customers/{customer_id}/emails", summary="List a customer's emails", response_model=EmailPage
+)
 async def list_emails(
     request: Request, caller: CurrentCaller, customer_id: IdPath, page: PageParam = 1
 ) -> HalResponse:
     return await _contacts(request, customer_id, repository.emails_of, "emails", page)
 
 
-@router.post("/v2/customers/{customer_id}/emails", status_code=201, summary="Add an email to a customer")
+@router.post(
+    "/v2/customers/{customer_id}/emails",
+    status_code=201,
+    summary="Add an email to a customer",
+    responses=errors(409),
+)
 async def create_email(
     request: Request, caller: CurrentCaller, customer_id: IdPath, body: EmailIn
 ) -> Response:
@@ -134,7 +143,12 @@ async def create_email(
     return created(request, f"/v2/customers/{customer_id}/emails/{email_id}", email_id)
 
 
-@router.put("/v2/customers/{customer_id}/emails/{email_id}", status_code=204, summary="Change an email")
+@router.put(
+    "/v2/customers/{customer_id}/emails/{email_id}",
+    status_code=204,
+    summary="Change an email",
+    responses=errors(409),
+)
 async def put_email(
     request: Request, caller: CurrentCaller, customer_id: IdPath, email_id: IdPath, body: EmailIn
 ) -> Response:
@@ -150,7 +164,9 @@ async def delete_email(
     return no_content()
 
 
-@router.get("/v2/customers/{customer_id}/phones", summary="List a customer's phones")
+@router.get(
+    "/v2/customers/{customer_id}/phones", summary="List a customer's phones", response_model=PhonePage
+)
 async def list_phones(
     request: Request, caller: CurrentCaller, customer_id: IdPath, page: PageParam = 1
 ) -> HalResponse:

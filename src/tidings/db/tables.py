@@ -287,6 +287,10 @@ threads = Table(
     Column("imported", Boolean, nullable=False, server_default="0"),
     Column("created_at", Timestamp, nullable=False),
     Column("opened_at", Timestamp),
+    Column("scheduled_for", Timestamp),  # a draft reply set to be sent later
+    Column("scheduled_by", Integer),
+    Column("scheduled_at", Timestamp),
+    Column("unschedule_on_customer_reply", Boolean),
     Index("ix_threads_conversation_created", "conversation_id", "created_at", "id"),
     Index("ix_threads_created_type", "created_at", "type"),
     Index("ix_threads_saved_reply", "saved_reply_id", "created_at"),

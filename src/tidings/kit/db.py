@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 import anyio
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 P = ParamSpec("P")
@@ -72,6 +73,23 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def insert_or_existing(conn: Connection, insert: Callable[[], T], existing: Callable[[], T | None]) -> T:
+    """Insert a row that has a unique key, or take the row a concurrent transaction just made.
+
+    On PostgreSQL two transactions can both miss the row and both insert it; the second waits
+    for the first and fails on the unique index. The insert runs in a savepoint, so that
+    failure rolls back only the insert, and the committed row is then read instead.
+    """
+    try:
+        with conn.begin_nested():
+            return insert()
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found
 
 
 def is_sqlite(conn_or_engine: Connection | Engine) -> bool:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from tidings.auth.caller import Caller, CurrentCaller
 from tidings.kit import timefmt
+from tidings.kit.documents import SavedReplyOut, SavedReplySummary
 from tidings.kit.errors import not_found
 from tidings.kit.hal import HalResponse, created, no_content
 from tidings.mailboxes import repository as mailboxes_repository
@@ -37,7 +38,11 @@ def _existing_reply(conn: Connection, caller: Caller, mailbox_id: int, reply_id:
     return reply
 
 
-@router.get("/v2/mailboxes/{mailbox_id}/saved-replies", summary="List a mailbox's saved replies")
+@router.get(
+    "/v2/mailboxes/{mailbox_id}/saved-replies",
+    summary="List a mailbox's saved replies",
+    response_model=list[SavedReplySummary],
+)
 async def list_saved_replies(
     request: Request,
     caller: CurrentCaller,
@@ -51,7 +56,11 @@ async def list_saved_replies(
     return HalResponse(await request.app.state.db.read(read))
 
 
-@router.get("/v2/mailboxes/{mailbox_id}/saved-replies/{reply_id}", summary="Get a saved reply")
+@router.get(
+    "/v2/mailboxes/{mailbox_id}/saved-replies/{reply_id}",
+    summary="Get a saved reply",
+    response_model=SavedReplyOut,
+)
 async def get_saved_reply(
     request: Request, caller: CurrentCaller, mailbox_id: IdPath, reply_id: IdPath
 ) -> HalResponse:

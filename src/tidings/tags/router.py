@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 
 from tidings.auth.caller import CurrentCaller
+from tidings.kit.documents import TagOut, TagPage
 from tidings.kit.errors import not_found
 from tidings.kit.hal import HalResponse, paged, window
 from tidings.kit.schemas import PageParam
@@ -22,7 +23,7 @@ router = APIRouter(tags=["tags"])
 PAGE_SIZE = 50
 
 
-@router.get("/v2/tags", summary="List tags")
+@router.get("/v2/tags", summary="List tags", response_model=TagPage)
 async def list_tags(request: Request, caller: CurrentCaller, page: PageParam = 1) -> HalResponse:
     offset, limit = window(page, PAGE_SIZE)
 
@@ -35,7 +36,7 @@ async def list_tags(request: Request, caller: CurrentCaller, page: PageParam = 1
     return HalResponse(paged(request, "tags", items, page, PAGE_SIZE, total))
 
 
-@router.get("/v2/tags/{tag_id}", summary="Get a tag")
+@router.get("/v2/tags/{tag_id}", summary="Get a tag", response_model=TagOut)
 async def get_tag(request: Request, caller: CurrentCaller, tag_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         tag = repository.get(conn, tag_id)

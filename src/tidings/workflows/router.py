@@ -17,8 +17,10 @@ from starlette.responses import Response
 from tidings.auth.caller import AdminCaller, Caller, CurrentCaller
 from tidings.conversations.service import run_manual_workflow
 from tidings.kit import timefmt
+from tidings.kit.documents import WorkflowOut, WorkflowPage
 from tidings.kit.errors import FieldError, invalid, invalid_field, not_found
 from tidings.kit.hal import HalResponse, created, no_content, paged, window
+from tidings.kit.openapi import errors
 from tidings.kit.schemas import PageParam
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.workflows import repository
@@ -45,7 +47,7 @@ def visible_workflow(conn: Connection, caller: Caller, workflow_id: int) -> dict
     return workflow
 
 
-@router.get("/v2/workflows", summary="List workflows")
+@router.get("/v2/workflows", summary="List workflows", response_model=WorkflowPage)
 async def list_workflows(
     request: Request,
     caller: CurrentCaller,
@@ -70,7 +72,7 @@ async def list_workflows(
     return HalResponse(paged(request, "workflows", items, page, PAGE_SIZE, total))
 
 
-@router.get("/v2/workflows/{workflow_id}", summary="Get a workflow")
+@router.get("/v2/workflows/{workflow_id}", summary="Get a workflow", response_model=WorkflowOut)
 async def get_workflow(request: Request, caller: CurrentCaller, workflow_id: IdPath) -> HalResponse:
     def read(conn: Connection) -> dict[str, Any]:
         return workflow_out(request, visible_workflow(conn, caller, workflow_id))
@@ -78,7 +80,9 @@ async def get_workflow(request: Request, caller: CurrentCaller, workflow_id: IdP
     return HalResponse(await request.app.state.db.read(read))
 
 
-@router.post("/v2/workflows", status_code=201, summary="Create a workflow (owners and admins)")
+@router.post(
+    "/v2/workflows", status_code=201, summary="Create a workflow (owners and admins)", responses=errors(403)
+)
 async def create_workflow(request: Request, caller: AdminCaller, body: WorkflowCreate) -> Response:
     def write(conn: Connection) -> int:
         if not caller.can_see(body.mailboxId) or mailboxes_repository.get(conn, body.mailboxId) is None:
