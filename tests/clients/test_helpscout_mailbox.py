@@ -156,6 +156,11 @@ def test_create_conversation_reply_and_note(hsm: HelpScoutClient, mailbox_id: in
         assert text in body
     assert hsm.get_conversation(cid)["threads"] == 3  # drafts are not counted
 
+    hsm.send_draft(cid, draft_id)  # schedule + publish now, as the client sends drafts
+    sent = {t["id"]: t for t in hsm.conversation_threads(cid)}[draft_id]
+    assert (sent["type"], sent["state"], sent["body"]) == ("message", "published", "<p>Draft follow-up</p>")
+    assert hsm.get_conversation(cid)["threads"] == 4
+
 
 def test_close_conversation(hsm: HelpScoutClient, seed: Seeder, mailbox_id: int) -> None:
     """close_conversation is a PATCH replace /status (204); the status, closer and a line item follow."""

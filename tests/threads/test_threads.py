@@ -168,3 +168,36 @@ class TestAttachments:
             {"fileName": "f", "mimeType": "text/plain", "data": "***"},
         )
         vnd_error(response, 400, "data")
+
+
+class TestSchedule:
+    def test_schedule_then_send_now(self, api: Api) -> None:
+        cid = api.conversation(api.mailbox())
+        draft = api.created_id(api.post(f"/v2/conversations/{cid}/reply", {"text": "later", "draft": True}))
+        path = f"/v2/conversations/{cid}/threads/{draft}/schedule"
+        body = {"scheduledFor": "2099-01-01T00:00:00Z", "unscheduleOnCustomerReply": True}
+        assert api.put(path, body).status_code == 204
+        thread = next(t for t in _threads(api, cid) if t["id"] == draft)
+        assert thread["state"] == "draft"
+        assert thread["scheduled"]["scheduledFor"] == "2099-01-01T00:00:00Z"
+        assert thread["scheduled"]["unscheduleOnCustomerReply"] is True
+        assert "customerWaitingSince" in _get(api, cid)
+        assert api.patch(path, {"op": "replace", "path": "/state", "value": "published"}).status_code == 204
+        thread = next(t for t in _threads(api, cid) if t["id"] == draft)
+        assert thread["state"] == "published" and "scheduled" not in thread
+        c = _get(api, cid)
+        assert c["threads"] == 2 and "customerWaitingSince" not in c and c["preview"] == "later"
+
+    def test_unschedule_and_errors(self, api: Api) -> None:
+        cid = api.conversation(api.mailbox())
+        draft = api.created_id(api.post(f"/v2/conversations/{cid}/reply", {"text": "later", "draft": True}))
+        path = f"/v2/conversations/{cid}/threads/{draft}/schedule"
+        vnd_error(api.put(path, {"scheduledFor": "2001-01-01T00:00:00Z"}), 400, "scheduledFor")
+        vnd_error(api.delete(path), 404)
+        assert api.put(path, {"scheduledFor": "2099-01-01T00:00:00Z"}).status_code == 204
+        assert api.delete(path).status_code == 204
+        assert "scheduled" not in next(t for t in _threads(api, cid) if t["id"] == draft)
+        customer_thread = next(t for t in _threads(api, cid) if t["type"] == "customer")["id"]
+        other = f"/v2/conversations/{cid}/threads/{customer_thread}/schedule"
+        vnd_error(api.put(other, {"scheduledFor": "2099-01-01T00:00:00Z"}), 400, "threadId")
+        vnd_error(api.patch(path, {"op": "replace", "path": "/state", "value": "draft"}), 400, "value")

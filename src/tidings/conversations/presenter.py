@@ -205,6 +205,14 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
     doc["createdAt"] = timefmt.fmt(thread["created_at"])
     if thread["opened_at"]:
         doc["openedAt"] = timefmt.fmt(thread["opened_at"])
+    if thread["scheduled_for"]:
+        doc["scheduled"] = {
+            "scheduledBy": thread["scheduled_by"],
+            "sendAsId": thread["scheduled_by"],
+            "createdAt": timefmt.fmt(thread["scheduled_at"]),
+            "scheduledFor": timefmt.fmt(thread["scheduled_for"]),
+            "unscheduleOnCustomerReply": bool(thread["unschedule_on_customer_reply"]),
+        }
     base = base_url(request)
     web = request.app.state.settings.web_base_url or base
     doc["_embedded"] = {

@@ -336,3 +336,16 @@ class AttachmentData(Out):
 
 ConversationPage = hal_page("ConversationPage", "conversations", ConversationOut)
 ThreadPage = hal_page("ThreadPage", "threads", ThreadOut)
+
+
+class ScheduleIn(Body):
+    scheduledFor: ApiTimestamp
+    unscheduleOnCustomerReply: bool = False
+
+
+class SchedulePatch(Body):
+    """Send a scheduled draft now: the only change the service's scheduling accepts over PATCH."""
+
+    op: Literal["replace"]
+    path: Literal["/state"]
+    value: Literal["published"]

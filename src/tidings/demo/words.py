@@ -127,18 +127,59 @@ known-issue workaround-sent survey holiday-rush black-friday migration
 TAG_COLORS = ("#F0BB1D", "#E85649", "#3CB878", "#2E9CCA", "#8E6FD8", "#F28E2C")
 
 SAVED_REPLIES = (
-    ("Refund issued", "I have issued a full refund to your original payment method. It can take 5-10 business days to appear."),
-    ("Password reset steps", "You can reset your password from the sign-in page: click Forgot password and follow the link we email you."),
-    ("Invoice copy", "I have attached a copy of your invoice. You can also download every invoice from Settings, Billing."),
-    ("Shipping times", "Orders ship within two business days. Standard delivery takes 3-5 days, express 1-2 days."),
-    ("Bug acknowledged", "Thanks for the detailed report! I have passed it on to our engineers and will update you as soon as we hear back."),
-    ("Feature request logged", "Thanks for the suggestion. I have added your vote to this feature request so our product team sees it."),
-    ("Cancellation confirmed", "Your subscription has been cancelled. You keep access until the end of the current billing period."),
-    ("Two-factor help", "If you lost your second factor, reply from the account email address and we will verify your identity."),
-    ("Return label", "Here is your prepaid return label. Please pack the item securely and drop it off within 14 days."),
-    ("Plan upgrade", "You can upgrade at any time from Settings, Plan. The difference is prorated on your next invoice."),
-    ("Closing the loop", "I am closing this conversation for now. Just reply to this email if anything else comes up."),
-    ("Data export", "You can export all of your data as CSV from Settings, Export. Large exports are emailed when ready."),
+    (
+        "Refund issued",
+        "I have issued a full refund to your original payment method. "
+        "It can take 5-10 business days to appear.",
+    ),
+    (
+        "Password reset steps",
+        "You can reset your password from the sign-in page: "
+        "click Forgot password and follow the link we email you.",
+    ),
+    (
+        "Invoice copy",
+        "I have attached a copy of your invoice. You can also download every invoice from Settings, Billing.",
+    ),
+    (
+        "Shipping times",
+        "Orders ship within two business days. Standard delivery takes 3-5 days, express 1-2 days.",
+    ),
+    (
+        "Bug acknowledged",
+        "Thanks for the detailed report! I have passed it on to our engineers "
+        "and will update you as soon as we hear back.",
+    ),
+    (
+        "Feature request logged",
+        "Thanks for the suggestion. I have added your vote to this feature "
+        "request so our product team sees it.",
+    ),
+    (
+        "Cancellation confirmed",
+        "Your subscription has been cancelled. You keep access until the end of the current billing period.",
+    ),
+    (
+        "Two-factor help",
+        "If you lost your second factor, reply from the account email address "
+        "and we will verify your identity.",
+    ),
+    (
+        "Return label",
+        "Here is your prepaid return label. Please pack the item securely and drop it off within 14 days.",
+    ),
+    (
+        "Plan upgrade",
+        "You can upgrade at any time from Settings, Plan. The difference is prorated on your next invoice.",
+    ),
+    (
+        "Closing the loop",
+        "I am closing this conversation for now. Just reply to this email if anything else comes up.",
+    ),
+    (
+        "Data export",
+        "You can export all of your data as CSV from Settings, Export. Large exports are emailed when ready.",
+    ),
 )
 
 WORKFLOWS = (
@@ -154,7 +195,15 @@ WORKFLOWS = (
 PRIORITY_OPTIONS = ("Low", "Normal", "High", "Urgent")
 PRODUCT_VERSIONS = ("1.8.2", "2.0.0", "2.0.1", "2.1.0", "2.2.3", "3.0.0-beta", "3.0.1", "3.1.4")
 
-GREETINGS_CUSTOMER = ("Hi,", "Hello,", "Hi there,", "Hey team,", "Good morning,", "Hello support,", "Dear support team,")
+GREETINGS_CUSTOMER = (
+    "Hi,",
+    "Hello,",
+    "Hi there,",
+    "Hey team,",
+    "Good morning,",
+    "Hello support,",
+    "Dear support team,",
+)
 SIGNOFFS_CUSTOMER = ("Thanks,", "Thank you,", "Best,", "Cheers,", "Regards,", "Kind regards,", "Many thanks,")
 SIGNOFFS_AGENT = ("Best,", "Cheers,", "Kind regards,", "All the best,", "Thanks,", "Have a great day,")
 
@@ -249,7 +298,7 @@ SUBJECT_TEMPLATES = (
     "Please delete my account",
     "Follow up on my previous email",
     "Urgent: checkout is broken",
-    "Partnership opportunity",
+    "Partnership opportunity for your team",
     "Interview request from the press",
     "Wholesale pricing enquiry",
     "Trial extension request",
@@ -285,7 +334,8 @@ its than into only over after before because those who why very other still same
 each few most both own such off down while where until through against between during
 """
 
-CONTENT_WORDS = """
+CONTENT_WORDS = (
+    """
 account order refund invoice payment charge card password login email message reply team support
 help issue problem question error update help customer service product price plan subscription
 billing shipping delivery package tracking address number time day week month year today tomorrow
@@ -385,7 +435,8 @@ announce announced press media news article interview podcast webinar event even
 workshop meetup session sessions ticket tickets seat seats venue speaker speakers sponsor sponsors
 partner partners partnership affiliate affiliates referral referrals commission commissions
 payout payouts earnings income expense expenses reimbursement receipts mileage travel allowance
-""" + """
+"""
+    + """
 apple banana cherry grape lemon lime mango melon orange peach pear pineapple plum strawberry
 tomato potato carrot onion garlic pepper salt sugar flour butter cheese bread rice pasta noodle
 soup salad sandwich pizza burger steak chicken fish shrimp egg eggs bacon sausage chocolate
@@ -409,7 +460,8 @@ film series episode season show shows book books novel story stories poem poetry
 drawing sketch sculpture photo photos photography design designs fashion style trend trends
 game games sport sports football soccer basketball baseball tennis golf hockey rugby cricket
 running cycling swimming hiking skiing surfing climbing yoga fitness workout exercise training
-""" + """
+"""
+    + """
 accept accepted accepting achieve achieved acquire act action actions active activity actual adapt
 adjust adjusted adjustment admit adopt advance advanced advantage adventure affect afford afraid
 agenda aggregate agree agreed ahead aim alarm alert align allocate allow allowed alone alter
@@ -449,7 +501,8 @@ entry equal equipment error errors escape essential establish evaluate evaluatio
 exact examine example exceed exception excess excited exciting exclude exclusive excuse execute
 exist existing expand expansion expensive experience experienced experiment expert expire expired
 expiry explain explore expose express extend extended extension extent external extra extreme
-""" + """
+"""
+    + """
 fabulous face facility fact factor fail failed failing failure fair faith fall false familiar
 famous fancy fantastic fault favor favour fear feature featured federal feed feel feeling fellow
 figure fill filled filter final finally finance financial fine finish finished fire firm fit fix
@@ -489,7 +542,8 @@ presence present preserve press pressure pretty prevent previously pride primari
 private prize probable proceed produce professional program progress prohibit promise promote
 prompt proof proper properly property proposal propose protect protection proud prove provide
 provided provider public publish pull purchase purchased pure purpose pursue push qualify quality
-""" + """
+"""
+    + """
 quantity quiet quote race radical raise random range rank rapid rare rarely rate rather raw reach
 react ready real reality realize reason reasonable recall receive received recently recognize
 recommend record recover reduce reduced refer reference reflect reform refuse regard regarding
@@ -519,6 +573,7 @@ view viewed visible vision visit visual vital volume voluntary vote wage wander 
 watch wave weak wealth wear website weigh welcome whenever whereas whether wide widely wild willing
 win wise withdraw witness wonder wonderful word worth worthy wrap yield young zone
 """
+)
 
 
 def names(text: str, sep: str | None = None) -> tuple[str, ...]:

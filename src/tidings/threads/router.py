@@ -16,6 +16,8 @@ from tidings.conversations.schemas import (
     CustomerThreadIn,
     NoteIn,
     ReplyIn,
+    ScheduleIn,
+    SchedulePatch,
     ThreadPage,
     ThreadPatch,
 )
@@ -224,4 +226,47 @@ async def delete_attachment(
     await request.app.state.db.write(
         threads_service.delete_attachment, caller, conversation_id, attachment_id
     )
+    return no_content()
+
+
+@router.put(
+    "/v2/conversations/{conversation_id}/threads/{thread_id}/schedule",
+    status_code=204,
+    summary="Schedule a draft reply to be sent later",
+)
+async def put_schedule(
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, thread_id: IdPath, body: ScheduleIn
+) -> Response:
+    await request.app.state.db.write(
+        threads_service.schedule,
+        caller,
+        conversation_id,
+        thread_id,
+        body.scheduledFor,
+        body.unscheduleOnCustomerReply,
+    )
+    return no_content()
+
+
+@router.patch(
+    "/v2/conversations/{conversation_id}/threads/{thread_id}/schedule",
+    status_code=204,
+    summary="Send a scheduled draft reply now",
+)
+async def patch_schedule(
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, thread_id: IdPath, body: SchedulePatch
+) -> Response:
+    await request.app.state.db.write(threads_service.send_now, caller, conversation_id, thread_id)
+    return no_content()
+
+
+@router.delete(
+    "/v2/conversations/{conversation_id}/threads/{thread_id}/schedule",
+    status_code=204,
+    summary="Unschedule a draft reply",
+)
+async def delete_schedule(
+    request: Request, caller: CurrentCaller, conversation_id: IdPath, thread_id: IdPath
+) -> Response:
+    await request.app.state.db.write(threads_service.unschedule, caller, conversation_id, thread_id)
     return no_content()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Connection
 from starlette.requests import Request
 
@@ -94,4 +96,76 @@ def delete_attachment(conn: Connection, caller: Caller, conversation_id: int, at
         raise not_found("Attachment")
     repository.delete_attachment(conn, attachment_id)
     now = timefmt.now()
+    refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+
+
+def _draft_reply(conn: Connection, caller: Caller, conversation_id: int, thread_id: int) -> dict:
+    thread = _thread(conn, caller, conversation_id, thread_id)
+    if thread["type"] != "message" or thread["state"] != "draft":
+        raise invalid_field("threadId", "only a draft reply can be scheduled", "path", thread_id)
+    return thread
+
+
+def schedule(
+    conn: Connection, caller: Caller, conversation_id: int, thread_id: int, when: datetime, unschedule: bool
+) -> None:
+    """Set a draft reply to be sent later (Help Scout's "Send Later")."""
+    now = timefmt.now()
+    if when <= now:
+        raise invalid_field(
+            "scheduledFor", "must be in the future", "JSON", timefmt.fmt(when), "MalformedDate"
+        )
+    _draft_reply(conn, caller, conversation_id, thread_id)
+    repository.update_thread(
+        conn,
+        thread_id,
+        {
+            "scheduled_for": when,
+            "scheduled_by": caller.user_id,
+            "scheduled_at": now,
+            "unschedule_on_customer_reply": unschedule,
+        },
+    )
+
+
+def unschedule(conn: Connection, caller: Caller, conversation_id: int, thread_id: int) -> None:
+    thread = _draft_reply(conn, caller, conversation_id, thread_id)
+    if thread["scheduled_for"] is None:
+        raise not_found("Schedule")
+    repository.update_thread(
+        conn,
+        thread_id,
+        {
+            "scheduled_for": None,
+            "scheduled_by": None,
+            "scheduled_at": None,
+            "unschedule_on_customer_reply": None,
+        },
+    )
+
+
+def send_now(conn: Connection, caller: Caller, conversation_id: int, thread_id: int) -> None:
+    """Publish a scheduled draft reply now, with the effects of any published reply."""
+    thread = _draft_reply(conn, caller, conversation_id, thread_id)
+    if thread["scheduled_for"] is None:
+        raise not_found("Schedule")
+    now = timefmt.now()
+    repository.update_thread(
+        conn,
+        thread_id,
+        {
+            "state": "published",
+            "created_at": now,
+            "status": "active",
+            "scheduled_for": None,
+            "scheduled_by": None,
+            "scheduled_at": None,
+            "unschedule_on_customer_reply": None,
+        },
+    )
+    repository.update_conversation(
+        conn,
+        conversation_id,
+        {"state": "published", "status": "active", "closed_at": None, "closed_by": None},
+    )
     refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
