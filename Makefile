@@ -42,5 +42,14 @@ fmt: install
 test: install postgres lint
 	$(BIN)/pytest -n 2 -q -p no:cacheprovider
 
+# Schemathesis over every operation with 80 examples each, on both databases (> 10,000 cases).
+fuzz: install postgres
+	TIDINGS_FUZZ_EXAMPLES=80 $(BIN)/pytest tests/fuzz -n 2 -q -p no:cacheprovider
+
+# The benchmark at 1,000,000 conversations on SQLite and PostgreSQL; see bench/README.md.
+bench: install postgres
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

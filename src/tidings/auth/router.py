@@ -6,12 +6,21 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
 from tidings.auth import service
 from tidings.kit.errors import ApiError, FieldError, invalid
 
 router = APIRouter(tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    token_type: str
+    access_token: str
+    expires_in: int
+    refresh_token: str
+
 
 _TOKEN_BODY_SCHEMA = {
     "type": "object",
@@ -48,6 +57,8 @@ async def _credentials(request: Request) -> dict[str, str]:
 @router.post(
     "/v2/oauth2/token",
     summary="Exchange app credentials (or a refresh token) for an access token",
+    response_class=JSONResponse,
+    response_model=TokenOut,
     openapi_extra={
         "requestBody": {
             "content": {

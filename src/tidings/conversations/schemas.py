@@ -66,7 +66,7 @@ class CustomerRef(Body):
 class AttachmentIn(Body):
     fileName: str = Field(min_length=1, max_length=255)
     mimeType: str = Field(min_length=1, max_length=255)
-    data: str = Field(min_length=1)
+    data: str = Field(min_length=1, pattern=r"^[A-Za-z0-9+/]*={0,2}$", description="The file, base64-encoded")
 
     @field_validator("data")
     @classmethod
@@ -130,7 +130,15 @@ class ConversationCreate(Body):
 
 class PatchOp(Body):
     op: Literal["add", "move", "remove", "replace"]
-    path: str = Field(min_length=1, max_length=100)
+    # Documented as an enum; checked by the service together with the value, so that every
+    # invalid operation of an array is reported in the same 400.
+    path: str = Field(
+        min_length=1,
+        max_length=100,
+        json_schema_extra={
+            "enum": ["/subject", "/primaryCustomer.id", "/draft", "/mailboxId", "/status", "/assignTo"]
+        },
+    )
     value: Any = None
 
 

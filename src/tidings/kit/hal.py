@@ -11,13 +11,15 @@ from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 HAL_JSON = "application/hal+json;charset=UTF-8"
 REPORT_JSON = "application/json;charset=UTF-8"
 
 
-class HalResponse(Response):
+class HalResponse(JSONResponse):
+    """JSON rendered by orjson; a JSONResponse so that the OpenAPI document shows its model."""
+
     media_type = HAL_JSON
 
     def render(self, content: Any) -> bytes:

@@ -79,6 +79,23 @@ def _error_response(code: int) -> dict[str, Any]:
 
 PUBLIC_PATHS = {"/v2/oauth2/token"}
 
+CREATED_HEADERS = {
+    "Resource-ID": {"description": "The new resource's id", "schema": {"type": "integer"}},
+    "Location": {"description": "The new resource's absolute URL", "schema": {"type": "string"}},
+}
+
+
+def _created_without_body(responses: dict[str, Any]) -> None:
+    """Creating answers 201 with Resource-ID and Location and an empty body (unless a model says so)."""
+    created = responses.get("201")
+    if created is None:
+        return
+    content = created.get("content", {})
+    documented = any("$ref" in (c.get("schema") or {}) for c in content.values())
+    if not documented:
+        created.pop("content", None)
+    created["headers"] = CREATED_HEADERS
+
 
 def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
@@ -114,6 +131,7 @@ def install_openapi(app: FastAPI) -> None:
                 if "requestBody" in operation:
                     codes |= {413, 415}
                 codes |= {int(c) for c in responses if str(c).isdigit() and int(c) >= 400}
+                _created_without_body(responses)
                 for code in sorted(codes):
                     responses[str(code)] = _error_response(code)
         app.openapi_schema = schema

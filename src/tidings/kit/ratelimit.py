@@ -50,7 +50,7 @@ class RateLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0:
+        if scope["type"] != "http" or self.limit <= 0 or not scope["path"].startswith("/v2/"):
             await self.app(scope, receive, send)
             return
         now = time.time()

@@ -6,9 +6,10 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, field_validator
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 class Body(BaseModel):
@@ -28,13 +29,16 @@ class Body(BaseModel):
 
 
 def _email(value: str) -> str:
-    value = value.strip()
     if not _EMAIL.match(value) or len(value) > 254:
         raise ValueError("Not well-formed email address")
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[
+    str,
+    AfterValidator(_email),
+    WithJsonSchema({"type": "string", "format": "email", "pattern": EMAIL_PATTERN, "maxLength": 254}),
+]
 
 PageParam = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
 

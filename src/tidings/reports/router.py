@@ -24,7 +24,7 @@ from tidings.reports.schemas import (
     ViewByParams,
 )
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], default_response_class=ReportResponse)
 BASE = "/v2/reports/conversations"
 P = TypeVar("P", bound=ReportFilters)
 
