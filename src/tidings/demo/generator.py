@@ -8,8 +8,13 @@ without reading anything back, and each batch is written in one transaction by `
 
 Every denormalised conversation column is computed from the threads generated for it, with the
 rules of `conversations.service.refresh_derived`, so the API reads the same values it would have
-stored itself. While one batch is being written (SQLite and PostgreSQL both work outside the GIL)
-a background thread builds the next one, which keeps both cores busy.
+stored itself.
+
+A background thread builds the next batch while the calling thread writes the current one:
+SQLite and psycopg run their statements without holding the GIL, so on two cores building and
+writing overlap (measured on an idle machine, 50k conversations: 2.8 s of building and 4.6 s of
+writing, 5.8 s in all). Writing is the larger share: indexes and FTS5 triggers on SQLite, the
+tsvector columns and GIN index on PostgreSQL.
 
 The same seed and parameters (including `now` and `batch_size`) give the same data.
 """
@@ -217,8 +222,9 @@ def is_empty(engine: Engine) -> bool:
 
 @dataclass
 class _Mailbox:
+    """A mailbox and what its conversations draw on: folders, agents, replies, workflows, fields."""
+
     id: int
-    email: str
     folders: dict[str, int]
     agents: list[int] = field(default_factory=list)
     agent_cum: list[float] = field(default_factory=list)
@@ -288,7 +294,7 @@ def _setup(
     """Mailboxes (with folders and fields), users and grants, saved replies, workflows, tags."""
     summary = DemoSummary()
     when = datetime.fromtimestamp(now - TWO_YEARS - 60 * 86400, tz=UTC)
-    existing_names = {n.lower() for n in conn.execute(select(func.lower(mailboxes_table.c.name))).scalars()}
+    existing_names = set(conn.execute(select(func.lower(mailboxes_table.c.name))).scalars())
     mailboxes: list[_Mailbox] = []
     for index in range(mailbox_count):
         base = words.MAILBOX_NAMES[index % len(words.MAILBOX_NAMES)]
@@ -301,7 +307,7 @@ def _setup(
         slug = "-".join(name.lower().split())
         email = f"{slug}@{AGENT_DOMAIN}"
         mailbox_id = mailboxes_repository.create_mailbox(conn, name, email, slug, when)
-        mailboxes.append(_Mailbox(mailbox_id, email, mailboxes_repository.folder_ids(conn, mailbox_id)))
+        mailboxes.append(_Mailbox(mailbox_id, mailboxes_repository.folder_ids(conn, mailbox_id)))
     summary.mailboxes = len(mailboxes)
 
     user_names = _setup_users(conn, rng, user_count, mailboxes, when, summary)
@@ -428,12 +434,9 @@ def _setup_tags(
     vocab = words.vocabulary()[200:]
     serial = 0
     while len(wanted) < count:
-        name = f"topic-{vocab[serial % len(vocab)]}" + (
-            f"-{serial // len(vocab)}" if serial >= len(vocab) else ""
-        )
+        suffix = f"-{serial // len(vocab)}" if serial >= len(vocab) else ""
+        wanted.append(f"topic-{vocab[serial % len(vocab)]}{suffix}")
         serial += 1
-        if name not in wanted:
-            wanted.append(name)
     existing = {
         r.name: r.id for r in conn.execute(select(tags.c.name, tags.c.id).where(tags.c.name.in_(wanted)))
     }
@@ -532,8 +535,11 @@ def _customer_batches(
         )
         for position, address in enumerate(unique):
             email_id += 1
-            kind = "work" if company and address.endswith(domain) and position == 0 else "home"
-            emails.append((email_id, customer_id, address, kind if position == 0 else "other"))
+            if position:
+                kind = "other"
+            else:
+                kind = "work" if company and address.endswith(f"@{domain}") else "home"
+            emails.append((email_id, customer_id, address, kind))
         if rng.random() < 0.35:
             phone_id += 1
             number = (
@@ -999,21 +1005,25 @@ def _write_batch(writer: BulkWriter, batch: _Batch) -> None:
 def _produce(
     factory: _ConversationFactory, total: int, batch_size: int, out: queue.Queue[Any], stop: threading.Event
 ) -> None:
-    """Build batches ahead of the writer; an error is handed over to be raised by the caller."""
+    """Build batches ahead of the writer, then None; an error is handed over to be raised there."""
     try:
         for index, start in enumerate(range(0, total, batch_size)):
-            batch = factory.batch(index, start, min(batch_size, total - start))
-            while not stop.is_set():
-                try:
-                    out.put(batch, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if stop.is_set():
+            if not _offer(out, factory.batch(index, start, min(batch_size, total - start)), stop):
                 return
-        out.put(None)
+        _offer(out, None, stop)
     except BaseException as error:
-        out.put(error)
+        _offer(out, error, stop)
+
+
+def _offer(out: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put `item` once there is room, unless the writer has stopped listening."""
+    while not stop.is_set():
+        try:
+            out.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def generate(
@@ -1031,13 +1041,15 @@ def generate(
 ) -> DemoSummary:
     """Write a realistic help desk: `conversations` over the two years before `now`, and all they need.
 
-    `progress(n)` is called after each committed batch with the conversations it held.
+    `customers` defaults to a quarter of the conversations (at least 10). Ids continue after the
+    largest ones present, so this also adds to a database in use, as long as nothing else writes
+    conversations or customers meanwhile. `progress(n)` is called after each committed batch with
+    the number of conversations it held.
     """
     started = time.perf_counter()
     now_ts = int((now or datetime.now(UTC)).timestamp())
     rng = random.Random(seed)
     customer_count = max(10, conversations // 4) if customers is None else max(1, customers)
-    batch_size = max(1, batch_size)
 
     with engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -1045,64 +1057,79 @@ def generate(
             mailbox_list, user_names, tag_ids, summary = _setup(
                 conn, rng, now_ts, mailbox_count=max(1, mailboxes), user_count=max(0, users), tag_count=tags
             )
+            bases = _id_bases(conn)
             taken = set(conn.execute(select(customer_emails.c.value)).scalars())
-            bases = {t.name: _max_id(conn, t) for t in (customers_table, customer_emails, customer_phones)}
-            conversation_base = _max_id(conn, conversations_table)
-            thread_base = _max_id(conn, threads)
-            attachment_base = _max_id(conn, attachments)
-            counter = conn.execute(
-                select(counters.c.value).where(counters.c.name == "conversation_number")
-            ).scalar_one_or_none()
-            number_base = max(
-                int(counter or 0),
-                int(
-                    conn.execute(
-                        select(func.coalesce(func.max(conversations_table.c.number), 0))
-                    ).scalar_one()
-                ),
-            )
-
-        customer_list: list[_Customer] = []
-        for rows, emails, phones, kept in _customer_batches(
-            rng,
-            customer_count,
-            bases["customers"],
-            bases["customer_emails"],
-            bases["customer_phones"],
-            taken,
-            now_ts,
-        ):
-            with conn.begin():
-                writer = BulkWriter(conn)
-                writer.insert("customers", CUSTOMER_COLUMNS, rows)
-                writer.insert("customer_emails", EMAIL_COLUMNS, emails)
-                writer.insert("customer_phones", PHONE_COLUMNS, phones)
-                writer.sync_sequences(["customers", "customer_emails", "customer_phones"])
-            customer_list.extend(kept)
-            summary.customers += len(rows)
-            summary.customer_emails += len(emails)
-
-        mailbox_weights = [1.0 / (rank + 1) for rank in range(len(mailbox_list))]
-        world = _World(
-            now=now_ts,
-            start=now_ts - TWO_YEARS,
-            mailboxes=mailbox_list,
-            mailbox_cum=list(itertools.accumulate(mailbox_weights)),
-            user_names=user_names,
-            customers=customer_list,
-            tag_ids=tag_ids,
-            tag_cum=zipf_cum_weights(len(tag_ids), 1.0),
-            conversation_base=conversation_base,
-            number_base=number_base,
-            thread_base=thread_base,
-            attachment_base=attachment_base,
-        )
-        corpus = Corpus(rng, min(SENTENCE_POOL, 2000 + 2 * conversations))
-        factory = _ConversationFactory(world, corpus, conversations, seed)
         with _bulk_load_settings(conn):
-            _run_batches(conn, factory, conversations, batch_size, summary, progress)
+            customer_list = _write_customers(conn, rng, customer_count, now_ts, bases, taken, summary)
+            world = _World(
+                now=now_ts,
+                start=now_ts - TWO_YEARS,
+                mailboxes=mailbox_list,
+                mailbox_cum=list(
+                    itertools.accumulate(1.0 / rank for rank in range(1, len(mailbox_list) + 1))
+                ),
+                user_names=user_names,
+                customers=customer_list,
+                tag_ids=tag_ids,
+                tag_cum=zipf_cum_weights(len(tag_ids), 1.0),
+                conversation_base=bases["conversations"],
+                number_base=bases["number"],
+                thread_base=bases["threads"],
+                attachment_base=bases["attachments"],
+            )
+            corpus = Corpus(rng, min(SENTENCE_POOL, 2000 + 2 * conversations))
+            factory = _ConversationFactory(world, corpus, conversations, seed)
+            _run_batches(conn, factory, conversations, max(1, batch_size), summary, progress)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _id_bases(conn: Connection) -> dict[str, int]:
+    """The largest id of each table written in bulk, and the last conversation number."""
+    bases = {
+        t.name: _max_id(conn, t)
+        for t in (
+            customers_table,
+            customer_emails,
+            customer_phones,
+            conversations_table,
+            threads,
+            attachments,
+        )
+    }
+    counter = conn.execute(
+        select(counters.c.value).where(counters.c.name == "conversation_number")
+    ).scalar_one_or_none()
+    highest = conn.execute(select(func.coalesce(func.max(conversations_table.c.number), 0))).scalar_one()
+    bases["number"] = max(int(counter or 0), int(highest))
+    return bases
+
+
+def _write_customers(
+    conn: Connection,
+    rng: random.Random,
+    count: int,
+    now: int,
+    bases: dict[str, int],
+    taken: set[str],
+    summary: DemoSummary,
+) -> list[_Customer]:
+    """Customers with their emails (none in `taken`), in transactions of `CUSTOMER_BATCH`."""
+    kept: list[_Customer] = []
+    batches = _customer_batches(
+        rng, count, bases["customers"], bases["customer_emails"], bases["customer_phones"], taken, now
+    )
+    for rows, emails, phones, people in batches:
+        with conn.begin():
+            writer = BulkWriter(conn)
+            writer.insert("customers", CUSTOMER_COLUMNS, rows)
+            writer.insert("customer_emails", EMAIL_COLUMNS, emails)
+            writer.insert("customer_phones", PHONE_COLUMNS, phones)
+            writer.sync_sequences(["customers", "customer_emails", "customer_phones"])
+        kept.extend(people)
+        summary.customers += len(rows)
+        summary.customer_emails += len(emails)
+    return kept
 
 
 def _run_batches(
