@@ -123,3 +123,14 @@ class TestHugeNumbers:
         body = vnd_error(api.post("/v2/mailboxes", {"name": 2**70, "email": "x@example.com"}), 400, "name")
         assert body["_embedded"]["errors"][0]["rejectedValue"] == str(2**70)
         vnd_error(api.post("/v2/conversations", {"mailboxId": 2**70}), 400)
+
+
+class TestFuzzFindings:
+    def test_report_dates_that_overflow_and_huge_ids_are_400(self, api: Api) -> None:
+        base = "/v2/reports/conversations/busy-times"
+        vnd_error(
+            api.get(base, params={"start": "0001-01-01T01:00:22.0Z", "end": "0001-01-01T00:00:00+00:59"}), 400
+        )
+        params = {"start": "2000-01-01T00:00:00Z", "end": "2000-01-02T00:00:00Z", "mailboxes": "9" * 30}
+        vnd_error(api.get("/v2/reports/conversations/received-messages", params=params), 400, "mailboxes")
+        vnd_error(api.get("/v2/conversations", params={"modifiedSince": "0001-01-01T00:00:00+00:01"}), 400)

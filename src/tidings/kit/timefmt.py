@@ -26,10 +26,13 @@ def parse(text: str) -> datetime:
     match = _ISO.match(text.strip())
     if not match:
         raise ValueError(f"expected an ISO 8601 timestamp like 2014-02-27T00:00:00Z, got {text!r}")
-    value = datetime.fromisoformat(text.strip().replace("z", "+00:00").replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0)
+    try:
+        value = datetime.fromisoformat(text.strip().replace("z", "+00:00").replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).replace(microsecond=0)
+    except (ValueError, OverflowError):
+        raise ValueError(f"expected an ISO 8601 timestamp like 2014-02-27T00:00:00Z, got {text!r}") from None
 
 
 def friendly(value: datetime, reference: datetime | None = None) -> str:

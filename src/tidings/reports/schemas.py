@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from tidings.kit import timefmt
+from tidings.kit.schemas import MAX_ID
 
 ViewBy = Literal["day", "week", "month"]
 DrillField = Literal["tagid", "replyid", "workflowid", "customerid"]
@@ -45,7 +46,7 @@ ReportTimestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 
 
 def _ids(value: str | None, what: str) -> str | None:
-    if value is not None and not _ID_LIST.match(value):
+    if value is not None and (not _ID_LIST.match(value) or any(int(p) > MAX_ID for p in value.split(","))):
         raise ValueError(f"expected a {what} id or ids separated by commas, e.g. 12 or 12,34")
     return value
 
