@@ -44,7 +44,9 @@ test: install postgres lint
 
 # Schemathesis over every operation with 80 examples each, on both databases (> 10,000 cases).
 fuzz: install postgres
-	TIDINGS_FUZZ_EXAMPLES=80 $(BIN)/pytest tests/fuzz -n 2 -q -p no:cacheprovider
+	rm -f .fuzz-cases
+	TIDINGS_FUZZ_EXAMPLES=80 TIDINGS_FUZZ_COUNT_FILE=.fuzz-cases $(BIN)/pytest tests/fuzz -n 2 -q -p no:cacheprovider
+	@awk '{n += $$1} END {print n " fuzz cases run"}' .fuzz-cases
 
 # The benchmark at 1,000,000 conversations on SQLite and PostgreSQL; see bench/README.md.
 bench: install postgres

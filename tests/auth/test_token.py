@@ -108,3 +108,15 @@ class TestBearer:
         assert me.json()["role"] == "owner"
         assert me.json()["email"] == "owner@example.com"
         assert me.headers["content-type"] == "application/hal+json;charset=UTF-8"
+
+
+class TestUnstorableCredentials:
+    def test_nul_and_surrogates_are_400(self, client: TestClient) -> None:
+        body = {**CREDS, "client_id": "\x00abc"}
+        response = client.post(
+            "/v2/oauth2/token", content=json.dumps(body), headers={"content-type": "application/json"}
+        )
+        _assert_vnd_error(response, 400)
+        raw = '{"grant_type": "client_credentials", "client_id": "\\udb4b", "client_secret": "x"}'
+        response = client.post("/v2/oauth2/token", content=raw, headers={"content-type": "application/json"})
+        _assert_vnd_error(response, 400)

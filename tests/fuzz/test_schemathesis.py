@@ -29,6 +29,7 @@ from tidings.app import create_app
 from tidings.kit.config import Settings
 
 EXAMPLES = int(os.environ.get("TIDINGS_FUZZ_EXAMPLES", "8"))
+COUNT_FILE = os.environ.get("TIDINGS_FUZZ_COUNT_FILE")  # `make fuzz` sums the cases run
 
 
 def _operations() -> list[tuple[str, str]]:
@@ -67,11 +68,17 @@ def test_every_operation(seeded: tuple[Any, str], method: str, path: str) -> Non
     schema, token = seeded
     operation = schema[path][method]
     headers = {"Authorization": f"Bearer {token}"}
+    calls = 0
 
     @given(case=operation.as_strategy())
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def run(case: Any) -> None:
+        nonlocal calls
+        calls += 1
         response = case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
         _vnd_errors(response)
 
     run()
+    if COUNT_FILE:
+        with open(COUNT_FILE, "a") as counts:
+            counts.write(f"{calls}\n")

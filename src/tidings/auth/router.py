@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 
 from tidings.auth import service
 from tidings.kit.errors import ApiError, FieldError, invalid
+from tidings.kit.schemas import storable
 
 router = APIRouter(tags=["auth"])
 
@@ -51,6 +52,13 @@ async def _credentials(request: Request) -> dict[str, str]:
             if not isinstance(body, dict):
                 raise invalid(FieldError("body", "expected a JSON object", "JSON"))
             fields.update({k: str(v) for k, v in body.items() if v is not None})
+    unstorable = [
+        FieldError(name, "may not contain NUL characters or unpaired surrogates", "JSON")
+        for name, value in fields.items()
+        if name in _TOKEN_BODY_SCHEMA["properties"] and not storable(value)
+    ]
+    if unstorable:
+        raise invalid(*unstorable)
     return fields
 
 

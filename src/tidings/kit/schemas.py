@@ -19,13 +19,23 @@ class Body(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        """NUL characters cannot be stored by PostgreSQL; refuse them as bad input, not a 500."""
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("may not contain NUL (\\u0000) characters")
-        if isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value):
-            raise ValueError("may not contain NUL (\\u0000) characters")
+    def _storable_text(cls, value: Any) -> Any:
+        """PostgreSQL cannot store NUL characters or unpaired surrogates: bad input, not a 500."""
+        texts = value if isinstance(value, list) else [value]
+        for text in texts:
+            if isinstance(text, str) and not storable(text):
+                raise ValueError("may not contain NUL characters or unpaired surrogates")
         return value
+
+
+def storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _email(value: str) -> str:

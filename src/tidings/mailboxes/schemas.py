@@ -10,7 +10,7 @@ from starlette.requests import Request
 from tidings.conversations.schemas import Out
 from tidings.kit.hal import href
 from tidings.kit.openapi import Link, hal_page
-from tidings.kit.schemas import Body, Email
+from tidings.kit.schemas import MAX_ID, Body, Email
 from tidings.kit.timefmt import fmt
 
 
@@ -22,7 +22,7 @@ class MailboxCreate(Body):
 
 class FieldOptionIn(Body):
     label: str = Field(min_length=1, max_length=255)
-    order: int | None = Field(default=None, ge=0)
+    order: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class FieldCreate(Body):

@@ -200,4 +200,4 @@ class FieldsDrilldownParams(DrilldownParams):
     """The conversations behind one entry of the overall report's top lists."""
 
     field: DrillField = Field(description="tagid, replyid, workflowid or customerid")
-    fieldid: int = Field(ge=1, description="Id of the tag, saved reply, workflow or customer")
+    fieldid: int = Field(ge=1, le=MAX_ID, description="Id of the tag, saved reply, workflow or customer")
