@@ -19,7 +19,6 @@ from sqlalchemy.sql.elements import UnaryExpression
 
 from tidings.auth.caller import Caller, CurrentCaller
 from tidings.conversations.presenter import conversation_out, load_related
-from tidings.conversations.repository import by_ids
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
     conversation_fields,
@@ -276,18 +275,16 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     total = conn.execute(
         select(func.count()).select_from(conversations).where(compiled.condition)
     ).scalar_one()
-    ids: list[int] = []
+    rows: list[dict] = []
     if offset < total:
-        ids = list(
-            conn.execute(
-                select(conversations.c.id)
-                .where(compiled.condition)
-                .order_by(*compiled.order)
-                .offset(offset)
-                .limit(limit)
-            ).scalars()
+        page = (
+            select(conversations)
+            .where(compiled.condition)
+            .order_by(*compiled.order)
+            .offset(offset)
+            .limit(limit)
         )
-    rows = by_ids(conn, ids)
+        rows = [dict(r) for r in conn.execute(page).mappings()]
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))

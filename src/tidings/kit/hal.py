@@ -31,13 +31,18 @@ class ReportResponse(HalResponse):
 
 
 def base_url(request: Request) -> str:
-    """scheme://host[:port] as the client addressed us."""
+    """scheme://host[:port] as the client addressed us (computed once per request)."""
+    cached: str | None = request.scope.get("tidings.base_url")
+    if cached is not None:
+        return cached
     scheme = request.url.scheme
     host = request.headers.get("host") or request.url.netloc
     if getattr(request.app.state, "trust_proxy", False):
         scheme = request.headers.get("x-forwarded-proto", scheme).split(",")[0].strip()
         host = request.headers.get("x-forwarded-host", host).split(",")[0].strip()
-    return f"{scheme}://{host}"
+    found = f"{scheme}://{host}"
+    request.scope["tidings.base_url"] = found
+    return found
 
 
 def href(request: Request, path: str) -> dict[str, str]:
