@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.pgserver import PgServer, free_port  # noqa: E402
 from tests.support.server import APP_ID, APP_SECRET, ServerProcess  # noqa: E402
+
 from tidings.app import create_app  # noqa: E402
 from tidings.auth.service import bootstrap  # noqa: E402
 from tidings.db.migrate import upgrade  # noqa: E402
@@ -145,7 +146,8 @@ def discover(base: str, token: str, url: str) -> dict[str, Any]:
             "SELECT mailbox_id FROM conversations GROUP BY mailbox_id ORDER BY count(*) DESC LIMIT 1"
         ).scalar_one()
         found["email"], found["customer_id"] = conn.exec_driver_sql(
-            "SELECT e.value, e.customer_id FROM customer_emails e JOIN conversations c ON c.customer_id = e.customer_id "
+            "SELECT e.value, e.customer_id FROM customer_emails e "
+            "JOIN conversations c ON c.customer_id = e.customer_id "
             "GROUP BY e.value, e.customer_id ORDER BY count(*) DESC LIMIT 1"
         ).one()
         found["reply_id"] = conn.exec_driver_sql(
@@ -364,7 +366,8 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
             (pages / f"s{index}.json").write_bytes(body)
             http = wrk(server.base_url + scenario.path, token, args.seconds, args.connections)
             print(
-                f"[{label}] {scenario.name}: {http.rps:,.0f} req/s p50 {http.p50:.1f} ms p99 {http.p99:.1f} ms",
+                f"[{label}] {scenario.name}: {http.rps:,.0f} req/s "
+                f"p50 {http.p50:.1f} ms p99 {http.p99:.1f} ms",
                 flush=True,
             )
             rows.append(Row(scenario, http, Measure(), 0.0, 0.0, len(statements)))
@@ -464,15 +467,18 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "# Benchmark results",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{commit}`",
-        f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, Python {platform.python_version()}",
+        f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, "
+        f"Python {platform.python_version()}",
         f"- data: {args.conversations:,} conversations, 50 mailboxes, 200 tags (Zipf), "
         f"{max(10, args.conversations // 10):,} customers, two years of timestamps",
-        f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario against `tidings serve --workers 2` "
+        f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario "
+        "against `tidings serve --workers 2` "
         "(wrk shares the 2 cores with the server)",
         "- floors: *framework* = the same stack serving this scenario's own response body with no database; "
         "*SQL* = the statements of one request replayed through the raw driver. "
         "The 2x rule compares the p50 with framework p50 + SQL p50.",
-        "- LIKE: FreeScout-style `LIKE '%word%'` over subjects and thread bodies with its join, page + count.",
+        "- LIKE: FreeScout-style `LIKE '%word%'` over subjects and thread bodies with its join, "
+        "page + count.",
         "",
     ]
     for run in runs:
@@ -491,7 +497,8 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
             speedup = f"{row.like_ms / row.http.p50:,.0f}x" if row.like_ms else ""
             lines.append(
                 f"| {row.scenario.name} | {row.http.rps:,.0f} | {row.http.p50:.1f} | {row.http.p99:.1f} | "
-                f"{row.framework.p50:.1f} | {row.sql_p50:.1f} | {f'{row.like_ms:,.0f}' if row.like_ms else ''} | "
+                f"{row.framework.p50:.1f} | {row.sql_p50:.1f} | "
+                f"{f'{row.like_ms:,.0f}' if row.like_ms else ''} | "
                 f"{speedup} | {'met' if not missed else 'MISSED: ' + '; '.join(missed)} |"
             )
         lines += ["", f"Word counts used to pick the search words: {run['params']['word_counts']}", ""]

@@ -8,18 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import BOOT_APP_ID, BOOT_APP_SECRET
+from tests.support.asserts import vnd_error
 from tidings.db.tables import apps, tokens
 
 CREDS = {"grant_type": "client_credentials", "client_id": BOOT_APP_ID, "client_secret": BOOT_APP_SECRET}
-
-
-def _assert_vnd_error(response, status: int) -> dict:  # type: ignore[no-untyped-def]
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/vnd.error+json")
-    body = response.json()
-    assert body["logRef"] == response.headers["correlation-id"]
-    assert body["message"]
-    return body
 
 
 class TestTokenRequest:
@@ -44,13 +36,13 @@ class TestTokenRequest:
         assert response.json()["access_token"]
 
     def test_wrong_secret_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.post("/v2/oauth2/token", data={**CREDS, "client_secret": "nope"}), 401)
+        vnd_error(client.post("/v2/oauth2/token", data={**CREDS, "client_secret": "nope"}), 401)
 
     def test_unknown_app_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.post("/v2/oauth2/token", data={**CREDS, "client_id": "nope"}), 401)
+        vnd_error(client.post("/v2/oauth2/token", data={**CREDS, "client_id": "nope"}), 401)
 
     def test_missing_fields_are_all_listed(self, client: TestClient) -> None:
-        body = _assert_vnd_error(client.post("/v2/oauth2/token", data={"grant_type": "password"}), 400)
+        body = vnd_error(client.post("/v2/oauth2/token", data={"grant_type": "password"}), 400)
         paths = {e["path"]: e for e in body["_embedded"]["errors"]}
         assert set(paths) == {"client_id", "client_secret", "grant_type"}
         assert paths["grant_type"]["rejectedValue"] == "password"
@@ -70,7 +62,7 @@ class TestTokenRequest:
             "/v2/oauth2/token",
             data={**CREDS, "grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
         )
-        _assert_vnd_error(again, 401)
+        vnd_error(again, 401)
         me = client.get("/v2/users/me", headers={"Authorization": f"Bearer {second['access_token']}"})
         assert me.status_code == 200
 
@@ -87,19 +79,19 @@ class TestTokenRequest:
 
 class TestBearer:
     def test_missing_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/users/me"), 401)
+        vnd_error(client.get("/v2/users/me"), 401)
 
     def test_malformed_header_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/users/me", headers={"Authorization": "Basic abc"}), 401)
+        vnd_error(client.get("/v2/users/me", headers={"Authorization": "Basic abc"}), 401)
 
     def test_unknown_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/users/me", headers={"Authorization": "Bearer not-a-token"}), 401)
+        vnd_error(client.get("/v2/users/me", headers={"Authorization": "Bearer not-a-token"}), 401)
 
     def test_expired_token_is_401(self, client: TestClient, app) -> None:  # type: ignore[no-untyped-def]
         token = client.post("/v2/oauth2/token", data=CREDS).json()["access_token"]
         with app.state.db.engine.begin() as conn:
             conn.execute(tokens.update().values(expires_at=1))
-        _assert_vnd_error(client.get("/v2/users/me", headers={"Authorization": f"Bearer {token}"}), 401)
+        vnd_error(client.get("/v2/users/me", headers={"Authorization": f"Bearer {token}"}), 401)
 
     def test_valid_token_acts_as_owner(self, client: TestClient) -> None:
         token = client.post("/v2/oauth2/token", data=CREDS).json()["access_token"]
@@ -116,7 +108,7 @@ class TestUnstorableCredentials:
         response = client.post(
             "/v2/oauth2/token", content=json.dumps(body), headers={"content-type": "application/json"}
         )
-        _assert_vnd_error(response, 400)
+        vnd_error(response, 400)
         raw = '{"grant_type": "client_credentials", "client_id": "\\udb4b", "client_secret": "x"}'
         response = client.post("/v2/oauth2/token", content=raw, headers={"content-type": "application/json"})
-        _assert_vnd_error(response, 400)
+        vnd_error(response, 400)

@@ -11,19 +11,7 @@ from sqlalchemy import event
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
-
-SORT_FIELDS = [
-    "createdAt",
-    "customerEmail",
-    "customerName",
-    "mailboxid",
-    "modifiedAt",
-    "number",
-    "score",
-    "status",
-    "subject",
-    "waitingSince",
-]
+from tidings.conversations.listing import SORT_FIELDS
 
 
 def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 from fastapi.testclient import TestClient
 
 from tests.support.api import Api
-
-
-def _assert_vnd_error(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/vnd.error+json")
-    body = response.json()
-    assert body["logRef"] == response.headers["correlation-id"]
-    assert body["message"]
-    return body
-
-
-def _errors(response: httpx.Response) -> dict[str, dict]:
-    body = _assert_vnd_error(response, 400)
-    return {e["path"]: e for e in body["_embedded"]["errors"]}
+from tests.support.asserts import errors_by_path, vnd_error
 
 
 def _customer(api: Api, *emails: str) -> int:
@@ -64,10 +50,10 @@ class TestListEmails:
         assert api.get(f"/v2/customers/{cid}/emails").json()["_embedded"] == {"emails": []}
 
     def test_unknown_customer_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.get("/v2/customers/999999/emails"), 404)
+        vnd_error(api.get("/v2/customers/999999/emails"), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/customers/1/emails"), 401)
+        vnd_error(client.get("/v2/customers/1/emails"), 401)
 
 
 class TestCreateEmail:
@@ -82,16 +68,16 @@ class TestCreateEmail:
     def test_address_of_anyone_is_409(self, api: Api) -> None:
         mine = _customer(api, "mine@example.com")
         _customer(api, "yours@example.com")
-        _assert_vnd_error(api.post(f"/v2/customers/{mine}/emails", {"value": "YOURS@example.com"}), 409)
-        _assert_vnd_error(api.post(f"/v2/customers/{mine}/emails", {"value": "mine@example.com"}), 409)
+        vnd_error(api.post(f"/v2/customers/{mine}/emails", {"value": "YOURS@example.com"}), 409)
+        vnd_error(api.post(f"/v2/customers/{mine}/emails", {"value": "mine@example.com"}), 409)
         assert _emails(api, mine) == [("mine@example.com", "work")]
 
     def test_invalid_body_is_400(self, api: Api) -> None:
         cid = _customer(api)
-        errors = _errors(api.post(f"/v2/customers/{cid}/emails", {"type": "pigeon", "value": "nope"}))
+        errors = errors_by_path(api.post(f"/v2/customers/{cid}/emails", {"type": "pigeon", "value": "nope"}))
         assert set(errors) == {"type", "value"}
         assert errors["value"]["source"] == "JSON"
-        assert set(_errors(api.post(f"/v2/customers/{cid}/emails", {}))) == {"value"}
+        assert set(errors_by_path(api.post(f"/v2/customers/{cid}/emails", {}))) == {"value"}
 
     def test_first_email_becomes_the_conversation_sort_key(self, api: Api) -> None:
         mailbox = api.mailbox()
@@ -104,10 +90,10 @@ class TestCreateEmail:
         assert _by_email(api, mailbox) == [c_other, c_nameless]
 
     def test_unknown_customer_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.post("/v2/customers/999999/emails", {"value": "x@example.com"}), 404)
+        vnd_error(api.post("/v2/customers/999999/emails", {"value": "x@example.com"}), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.post("/v2/customers/1/emails", json={"value": "x@example.com"}), 401)
+        vnd_error(client.post("/v2/customers/1/emails", json={"value": "x@example.com"}), 401)
 
 
 class TestUpdateEmail:
@@ -143,27 +129,23 @@ class TestUpdateEmail:
     def test_address_of_another_is_409(self, api: Api) -> None:
         cid = _customer(api, "one@example.com", "two@example.com")
         email_id = self._email_id(api, cid)
-        _assert_vnd_error(
-            api.put(f"/v2/customers/{cid}/emails/{email_id}", {"value": "two@example.com"}), 409
-        )
+        vnd_error(api.put(f"/v2/customers/{cid}/emails/{email_id}", {"value": "two@example.com"}), 409)
 
     def test_invalid_body_is_400(self, api: Api) -> None:
         cid = _customer(api, "one@example.com")
-        errors = _errors(api.put(f"/v2/customers/{cid}/emails/{self._email_id(api, cid)}", {"value": "@@"}))
+        errors = errors_by_path(
+            api.put(f"/v2/customers/{cid}/emails/{self._email_id(api, cid)}", {"value": "@@"})
+        )
         assert set(errors) == {"value"}
 
     def test_email_of_another_customer_is_404(self, api: Api) -> None:
         mine, other = _customer(api, "m@example.com"), _customer(api, "o@example.com")
         others_email = self._email_id(api, other)
-        _assert_vnd_error(
-            api.put(f"/v2/customers/{mine}/emails/{others_email}", {"value": "n@example.com"}), 404
-        )
-        _assert_vnd_error(
-            api.put(f"/v2/customers/999999/emails/{others_email}", {"value": "n@example.com"}), 404
-        )
+        vnd_error(api.put(f"/v2/customers/{mine}/emails/{others_email}", {"value": "n@example.com"}), 404)
+        vnd_error(api.put(f"/v2/customers/999999/emails/{others_email}", {"value": "n@example.com"}), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.put("/v2/customers/1/emails/1", json={"value": "x@example.com"}), 401)
+        vnd_error(client.put("/v2/customers/1/emails/1", json={"value": "x@example.com"}), 401)
 
 
 class TestDeleteEmail:
@@ -177,7 +159,7 @@ class TestDeleteEmail:
         assert api.delete(f"/v2/customers/{cid}/emails/{first}").status_code == 204
         assert _emails(api, cid) == [("zzz@example.com", "work")]
         assert _by_email(api, mailbox) == [c_other, c_mine]
-        _assert_vnd_error(api.delete(f"/v2/customers/{cid}/emails/{first}"), 404)
+        vnd_error(api.delete(f"/v2/customers/{cid}/emails/{first}"), 404)
 
     def test_freed_address_can_be_reused(self, api: Api) -> None:
         cid = _customer(api, "free@example.com")
@@ -187,11 +169,11 @@ class TestDeleteEmail:
 
     def test_non_numeric_id_is_400(self, api: Api) -> None:
         cid = _customer(api)
-        errors = _errors(api.delete(f"/v2/customers/{cid}/emails/first"))
+        errors = errors_by_path(api.delete(f"/v2/customers/{cid}/emails/first"))
         assert errors["email_id"]["source"] == "path"
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.delete("/v2/customers/1/emails/1"), 401)
+        vnd_error(client.delete("/v2/customers/1/emails/1"), 401)
 
 
 class TestPhones:
@@ -219,20 +201,22 @@ class TestPhones:
 
     def test_invalid_body_is_400(self, api: Api) -> None:
         cid = _customer(api)
-        errors = _errors(api.post(f"/v2/customers/{cid}/phones", {"type": "smoke-signal", "value": "1" * 61}))
+        errors = errors_by_path(
+            api.post(f"/v2/customers/{cid}/phones", {"type": "smoke-signal", "value": "1" * 61})
+        )
         assert set(errors) == {"type", "value"}
         assert errors["type"]["rejectedValue"] == "smoke-signal"
 
     def test_unknown_is_404(self, api: Api) -> None:
         cid = _customer(api)
-        _assert_vnd_error(api.get("/v2/customers/999999/phones"), 404)
-        _assert_vnd_error(api.post("/v2/customers/999999/phones", {"value": "1"}), 404)
-        _assert_vnd_error(api.put(f"/v2/customers/{cid}/phones/999999", {"value": "1"}), 404)
-        _assert_vnd_error(api.delete(f"/v2/customers/{cid}/phones/999999"), 404)
+        vnd_error(api.get("/v2/customers/999999/phones"), 404)
+        vnd_error(api.post("/v2/customers/999999/phones", {"value": "1"}), 404)
+        vnd_error(api.put(f"/v2/customers/{cid}/phones/999999", {"value": "1"}), 404)
+        vnd_error(api.delete(f"/v2/customers/{cid}/phones/999999"), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/customers/1/phones"), 401)
-        _assert_vnd_error(client.post("/v2/customers/1/phones", json={"value": "1"}), 401)
+        vnd_error(client.get("/v2/customers/1/phones"), 401)
+        vnd_error(client.post("/v2/customers/1/phones", json={"value": "1"}), 401)
 
 
 class TestNotStoredContacts:
@@ -246,4 +230,4 @@ class TestNotStoredContacts:
             response = api.get(f"/v2/customers/{cid}/{path}")
             assert response.status_code == 200
             assert response.json()["_embedded"] == {key: []}
-            _assert_vnd_error(api.get(f"/v2/customers/999999/{path}"), 404)
+            vnd_error(api.get(f"/v2/customers/999999/{path}"), 404)

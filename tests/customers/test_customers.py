@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
 
 from tests.support.api import Api
+from tests.support.asserts import errors_by_path, vnd_error
 from tidings.db.tables import customers
 
 # Keys of the recorded GET /v2/customers/{id} response of the real service, in its order.
@@ -48,20 +48,6 @@ FULL = {
     "emails": [{"type": "work", "value": "Bear@Acme.com"}, {"type": "home", "value": "vernon@home.example"}],
     "phones": [{"type": "mobile", "value": "+1 555 0100"}],
 }
-
-
-def _assert_vnd_error(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/vnd.error+json")
-    body = response.json()
-    assert body["logRef"] == response.headers["correlation-id"]
-    assert body["message"]
-    return body
-
-
-def _errors(response: httpx.Response) -> dict[str, dict]:
-    body = _assert_vnd_error(response, 400)
-    return {e["path"]: e for e in body["_embedded"]["errors"]}
 
 
 def _customer(api: Api, **body: Any) -> int:
@@ -135,16 +121,16 @@ class TestCreateCustomer:
         assert member.post("/v2/customers", {"firstName": "Made"}).status_code == 201
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.post("/v2/customers", json={"firstName": "X"}), 401)
+        vnd_error(client.post("/v2/customers", json={"firstName": "X"}), 401)
 
     def test_needs_first_name_or_email(self, api: Api) -> None:
-        errors = _errors(api.post("/v2/customers", {"lastName": "Only"}))
+        errors = errors_by_path(api.post("/v2/customers", {"lastName": "Only"}))
         assert set(errors) == {"firstName"}
         assert errors["firstName"]["source"] == "JSON"
         assert "email" in errors["firstName"]["message"]
 
     def test_every_invalid_field_is_listed(self, api: Api) -> None:
-        errors = _errors(
+        errors = errors_by_path(
             api.post(
                 "/v2/customers",
                 {
@@ -175,7 +161,7 @@ class TestCreateCustomer:
         assert "email" in errors["emails[0].value"]["message"]
 
     def test_same_address_twice_in_body_is_400(self, api: Api) -> None:
-        errors = _errors(
+        errors = errors_by_path(
             api.post(
                 "/v2/customers", {"emails": [{"value": "twice@example.com"}, {"value": "TWICE@example.com"}]}
             )
@@ -187,7 +173,7 @@ class TestCreateCustomer:
         response = api.post(
             "/v2/customers", {"firstName": "Second", "emails": [{"value": "Taken@Example.com"}]}
         )
-        body = _assert_vnd_error(response, 409)
+        body = vnd_error(response, 409)
         assert "taken@example.com" in body["message"]
         assert str(first) in body["message"]
         listed = api.get("/v2/customers", params={"firstName": "Second"}).json()
@@ -197,7 +183,7 @@ class TestCreateCustomer:
         response = api.client.post(
             "/v2/customers", content=b"{nope", headers={**api.headers, "content-type": "application/json"}
         )
-        _assert_vnd_error(response, 400)
+        vnd_error(response, 400)
 
 
 class TestGetCustomer:
@@ -243,20 +229,22 @@ class TestGetCustomer:
         assert member.get(f"/v2/customers/{cid}").json()["firstName"] == "Shared"
 
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.get("/v2/customers/999999"), 404)
+        vnd_error(api.get("/v2/customers/999999"), 404)
 
     def test_non_numeric_id_is_400(self, api: Api) -> None:
-        errors = _errors(api.get("/v2/customers/abc"))
+        errors = errors_by_path(api.get("/v2/customers/abc"))
         assert errors["customer_id"]["source"] == "path"
 
     def test_id_too_large_to_exist_is_400(self, api: Api) -> None:
         for url in ("/v2/customers/99999999999999999999", "/v2/customers/0"):
-            errors = _errors(api.get(url))
+            errors = errors_by_path(api.get(url))
             assert errors["customer_id"]["source"] == "path"
-        assert "mailbox" in _errors(api.get("/v2/customers", params={"mailbox": "99999999999999999999"}))
+        assert "mailbox" in errors_by_path(
+            api.get("/v2/customers", params={"mailbox": "99999999999999999999"})
+        )
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/customers/1"), 401)
+        vnd_error(client.get("/v2/customers/1"), 401)
 
 
 class TestListCustomers:
@@ -358,7 +346,7 @@ class TestListCustomers:
         assert run() == few
 
     def test_every_invalid_parameter_is_listed(self, api: Api) -> None:
-        errors = _errors(
+        errors = errors_by_path(
             api.get(
                 "/v2/customers",
                 params={
@@ -390,7 +378,7 @@ class TestListCustomers:
         assert len(api.get("/v2/customers").json()["_embedded"]["customers"]) == 3
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/customers"), 401)
+        vnd_error(client.get("/v2/customers"), 401)
 
 
 class TestPutCustomer:
@@ -418,18 +406,18 @@ class TestPutCustomer:
 
     def test_invalid_fields_are_400(self, api: Api) -> None:
         cid = _customer(api)
-        errors = _errors(api.put(f"/v2/customers/{cid}", {"firstName": "", "jobTitle": "x" * 61}))
+        errors = errors_by_path(api.put(f"/v2/customers/{cid}", {"firstName": "", "jobTitle": "x" * 61}))
         assert set(errors) == {"firstName", "jobTitle"}
 
     def test_name_needed_when_no_email(self, api: Api) -> None:
         cid = _customer(api, firstName="Named")
-        assert set(_errors(api.put(f"/v2/customers/{cid}", {"lastName": "Only"}))) == {"firstName"}
+        assert set(errors_by_path(api.put(f"/v2/customers/{cid}", {"lastName": "Only"}))) == {"firstName"}
 
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.put("/v2/customers/999999", {"firstName": "X"}), 404)
+        vnd_error(api.put("/v2/customers/999999", {"firstName": "X"}), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.put("/v2/customers/1", json={"firstName": "X"}), 401)
+        vnd_error(client.put("/v2/customers/1", json={"firstName": "X"}), 401)
 
 
 class TestPatchCustomer:
@@ -485,7 +473,7 @@ class TestPatchCustomer:
             {"op": "replace", "path": "/gender", "value": "robot"},
             {"op": ["replace"], "path": ["/firstName"]},
         ]
-        errors = _errors(api.patch(f"/v2/customers/{cid}", ops))
+        errors = errors_by_path(api.patch(f"/v2/customers/{cid}", ops))
         assert set(errors) == {"[0].value", "[1].op", "[1].path", "[2].value", "[3].op", "[3].path"}
         assert errors["[1].path"]["rejectedValue"] == "/shoeSize"
         assert "/firstName" in errors["[1].path"]["message"]
@@ -493,22 +481,18 @@ class TestPatchCustomer:
 
     def test_single_bad_operation_paths_have_no_index(self, api: Api) -> None:
         cid = _customer(api)
-        errors = _errors(
+        errors = errors_by_path(
             api.patch(f"/v2/customers/{cid}", {"op": "replace", "path": "/age", "value": "x" * 21})
         )
         assert set(errors) == {"value"}
 
     def test_body_must_be_an_object_or_list(self, api: Api) -> None:
         cid = _customer(api)
-        _assert_vnd_error(api.patch(f"/v2/customers/{cid}", "firstName"), 400)
-        assert set(_errors(api.patch(f"/v2/customers/{cid}", []))) == {"body"}
+        vnd_error(api.patch(f"/v2/customers/{cid}", "firstName"), 400)
+        assert set(errors_by_path(api.patch(f"/v2/customers/{cid}", []))) == {"body"}
 
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(
-            api.patch("/v2/customers/999999", {"op": "replace", "path": "/age", "value": "1"}), 404
-        )
+        vnd_error(api.patch("/v2/customers/999999", {"op": "replace", "path": "/age", "value": "1"}), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(
-            client.patch("/v2/customers/1", json={"op": "replace", "path": "/age", "value": "1"}), 401
-        )
+        vnd_error(client.patch("/v2/customers/1", json={"op": "replace", "path": "/age", "value": "1"}), 401)

@@ -149,6 +149,7 @@ def test_parameters_carry_enums_and_limits(document: dict[str, Any]) -> None:
         "page",
         "customFieldsByIds",
     }
+    # The ten sort fields of the source page, written out: the document must offer exactly these.
     assert set(parameters["sortField"]["schema"]["enum"]) == {
         "createdAt",
         "customerEmail",

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from fastapi.testclient import TestClient
 
 from tests.support.api import Api
-
-
-def _assert_vnd_error(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/vnd.error+json")
-    body = response.json()
-    assert body["logRef"] == response.headers["correlation-id"]
-    assert body["message"]
-    return body
-
-
-def _errors(response: httpx.Response) -> dict[str, dict]:
-    body = _assert_vnd_error(response, 400)
-    return {e["path"]: e for e in body["_embedded"]["errors"]}
+from tests.support.asserts import errors_by_path, vnd_error
 
 
 def _reply(api: Api, mailbox_id: int, **body: Any) -> int:
@@ -57,24 +43,26 @@ class TestCreateSavedReply:
 
     def test_every_invalid_field_is_listed(self, api: Api) -> None:
         mailbox = api.mailbox()
-        errors = _errors(api.post(f"/v2/mailboxes/{mailbox}/saved-replies", {"text": 5, "chatText": ["x"]}))
+        errors = errors_by_path(
+            api.post(f"/v2/mailboxes/{mailbox}/saved-replies", {"text": 5, "chatText": ["x"]})
+        )
         assert set(errors) == {"name", "text", "chatText"}
         assert all(e["source"] == "JSON" for e in errors.values())
         assert errors["name"]["message"] == "may not be empty"
-        errors = _errors(api.post(f"/v2/mailboxes/{mailbox}/saved-replies", {"name": "x" * 201}))
+        errors = errors_by_path(api.post(f"/v2/mailboxes/{mailbox}/saved-replies", {"name": "x" * 201}))
         assert set(errors) == {"name"}
 
     def test_mailbox_user_cannot_see_is_404(self, api: Api) -> None:
         hidden = api.mailbox()
         member = api.as_user(api.user("user", [api.mailbox()]))
-        _assert_vnd_error(member.post(f"/v2/mailboxes/{hidden}/saved-replies", {"name": "X"}), 404)
+        vnd_error(member.post(f"/v2/mailboxes/{hidden}/saved-replies", {"name": "X"}), 404)
         assert api.get(f"/v2/mailboxes/{hidden}/saved-replies").json() == []
 
     def test_unknown_mailbox_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.post("/v2/mailboxes/999999/saved-replies", {"name": "X"}), 404)
+        vnd_error(api.post("/v2/mailboxes/999999/saved-replies", {"name": "X"}), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.post("/v2/mailboxes/1/saved-replies", json={"name": "X"}), 401)
+        vnd_error(client.post("/v2/mailboxes/1/saved-replies", json={"name": "X"}), 401)
 
 
 class TestListSavedReplies:
@@ -113,7 +101,7 @@ class TestListSavedReplies:
 
     def test_bad_flag_is_400(self, api: Api) -> None:
         mailbox = api.mailbox()
-        errors = _errors(
+        errors = errors_by_path(
             api.get(f"/v2/mailboxes/{mailbox}/saved-replies", params={"includeChatReplies": "maybe"})
         )
         assert errors["includeChatReplies"]["source"] == "query"
@@ -122,10 +110,10 @@ class TestListSavedReplies:
         hidden = api.mailbox()
         _reply(api, hidden)
         member = api.as_user(api.user("user", [api.mailbox()]))
-        _assert_vnd_error(member.get(f"/v2/mailboxes/{hidden}/saved-replies"), 404)
+        vnd_error(member.get(f"/v2/mailboxes/{hidden}/saved-replies"), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/mailboxes/1/saved-replies"), 401)
+        vnd_error(client.get("/v2/mailboxes/1/saved-replies"), 401)
 
 
 class TestGetSavedReply:
@@ -137,23 +125,23 @@ class TestGetSavedReply:
 
     def test_reply_of_another_mailbox_is_404(self, api: Api) -> None:
         reply_id = _reply(api, api.mailbox())
-        _assert_vnd_error(api.get(f"/v2/mailboxes/{api.mailbox()}/saved-replies/{reply_id}"), 404)
+        vnd_error(api.get(f"/v2/mailboxes/{api.mailbox()}/saved-replies/{reply_id}"), 404)
 
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.get(f"/v2/mailboxes/{api.mailbox()}/saved-replies/999999"), 404)
+        vnd_error(api.get(f"/v2/mailboxes/{api.mailbox()}/saved-replies/999999"), 404)
 
     def test_mailbox_user_cannot_see_is_404(self, api: Api) -> None:
         hidden = api.mailbox()
         reply_id = _reply(api, hidden)
         member = api.as_user(api.user("user", []))
-        _assert_vnd_error(member.get(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}"), 404)
+        vnd_error(member.get(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}"), 404)
 
     def test_non_numeric_id_is_400(self, api: Api) -> None:
-        errors = _errors(api.get(f"/v2/mailboxes/{api.mailbox()}/saved-replies/thanks"))
+        errors = errors_by_path(api.get(f"/v2/mailboxes/{api.mailbox()}/saved-replies/thanks"))
         assert errors["reply_id"]["source"] == "path"
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/mailboxes/1/saved-replies/1"), 401)
+        vnd_error(client.get("/v2/mailboxes/1/saved-replies/1"), 401)
 
 
 class TestUpdateSavedReply:
@@ -167,22 +155,22 @@ class TestUpdateSavedReply:
     def test_invalid_body_is_400(self, api: Api) -> None:
         mailbox = api.mailbox()
         reply_id = _reply(api, mailbox)
-        errors = _errors(api.put(f"/v2/mailboxes/{mailbox}/saved-replies/{reply_id}", {"name": ""}))
+        errors = errors_by_path(api.put(f"/v2/mailboxes/{mailbox}/saved-replies/{reply_id}", {"name": ""}))
         assert set(errors) == {"name"}
         assert errors["name"]["rejectedValue"] == ""
 
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.put(f"/v2/mailboxes/{api.mailbox()}/saved-replies/999999", {"name": "X"}), 404)
+        vnd_error(api.put(f"/v2/mailboxes/{api.mailbox()}/saved-replies/999999", {"name": "X"}), 404)
 
     def test_mailbox_user_cannot_see_is_404(self, api: Api) -> None:
         hidden = api.mailbox()
         reply_id = _reply(api, hidden)
         member = api.as_user(api.user("user", []))
-        _assert_vnd_error(member.put(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}", {"name": "X"}), 404)
+        vnd_error(member.put(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}", {"name": "X"}), 404)
         assert api.get(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}").json()["name"] == "Thanks"
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.put("/v2/mailboxes/1/saved-replies/1", json={"name": "X"}), 401)
+        vnd_error(client.put("/v2/mailboxes/1/saved-replies/1", json={"name": "X"}), 401)
 
 
 class TestDeleteSavedReply:
@@ -191,15 +179,15 @@ class TestDeleteSavedReply:
         reply_id = _reply(api, mailbox)
         url = f"/v2/mailboxes/{mailbox}/saved-replies/{reply_id}"
         assert api.delete(url).status_code == 204
-        _assert_vnd_error(api.get(url), 404)
-        _assert_vnd_error(api.delete(url), 404)
+        vnd_error(api.get(url), 404)
+        vnd_error(api.delete(url), 404)
         assert api.get(f"/v2/mailboxes/{mailbox}/saved-replies").json() == []
 
     def test_mailbox_user_cannot_see_is_404(self, api: Api) -> None:
         hidden = api.mailbox()
         reply_id = _reply(api, hidden)
         member = api.as_user(api.user("user", []))
-        _assert_vnd_error(member.delete(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}"), 404)
+        vnd_error(member.delete(f"/v2/mailboxes/{hidden}/saved-replies/{reply_id}"), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.delete("/v2/mailboxes/1/saved-replies/1"), 401)
+        vnd_error(client.delete("/v2/mailboxes/1/saved-replies/1"), 401)

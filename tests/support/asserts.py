@@ -24,3 +24,9 @@ def vnd_error(
             if source:
                 assert error["source"] == source
     return body
+
+
+def errors_by_path(response: httpx.Response) -> dict[str, dict[str, Any]]:
+    """The embedded errors of a 400 vnd.error, by path."""
+    body = vnd_error(response, 400)
+    return {e["path"]: e for e in body["_embedded"]["errors"]}

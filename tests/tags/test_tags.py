@@ -6,21 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import event, update
 
 from tests.support.api import Api
+from tests.support.asserts import vnd_error
 from tidings.db.tables import tags
-
-
-def _assert_vnd_error(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/vnd.error+json")
-    body = response.json()
-    assert body["logRef"] == response.headers["correlation-id"]
-    assert body["message"]
-    return body
 
 
 def _tag(api: Api, conversation_id: int, *names: str) -> None:
@@ -128,12 +119,12 @@ class TestListTags:
         assert api.get("/v2/tags").json()["_embedded"] == {"tags": []}
 
     def test_bad_page_is_400(self, api: Api) -> None:
-        body = _assert_vnd_error(api.get("/v2/tags", params={"page": "zero"}), 400)
+        body = vnd_error(api.get("/v2/tags", params={"page": "zero"}), 400)
         (error,) = body["_embedded"]["errors"]
         assert (error["path"], error["source"]) == ("page", "query")
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/tags"), 401)
+        vnd_error(client.get("/v2/tags"), 401)
 
 
 class TestGetTag:
@@ -148,10 +139,10 @@ class TestGetTag:
         assert response.json()["ticketCount"] == 2
 
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.get("/v2/tags/999999"), 404)
+        vnd_error(api.get("/v2/tags/999999"), 404)
 
     def test_non_numeric_id_is_400(self, api: Api) -> None:
-        body = _assert_vnd_error(api.get("/v2/tags/urgent"), 400)
+        body = vnd_error(api.get("/v2/tags/urgent"), 400)
         assert body["_embedded"]["errors"][0]["source"] == "path"
 
     def test_user_count_hides_other_mailboxes(self, api: Api) -> None:
@@ -161,4 +152,4 @@ class TestGetTag:
         assert member.get(f"/v2/tags/{tag_id}").json()["ticketCount"] == 0
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/tags/1"), 401)
+        vnd_error(client.get("/v2/tags/1"), 401)

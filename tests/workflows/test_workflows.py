@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from fastapi.testclient import TestClient
 
 from tests.support.api import Api
-
-
-def _assert_vnd_error(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/vnd.error+json")
-    body = response.json()
-    assert body["logRef"] == response.headers["correlation-id"]
-    assert body["message"]
-    return body
-
-
-def _errors(response: httpx.Response) -> dict[str, dict]:
-    body = _assert_vnd_error(response, 400)
-    return {e["path"]: e for e in body["_embedded"]["errors"]}
+from tests.support.asserts import errors_by_path, vnd_error
 
 
 def _workflow(api: Api, mailbox_id: int, **body: Any) -> int:
@@ -93,27 +79,27 @@ class TestCreateWorkflow:
         mailbox = api.mailbox()
         member = api.as_user(api.user("user", [mailbox]))
         response = member.post("/v2/workflows", {"mailboxId": mailbox, "name": "A", "type": "manual"})
-        _assert_vnd_error(response, 403)
+        vnd_error(response, 403)
         assert _listed(api) == []
 
     def test_every_invalid_field_is_listed(self, api: Api) -> None:
-        errors = _errors(
+        errors = errors_by_path(
             api.post("/v2/workflows", {"mailboxId": 0, "name": "", "type": "sometimes", "status": "invalid"})
         )
         assert set(errors) == {"mailboxId", "name", "type", "status"}
         assert all(e["source"] == "JSON" for e in errors.values())
         assert errors["type"]["rejectedValue"] == "sometimes"
         assert "manual" in errors["type"]["message"]
-        assert set(_errors(api.post("/v2/workflows", {}))) == {"mailboxId", "name", "type"}
+        assert set(errors_by_path(api.post("/v2/workflows", {}))) == {"mailboxId", "name", "type"}
 
     def test_unknown_mailbox_is_400(self, api: Api) -> None:
-        errors = _errors(api.post("/v2/workflows", {"mailboxId": 999999, "name": "A", "type": "manual"}))
+        errors = errors_by_path(
+            api.post("/v2/workflows", {"mailboxId": 999999, "name": "A", "type": "manual"})
+        )
         assert errors["mailboxId"]["rejectedValue"] == 999999
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(
-            client.post("/v2/workflows", json={"mailboxId": 1, "name": "A", "type": "manual"}), 401
-        )
+        vnd_error(client.post("/v2/workflows", json={"mailboxId": 1, "name": "A", "type": "manual"}), 401)
 
 
 class TestListWorkflows:
@@ -139,7 +125,7 @@ class TestListWorkflows:
         member = api.as_user(api.user("user", [mine]))
         assert [w["id"] for w in _listed(member)] == [visible]
         assert _listed(member, mailboxId=theirs) == []
-        _assert_vnd_error(member.get(f"/v2/workflows/{hidden}"), 404)
+        vnd_error(member.get(f"/v2/workflows/{hidden}"), 404)
 
     def test_paging(self, api: Api) -> None:
         mailbox = api.mailbox()
@@ -154,25 +140,29 @@ class TestListWorkflows:
         assert api.get("/v2/workflows").json()["_embedded"] == {"workflows": []}
 
     def test_every_invalid_parameter_is_listed(self, api: Api) -> None:
-        errors = _errors(api.get("/v2/workflows", params={"type": "sometimes", "mailboxId": "x", "page": 0}))
+        errors = errors_by_path(
+            api.get("/v2/workflows", params={"type": "sometimes", "mailboxId": "x", "page": 0})
+        )
         assert set(errors) == {"type", "mailboxId", "page"}
         assert all(e["source"] == "query" for e in errors.values())
         assert errors["type"]["rejectedValue"] == "sometimes"
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/workflows"), 401)
+        vnd_error(client.get("/v2/workflows"), 401)
 
 
 class TestGetWorkflow:
     def test_unknown_is_404(self, api: Api) -> None:
-        _assert_vnd_error(api.get("/v2/workflows/999999"), 404)
+        vnd_error(api.get("/v2/workflows/999999"), 404)
 
     def test_non_numeric_id_is_400(self, api: Api) -> None:
-        assert _errors(api.get("/v2/workflows/first"))["workflow_id"]["source"] == "path"
-        assert _errors(api.get("/v2/workflows/99999999999999999999"))["workflow_id"]["source"] == "path"
+        assert errors_by_path(api.get("/v2/workflows/first"))["workflow_id"]["source"] == "path"
+        assert (
+            errors_by_path(api.get("/v2/workflows/99999999999999999999"))["workflow_id"]["source"] == "path"
+        )
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.get("/v2/workflows/1"), 401)
+        vnd_error(client.get("/v2/workflows/1"), 401)
 
 
 class TestPatchWorkflow:
@@ -187,13 +177,13 @@ class TestPatchWorkflow:
 
     def test_every_invalid_field_is_listed(self, api: Api) -> None:
         wid = _workflow(api, api.mailbox())
-        errors = _errors(
+        errors = errors_by_path(
             api.patch(f"/v2/workflows/{wid}", {"op": "remove", "path": "/name", "value": "paused"})
         )
         assert set(errors) == {"op", "path", "value"}
         assert errors["value"]["rejectedValue"] == "paused"
         assert "inactive" in errors["value"]["message"]
-        assert set(_errors(api.patch(f"/v2/workflows/{wid}", {}))) == {"op", "path"}
+        assert set(errors_by_path(api.patch(f"/v2/workflows/{wid}", {}))) == {"op", "path"}
         assert api.get(f"/v2/workflows/{wid}").json()["status"] == "active"
 
     def test_user_is_403(self, api: Api) -> None:
@@ -203,18 +193,18 @@ class TestPatchWorkflow:
         response = member.patch(
             f"/v2/workflows/{wid}", {"op": "replace", "path": "/status", "value": "inactive"}
         )
-        _assert_vnd_error(response, 403)
+        vnd_error(response, 403)
         assert api.get(f"/v2/workflows/{wid}").json()["status"] == "active"
 
     def test_unknown_is_404(self, api: Api) -> None:
         response = api.patch("/v2/workflows/999999", {"op": "replace", "path": "/status", "value": "active"})
-        _assert_vnd_error(response, 404)
+        vnd_error(response, 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
         response = client.patch(
             "/v2/workflows/1", json={"op": "replace", "path": "/status", "value": "active"}
         )
-        _assert_vnd_error(response, 401)
+        vnd_error(response, 401)
 
 
 class TestRunWorkflow:
@@ -250,7 +240,7 @@ class TestRunWorkflow:
         response = api.post(
             f"/v2/workflows/{wid}/run", {"conversationIds": [good, elsewhere, 999999, deleted, 2**40]}
         )
-        errors = _errors(response)
+        errors = errors_by_path(response)
         assert set(errors) == {"conversationIds"}
         assert errors["conversationIds"]["rejectedValue"] == [elsewhere, 999999, deleted, 2**40]
         assert errors["conversationIds"]["source"] == "JSON"
@@ -261,32 +251,36 @@ class TestRunWorkflow:
         mailbox = api.mailbox()
         conversation = api.conversation(mailbox)
         automatic = _workflow(api, mailbox, type="automatic")
-        errors = _errors(api.post(f"/v2/workflows/{automatic}/run", {"conversationIds": [conversation]}))
+        errors = errors_by_path(
+            api.post(f"/v2/workflows/{automatic}/run", {"conversationIds": [conversation]})
+        )
         assert "manual" in errors["id"]["message"]
         assert (errors["id"]["source"], errors["id"]["rejectedValue"]) == ("path", automatic)
         inactive = _workflow(api, mailbox, status="inactive")
-        errors = _errors(api.post(f"/v2/workflows/{inactive}/run", {"conversationIds": [conversation]}))
+        errors = errors_by_path(
+            api.post(f"/v2/workflows/{inactive}/run", {"conversationIds": [conversation]})
+        )
         assert "inactive" in errors["id"]["message"]
         assert _workflow_items(api, conversation) == []
 
     def test_between_one_and_fifty_ids(self, api: Api) -> None:
         mailbox = api.mailbox()
         wid = _workflow(api, mailbox)
-        errors = _errors(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": []}))
+        errors = errors_by_path(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": []}))
         assert "between 1 and 50" in errors["conversationIds"]["message"]
-        errors = _errors(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": list(range(1, 52))}))
+        errors = errors_by_path(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": list(range(1, 52))}))
         assert "got 51" in errors["conversationIds"]["message"]
 
     def test_every_problem_is_listed(self, api: Api) -> None:
         wid = _workflow(api, api.mailbox(), type="automatic", status="inactive")
-        body = _assert_vnd_error(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": []}), 400)
+        body = vnd_error(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": []}), 400)
         paths = sorted(e["path"] for e in body["_embedded"]["errors"])
         assert paths == ["conversationIds", "id", "id"]
 
     def test_invalid_body_is_400(self, api: Api) -> None:
         wid = _workflow(api, api.mailbox())
-        assert set(_errors(api.post(f"/v2/workflows/{wid}/run", {}))) == {"conversationIds"}
-        assert set(_errors(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": ["a"]}))) == {
+        assert set(errors_by_path(api.post(f"/v2/workflows/{wid}/run", {}))) == {"conversationIds"}
+        assert set(errors_by_path(api.post(f"/v2/workflows/{wid}/run", {"conversationIds": ["a"]}))) == {
             "conversationIds[0]"
         }
 
@@ -295,12 +289,12 @@ class TestRunWorkflow:
         wid = _workflow(api, hidden)
         conversation = api.conversation(hidden)
         member = api.as_user(api.user("user", [api.mailbox()]))
-        _assert_vnd_error(member.post(f"/v2/workflows/{wid}/run", {"conversationIds": [conversation]}), 404)
+        vnd_error(member.post(f"/v2/workflows/{wid}/run", {"conversationIds": [conversation]}), 404)
         assert _workflow_items(api, conversation) == []
 
     def test_unknown_is_404(self, api: Api) -> None:
         conversation = api.conversation(api.mailbox())
-        _assert_vnd_error(api.post("/v2/workflows/999999/run", {"conversationIds": [conversation]}), 404)
+        vnd_error(api.post("/v2/workflows/999999/run", {"conversationIds": [conversation]}), 404)
 
     def test_without_token_is_401(self, client: TestClient) -> None:
-        _assert_vnd_error(client.post("/v2/workflows/1/run", json={"conversationIds": [1]}), 401)
+        vnd_error(client.post("/v2/workflows/1/run", json={"conversationIds": [1]}), 401)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, select
 from sqlalchemy.sql.elements import UnaryExpression
 
 from tidings.auth.caller import Caller, CurrentCaller
 from tidings.conversations.presenter import conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
+    conversation_counts,
     conversation_fields,
     conversation_tags,
     conversations,
@@ -35,18 +36,6 @@ from tidings.kit.schemas import MAX_ID
 from tidings.search import QueryError, compile_query, parse_query
 
 PAGE_SIZE = 25
-SORT_FIELDS = (
-    "createdAt",
-    "customerEmail",
-    "customerName",
-    "mailboxid",
-    "modifiedAt",
-    "number",
-    "score",
-    "status",
-    "subject",
-    "waitingSince",
-)
 SortField = Literal[
     "createdAt",
     "customerEmail",
@@ -59,6 +48,7 @@ SortField = Literal[
     "subject",
     "waitingSince",
 ]
+SORT_FIELDS: tuple[str, ...] = get_args(SortField)
 StatusFilter = Literal["active", "all", "closed", "open", "pending", "spam"]
 _ID_LIST = re.compile(r"^\s*\d+\s*(,\s*\d+\s*)*$")
 _CUSTOM_FIELD = re.compile(r"^(\d+):(.*)$", re.S)
@@ -137,6 +127,9 @@ def _split_custom_fields(item: str) -> list[str]:
 class Compiled:
     condition: ColumnElement[bool]
     order: list[UnaryExpression[Any]]
+    # When the filters are only state, mailboxes and statuses, the total comes from the
+    # trigger-kept conversation_counts instead of a COUNT over the conversations.
+    totals: ColumnElement[bool] | None = None
 
 
 def _sort_keys(params: ListParams, score: ColumnElement[Any] | None) -> list[UnaryExpression[Any]]:
@@ -174,16 +167,21 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         kind = conn.execute(select(folders.c.type).where(folders.c.id == params.folder)).scalar()
         drafts_folder = kind == "drafts"
         conditions.append(c.folder_id == params.folder)
-    conditions.append(c.state == ("draft" if drafts_folder else "published"))
+    state = "draft" if drafts_folder else "published"
+    totals: list[ColumnElement[bool]] = [conversation_counts.c.state == state]
+    conditions.append(c.state == state)
     if caller.mailbox_ids is not None:
-        conditions.append(c.mailbox_id.in_(sorted(caller.mailbox_ids)) if caller.mailbox_ids else false())
+        visible = sorted(caller.mailbox_ids)
+        conditions.append(c.mailbox_id.in_(visible) if visible else false())
+        totals.append(conversation_counts.c.mailbox_id.in_(visible) if visible else false())
     if params.mailbox_ids:
         conditions.append(c.mailbox_id.in_(params.mailbox_ids))
+        totals.append(conversation_counts.c.mailbox_id.in_(params.mailbox_ids))
     status = params.status or ("all" if params.folder is not None else "active")
-    if status == "open":
-        conditions.append(c.status.in_(("active", "pending")))
-    elif status != "all":
-        conditions.append(c.status == status)
+    statuses = {"open": ("active", "pending"), "all": None}.get(status, (status,))
+    if statuses is not None:
+        conditions.append(c.status.in_(statuses))
+        totals.append(conversation_counts.c.status.in_(statuses))
     if params.tag_names:
         tagged = (
             select(conversation_tags.c.conversation_id)
@@ -219,7 +217,16 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
             )
     if errors:
         raise invalid(*errors)
-    return Compiled(and_(*conditions), _sort_keys(params, score))
+    simple = not (
+        params.folder
+        or params.tag_names
+        or params.assigned_to
+        or params.modifiedSince
+        or params.number
+        or params.customFieldsByIds
+        or params.query
+    )
+    return Compiled(and_(*conditions), _sort_keys(params, score), and_(*totals) if simple else None)
 
 
 def _custom_field_conditions(
@@ -296,4 +303,4 @@ async def list_conversations(
     return HalResponse(await request.app.state.db.read(list_page, request, caller, params))
 
 
-__all__ = ["SORT_FIELDS", "ListParams", "list_conversations", "or_"]
+__all__ = ["SORT_FIELDS", "ListParams", "list_conversations"]

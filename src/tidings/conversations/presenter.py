@@ -73,22 +73,21 @@ def customer_person(customer: dict | None, *, with_type: bool = True) -> dict[st
     return doc
 
 
+def author(row: dict, related: Related) -> dict[str, Any]:
+    """The person who created a conversation or thread, in its short form."""
+    if row["created_by_type"] == "user":
+        return person(related.users.get(row["created_by_id"])) or {"id": row["created_by_id"], "type": "user"}
+    found = customer_person(related.customers.get(row["created_by_id"]))
+    return found or {"id": row["created_by_id"], "type": "customer"}
+
+
 def conversation_out(request: Request, row: dict, related: Related) -> dict[str, Any]:
     cid = row["id"]
     now = timefmt.now()
     assignee = related.users.get(row["assignee_id"]) if row["assignee_id"] else None
     closer = related.users.get(row["closed_by"]) if row["closed_by"] else None
     customer = related.customers.get(row["customer_id"]) if row["customer_id"] else None
-    if row["created_by_type"] == "user":
-        created_by = person(related.users.get(row["created_by_id"])) or {
-            "id": row["created_by_id"],
-            "type": "user",
-        }
-    else:
-        created_by = customer_person(related.customers.get(row["created_by_id"])) or {
-            "id": row["created_by_id"],
-            "type": "customer",
-        }
+    created_by = author(row, related)
     doc: dict[str, Any] = {
         "id": cid,
         "number": row["number"],
@@ -170,16 +169,7 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
         action["text"] = thread["action_text"] or ""
         action["associatedEntities"] = {"workflow": thread["workflow_id"]} if thread["workflow_id"] else {}
     customer = related.customers.get(thread["customer_id"]) if thread["customer_id"] else None
-    if thread["created_by_type"] == "user":
-        created_by = person(related.users.get(thread["created_by_id"])) or {
-            "id": thread["created_by_id"],
-            "type": "user",
-        }
-    else:
-        created_by = customer_person(related.customers.get(thread["created_by_id"])) or {
-            "id": thread["created_by_id"],
-            "type": "customer",
-        }
+    created_by = author(thread, related)
     state = thread["state"]
     doc: dict[str, Any] = {
         "id": tid,

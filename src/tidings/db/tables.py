@@ -228,8 +228,10 @@ conversations = Table(
     Column("snoozed_until", Timestamp),
     Column("snoozed_by", Integer),
     Column("unsnooze_on_customer_reply", Boolean),
-    Index("ix_conversations_status_created", "status", "created_at", "id"),
-    Index("ix_conversations_mailbox_status_created", "mailbox_id", "status", "created_at", "id"),
+    Index("ix_conversations_state_status_created", "state", "status", "created_at", "id"),
+    Index(
+        "ix_conversations_mailbox_state_status_created", "mailbox_id", "state", "status", "created_at", "id"
+    ),
     Index("ix_conversations_folder_created", "folder_id", "created_at", "id"),
     Index("ix_conversations_modified", "modified_at", "id"),
     Index("ix_conversations_assignee", "assignee_id"),
@@ -366,6 +368,17 @@ workflows = Table(
     Column("sort_order", Integer, nullable=False, server_default="0"),
     Column("created_at", Timestamp, nullable=False),
     Column("modified_at", Timestamp, nullable=False),
+)
+
+# How many conversations each (mailbox, state, status) holds, kept by database triggers on
+# `conversations` (migration 0003), so that the common list totals need no COUNT over the table.
+conversation_counts = Table(
+    "conversation_counts",
+    metadata,
+    Column("mailbox_id", Integer, primary_key=True),
+    Column("state", String(10), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("n", BigInteger, nullable=False),
 )
 
 # Named monotonic counters (conversation numbers); incremented inside the write transaction,
