@@ -183,12 +183,13 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         conditions.append(c.status.in_(statuses))
         totals.append(conversation_counts.c.status.in_(statuses))
     if params.tag_names:
-        tagged = (
-            select(conversation_tags.c.conversation_id)
-            .join(tags, tags.c.id == conversation_tags.c.tag_id)
-            .where(tags.c.name.in_(params.tag_names))
+        # EXISTS, not IN: a common tag must not materialise every conversation id carrying it.
+        conditions.append(
+            exists().where(
+                conversation_tags.c.conversation_id == c.id,
+                conversation_tags.c.tag_id.in_(select(tags.c.id).where(tags.c.name.in_(params.tag_names))),
+            )
         )
-        conditions.append(c.id.in_(tagged))
     if params.assigned_to is not None:
         conditions.append(c.assignee_id == params.assigned_to)
     if params.modifiedSince is not None:

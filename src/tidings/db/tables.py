@@ -233,7 +233,10 @@ conversations = Table(
         "ix_conversations_mailbox_state_status_created", "mailbox_id", "state", "status", "created_at", "id"
     ),
     Index("ix_conversations_folder_created", "folder_id", "created_at", "id"),
-    Index("ix_conversations_modified", "modified_at", "id"),
+    Index("ix_conversations_state_modified", "state", "modified_at", "id"),
+    Index("ix_conversations_state_created", "state", "created_at", "id"),
+    Index("ix_conversations_state_mailbox", "state", "mailbox_id", "id"),
+    Index("ix_conversations_state_status", "state", "status", "id"),
     Index("ix_conversations_assignee", "assignee_id"),
     Index("ix_conversations_customer", "customer_id"),
 )
@@ -404,8 +407,29 @@ Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
 Index("ix_mailboxes_name_lower", func.lower(mailboxes.c.name))
 Index("ix_customers_first_name_lower", func.lower(customers.c.first_name))
 Index("ix_customers_last_name_lower", func.lower(customers.c.last_name))
-Index("ix_conversations_subject_lower", func.lower(conversations.c.subject), conversations.c.id)
-Index("ix_conversations_customer_name_sort", conversations.c.customer_name_sort, conversations.c.id)
-Index("ix_conversations_customer_email_sort", conversations.c.customer_email_sort, conversations.c.id)
-Index("ix_conversations_waiting", conversations.c.customer_waiting_since, conversations.c.id)
-Index("ix_conversations_number_id", conversations.c.number, conversations.c.id)
+# Every list sort has an index led by `state` (every list filters on it), ending with the id.
+Index(
+    "ix_conversations_state_subject",
+    conversations.c.state,
+    func.lower(conversations.c.subject),
+    conversations.c.id,
+)
+Index(
+    "ix_conversations_state_customer_name",
+    conversations.c.state,
+    conversations.c.customer_name_sort,
+    conversations.c.id,
+)
+Index(
+    "ix_conversations_state_customer_email",
+    conversations.c.state,
+    conversations.c.customer_email_sort,
+    conversations.c.id,
+)
+Index(
+    "ix_conversations_state_waiting",
+    conversations.c.state,
+    conversations.c.customer_waiting_since,
+    conversations.c.id,
+)
+Index("ix_conversations_state_number", conversations.c.state, conversations.c.number, conversations.c.id)
