@@ -267,6 +267,18 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> Measure:
     return measure
 
 
+def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
+    """Wait until the server answers a trivial request quickly again: a slow scenario leaves a
+    backlog of queued requests behind it, which must not be charged to the next scenario."""
+    deadline = time.time() + deadline_seconds
+    while time.time() < deadline:
+        started = time.perf_counter()
+        httpx.get(f"{base}/v2/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=600)
+        if time.perf_counter() - started < 0.05:
+            return
+        time.sleep(0.5)
+
+
 def capture(url: str, path: str) -> tuple[bytes, list[tuple[str, Any]]]:
     """One in-process request of the scenario: its body, and every SQL statement it ran."""
     settings = Settings(database_url=url, rate_limit_per_minute=0)
@@ -364,6 +376,7 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
             body, statements = capture(url, scenario.path)
             captured[scenario.name] = (body, statements)
             (pages / f"s{index}.json").write_bytes(body)
+            drain(server.base_url, token)
             http = wrk(server.base_url + scenario.path, token, args.seconds, args.connections)
             print(
                 f"[{label}] {scenario.name}: {http.rps:,.0f} req/s "

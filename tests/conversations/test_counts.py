@@ -3,7 +3,7 @@ writes happened, and list totals read from them equal the real number of matches
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.support.api import Api
 from tidings.db.tables import conversation_counts, conversations
@@ -57,3 +57,29 @@ def test_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: igno
         assert len(body["_embedded"]["conversations"]) == expected, params
     agent = api.as_user(api.user("user", [two]))
     assert agent.get("/v2/conversations", params={"status": "all"}).json()["page"]["totalElements"] == 2
+
+
+def test_simple_lists_read_totals_without_counting(api: Api, app) -> None:  # type: ignore[no-untyped-def]
+    mailbox = api.mailbox()
+    for _ in range(3):
+        api.conversation(mailbox)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", record)
+    try:
+        for params in ({}, {"status": "all", "sortField": "subject"}, {"mailbox": mailbox, "status": "open"}):
+            statements.clear()
+            assert api.get("/v2/conversations", params=params).json()["page"]["totalElements"] == 3
+            assert any("conversation_counts" in s for s in statements), params
+            assert not any("count(*)" in s.lower() for s in statements), params
+        statements.clear()
+        assert (
+            api.get("/v2/conversations", params={"query": "subject:subject"}).json()["page"]["totalElements"]
+            == 3
+        )
+        assert any("count(*)" in s.lower() for s in statements)
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", record)

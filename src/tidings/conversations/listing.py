@@ -280,9 +280,11 @@ def _custom_field_conditions(
 def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> dict[str, Any]:
     compiled = build(conn, caller, params, timefmt.now())
     offset, limit = window(params.page, PAGE_SIZE)
-    total = conn.execute(
-        select(func.count()).select_from(conversations).where(compiled.condition)
-    ).scalar_one()
+    if compiled.totals is not None:
+        counted = select(func.coalesce(func.sum(conversation_counts.c.n), 0)).where(compiled.totals)
+    else:
+        counted = select(func.count()).select_from(conversations).where(compiled.condition)
+    total = int(conn.execute(counted).scalar_one())
     rows: list[dict] = []
     if offset < total:
         page = (
