@@ -186,18 +186,7 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             "filtered",
         ),
     ]
-    for sort in (
-        "createdAt",
-        "customerEmail",
-        "customerName",
-        "mailboxid",
-        "modifiedAt",
-        "number",
-        "score",
-        "status",
-        "subject",
-        "waitingSince",
-    ):
+    for sort in SORT_FIELDS:
         found.append(Scenario(f"sort: {sort}", f"/v2/conversations?status=all&sortField={sort}", "filtered"))
     found += [
         Scenario(f"search: rare word ({p['rare']})", q(p["rare"]), "search", p["rare"]),
