@@ -42,6 +42,7 @@ from tests.support.server import APP_ID, APP_SECRET, ServerProcess  # noqa: E402
 
 from tidings.app import create_app  # noqa: E402
 from tidings.auth.service import bootstrap  # noqa: E402
+from tidings.conversations.listing import SORT_FIELDS  # noqa: E402
 from tidings.db.migrate import upgrade  # noqa: E402
 from tidings.demo.generator import generate  # noqa: E402
 from tidings.kit.config import Settings  # noqa: E402
