@@ -7,9 +7,10 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 DEMO_DB ?= tidings-demo.db
 DEMO_CONVERSATIONS ?= 5000
-export TIDINGS_BOOTSTRAP_APP_ID ?= demo-app-id
-export TIDINGS_BOOTSTRAP_APP_SECRET ?= demo-app-secret
-export TIDINGS_BOOTSTRAP_EMAIL ?= owner@tidings.example
+TIDINGS_BOOTSTRAP_APP_ID ?= demo-app-id
+TIDINGS_BOOTSTRAP_APP_SECRET ?= demo-app-secret
+TIDINGS_BOOTSTRAP_EMAIL ?= owner@tidings.example
+DEMO_ENV := TIDINGS_BOOTSTRAP_APP_ID=$(TIDINGS_BOOTSTRAP_APP_ID) TIDINGS_BOOTSTRAP_APP_SECRET=$(TIDINGS_BOOTSTRAP_APP_SECRET) TIDINGS_BOOTSTRAP_EMAIL=$(TIDINGS_BOOTSTRAP_EMAIL)
 
 .PHONY: install run test lint fmt postgres bench fuzz clean
 
@@ -22,10 +23,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/tidings migrate --database sqlite:///$(DEMO_DB)
-	$(BIN)/tidings demo --database sqlite:///$(DEMO_DB) --conversations $(DEMO_CONVERSATIONS) --if-empty
+	$(DEMO_ENV) $(BIN)/tidings migrate --database sqlite:///$(DEMO_DB)
+	$(DEMO_ENV) $(BIN)/tidings demo --database sqlite:///$(DEMO_DB) --conversations $(DEMO_CONVERSATIONS) --if-empty
 	@echo "Demo app id: $(TIDINGS_BOOTSTRAP_APP_ID)   secret: $(TIDINGS_BOOTSTRAP_APP_SECRET)"
-	$(BIN)/tidings serve --database sqlite:///$(DEMO_DB) --host $(HOST) --port $(PORT)
+	$(DEMO_ENV) $(BIN)/tidings serve --database sqlite:///$(DEMO_DB) --host $(HOST) --port $(PORT)
 
 postgres:
 	bash scripts/ensure-postgres.sh

@@ -26,6 +26,15 @@ from tidings.db.migrate import upgrade
 from tidings.kit.config import Settings
 from tidings.kit.db import create_db_engine
 
+# Tests build their settings explicitly; configuration from the caller's environment must not leak in.
+for _name in [
+    n
+    for n in os.environ
+    if n.startswith("TIDINGS_")
+    and n not in ("TIDINGS_FUZZ_EXAMPLES", "TIDINGS_FUZZ_COUNT_FILE", "TIDINGS_PG_BINDIR")
+]:
+    del os.environ[_name]
+
 BOOT_APP_ID = "test-app-id"
 BOOT_APP_SECRET = "test-app-secret"
 BOOT_EMAIL = "owner@example.com"
