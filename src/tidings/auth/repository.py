@@ -83,7 +83,3 @@ def caller_for_token(conn: Connection, token: str, now: datetime) -> dict | None
             .all()
         )
     return {"user_id": row["id"], "role": row["role"], "app_id": row["app_id"], "mailbox_ids": mailbox_ids}
-
-
-def revoke_app_tokens(conn: Connection, app_id: int) -> None:
-    conn.execute(update(tokens).where(tokens.c.app_id == app_id).values(revoked=True))

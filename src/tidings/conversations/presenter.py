@@ -40,23 +40,31 @@ def load_related(conn: Connection, rows: list[dict], *, embed_threads: bool = Fa
     customer_ids = {r["customer_id"] for r in rows}
     customer_ids |= {r["created_by_id"] for r in rows if r["created_by_type"] == "customer"}
     related = Related(tags=repository.tags_for(conn, ids), fields=repository.fields_for(conn, ids))
+    thread_rows: list[dict] = []
     if embed_threads:
         thread_rows = repository.threads_for(conn, ids)
         related.threads = {}
         for t in thread_rows:
             related.threads.setdefault(t["conversation_id"], []).append(t)
-        if any(r["has_attachments"] for r in rows):
-            related.attachments = repository.attachments_for(conn, [t["id"] for t in thread_rows])
-        for t in thread_rows:
-            user_ids |= {t["assigned_to_id"]}
-            if t["created_by_type"] == "user":
-                user_ids.add(t["created_by_id"])
-            else:
-                customer_ids.add(t["created_by_id"])
-            customer_ids.add(t["customer_id"])
+        thread_users, thread_customers = thread_people(thread_rows)
+        user_ids |= thread_users
+        customer_ids |= thread_customers
     related.users = users_repository.by_ids(conn, {u for u in user_ids if u})
     related.customers = customers_repository.by_ids(conn, {c for c in customer_ids if c})
+    if any(r["has_attachments"] for r in rows) and thread_rows:
+        related.attachments = repository.attachments_for(conn, [t["id"] for t in thread_rows])
     return related
+
+
+def thread_people(threads: list[dict]) -> tuple[set[int], set[int]]:
+    """Ids of the users and customers that threads show (assignee, author, customer)."""
+    users = {t["assigned_to_id"] for t in threads} | {
+        t["created_by_id"] for t in threads if t["created_by_type"] == "user"
+    }
+    customers = {t["customer_id"] for t in threads} | {
+        t["created_by_id"] for t in threads if t["created_by_type"] == "customer"
+    }
+    return users, customers
 
 
 def customer_person(customer: dict | None, *, with_type: bool = True) -> dict[str, Any] | None:

@@ -239,17 +239,6 @@ def add_emails(conn: Connection, conversation_id: int, emails: Iterable[str]) ->
 # -- loading for presentation ---------------------------------------------------------------
 
 
-def by_ids(conn: Connection, ids: Sequence[int]) -> list[dict]:
-    """Conversations in the order of `ids` (ids not found are skipped)."""
-    if not ids:
-        return []
-    rows = {
-        r["id"]: dict(r)
-        for r in conn.execute(select(conversations).where(conversations.c.id.in_(ids))).mappings()
-    }
-    return [rows[i] for i in ids if i in rows]
-
-
 def tags_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, list[dict]]:
     found: dict[int, list[dict]] = defaultdict(list)
     if not conversation_ids:

@@ -28,7 +28,6 @@ from tidings.conversations.schemas import (
 )
 from tidings.customers import repository as customers_repository
 from tidings.kit import timefmt
-from tidings.kit.db import insert_or_existing
 from tidings.kit.errors import ApiError, FieldError, invalid, invalid_field, not_found
 from tidings.kit.schemas import MAX_ID
 from tidings.mailboxes import repository as mailboxes_repository
@@ -104,15 +103,7 @@ def resolve_customer(conn: Connection, ref: CustomerRef, now: datetime, path: st
         if getattr(ref, key, None) is not None
     }
     phones = [(ref.phone, "work")] if ref.phone else []
-    email = ref.email
-    existing = customers_repository.id_by_email(conn, email)
-    if existing is not None:
-        return existing
-    return insert_or_existing(
-        conn,
-        lambda: customers_repository.create(conn, attrs, [(email, "work")], phones, now),
-        lambda: customers_repository.id_by_email(conn, email),
-    )
+    return customers_repository.find_or_create_by_email(conn, ref.email, attrs, now, phones)
 
 
 def _visible_mailbox_for_body(conn: Connection, caller: Caller, mailbox_id: int, path: str) -> dict:

@@ -54,13 +54,19 @@ def id_by_email(conn: Connection, email: str) -> int | None:
     return int(found) if found is not None else None
 
 
-def find_or_create_by_email(conn: Connection, email: str, attrs: dict[str, Any], now: datetime) -> int:
-    """The customer owning this address; a new one with `attrs` when nobody does."""
+def find_or_create_by_email(
+    conn: Connection,
+    email: str,
+    attrs: dict[str, Any],
+    now: datetime,
+    phones: Iterable[tuple[str, str]] = (),
+) -> int:
+    """The customer owning this address; a new one with `attrs` (and phones) when nobody does."""
     existing = id_by_email(conn, email)
     if existing is not None:
         return existing
     return insert_or_existing(
-        conn, lambda: create(conn, attrs, [(email, "work")], [], now), lambda: id_by_email(conn, email)
+        conn, lambda: create(conn, attrs, [(email, "work")], phones, now), lambda: id_by_email(conn, email)
     )
 
 

@@ -92,10 +92,6 @@ def insert_or_existing(conn: Connection, insert: Callable[[], T], existing: Call
         return found
 
 
-def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
-    return conn_or_engine.dialect.name == "sqlite"
-
-
 class Database:
     """The engine plus the thread hop every request uses to reach it."""
 

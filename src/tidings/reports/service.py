@@ -27,7 +27,7 @@ Decisions the references leave open (behaviour §8, reference §9.6), settled he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -278,26 +278,26 @@ def _series_intervals(params: ViewByParams, zone: ZoneInfo) -> list[tuple[str, S
     return found
 
 
-def new_conversations(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:
+def _counts_per_period(
+    conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo, count: Callable[..., Any]
+) -> dict[str, Any]:
+    """`{current: [{start, count}], previous?}` for one grouped count per period."""
     report: dict[str, Any] = {}
     for name, series in _series_intervals(params, zone):
         starts = series.starts()
-        counts = dict(queries.new_by_period(conn, scope, series.interval, series.periods(starts)))
+        counts = dict(count(conn, scope, series.interval, series.periods(starts)))
         report[name] = [
             {"start": period_label(day, zone, series.interval), "count": counts.get(day, 0)} for day in starts
         ]
     return report
+
+
+def new_conversations(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:
+    return _counts_per_period(conn, scope, params, zone, queries.new_by_period)
 
 
 def received_messages(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:
-    report: dict[str, Any] = {}
-    for name, series in _series_intervals(params, zone):
-        starts = series.starts()
-        counts = dict(queries.received_by_period(conn, scope, series.interval, series.periods(starts)))
-        report[name] = [
-            {"start": period_label(day, zone, series.interval), "count": counts.get(day, 0)} for day in starts
-        ]
-    return report
+    return _counts_per_period(conn, scope, params, zone, queries.received_by_period)
 
 
 def volume_by_channel(conn: Connection, scope: Scope, params: ViewByParams, zone: ZoneInfo) -> dict[str, Any]:

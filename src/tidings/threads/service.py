@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from tidings.auth.caller import Caller
 from tidings.conversations import repository
-from tidings.conversations.presenter import load_related, thread_out
+from tidings.conversations.presenter import Related, thread_out, thread_people
 from tidings.conversations.schemas import AttachmentIn, ThreadPatch
 from tidings.conversations.service import refresh_derived, visible_conversation
 from tidings.customers import repository as customers_repository
@@ -20,16 +20,12 @@ from tidings.users import repository as users_repository
 
 def present(conn: Connection, request: Request, rows: list[dict]) -> list[dict]:
     """Threads as JSON, with their people and attachments loaded once for the whole page."""
-    related = load_related(conn, [])
-    user_ids = {t["assigned_to_id"] for t in rows} | {
-        t["created_by_id"] for t in rows if t["created_by_type"] == "user"
-    }
-    customer_ids = {t["customer_id"] for t in rows} | {
-        t["created_by_id"] for t in rows if t["created_by_type"] == "customer"
-    }
-    related.users = users_repository.by_ids(conn, {u for u in user_ids if u})
-    related.customers = customers_repository.by_ids(conn, {c for c in customer_ids if c})
-    related.attachments = repository.attachments_for(conn, [t["id"] for t in rows])
+    users, customers = thread_people(rows)
+    related = Related(
+        users=users_repository.by_ids(conn, {u for u in users if u}),
+        customers=customers_repository.by_ids(conn, {c for c in customers if c}),
+        attachments=repository.attachments_for(conn, [t["id"] for t in rows]),
+    )
     return [thread_out(request, t, related) for t in rows]
 
 
