@@ -35,6 +35,7 @@ from tidings.db.tables import (
 )
 from tidings.kit.db import create_db_engine
 from tidings.search import CompiledQuery, compile_query, parse_query
+from tidings.search import index as search_index
 
 NOW = datetime(2024, 5, 10, 12, 0, 0, tzinfo=UTC)
 SEEDED_AT = datetime(2020, 1, 1, tzinfo=UTC)
@@ -234,6 +235,7 @@ class SearchDb:
             )
         for email in emails:
             self.conn.execute(insert(conversation_emails).values(conversation_id=new_id, email=email))
+        search_index.refresh(self.conn, [new_id])
         return new_id
 
     def compiled(self, query: str, now: datetime = NOW) -> CompiledQuery:

@@ -612,24 +612,22 @@ class TestScore:
 
 
 class TestQueryShapes:
-    def test_sqlite_uses_the_fts_indexes(self, sqlite_db: SearchDb) -> None:
+    def test_sqlite_uses_the_fts_index(self, sqlite_db: SearchDb) -> None:
         db = sqlite_db
-        subject_plan = db.explain("subject:coffee")
-        assert "SCAN conversations_fts VIRTUAL TABLE INDEX" in subject_plan
-        assert "SEARCH conversations USING INTEGER PRIMARY KEY" in subject_plan
-        body_plan = db.explain('body:"what a day"')
-        assert "SCAN threads_fts VIRTUAL TABLE INDEX" in body_plan
-        assert "SEARCH threads USING INTEGER PRIMARY KEY" in body_plan
+        for query in ("subject:coffee", 'body:"what a day"', "coffee"):
+            plan = db.explain(query)
+            assert "SCAN conversation_search VIRTUAL TABLE INDEX" in plan
+            assert "SEARCH conversations USING INTEGER PRIMARY KEY" in plan
 
-    def test_postgres_uses_the_gin_indexes(self, postgres_db: SearchDb) -> None:
+    def test_postgres_uses_the_gin_index(self, postgres_db: SearchDb) -> None:
         db = postgres_db
         for index in range(50):
             db.add(f"subject {index}", bodies=[f"body number {index}", "what a day"])
         db.conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        body_plan = db.explain('body:"what a day"')
-        assert "ix_threads_body_tsv" in body_plan
-        assert "Bitmap Index Scan" in body_plan
-        assert "ix_conversations_subject_tsv" in db.explain("subject:coffee")
+        for query in ('body:"what a day"', "subject:coffee"):
+            plan = db.explain(query)
+            assert "ix_conversation_search_document" in plan
+            assert "Bitmap Index Scan" in plan
 
 
 class TestLongestQueries:
@@ -763,3 +761,45 @@ def test_any_query_compiles_and_runs_or_is_rejected(db: SearchDb, query: str) ->
     columns = [conversations.c.id] + ([compiled.score] if compiled.score is not None else [])
     with db.conn.begin_nested():
         db.conn.execute(select(*columns).where(compiled.condition)).fetchall()
+
+
+class TestTextDriver:
+    """The driver (text ANDed at the top) and the rest select exactly what the condition does."""
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "zanzibar",
+            "subject:holiday",
+            'body:"what a day"',
+            "zanzibar AND status:active",
+            '(subject:holiday OR body:"what a day") AND NOT tag:vip',
+            "subject:trip* AND createdAt:[2020 TO *] AND zanzibar",
+        ],
+    )
+    def test_driver_and_rest_equal_the_condition(self, db: SearchDb, query: str) -> None:
+        db.add("Holiday trip", bodies=["zanzibar was great", "what a day"], tag_names=["vip"])
+        db.add("Holiday", bodies=["what a day"], status="closed")
+        db.add("Trip to zanzibar", bodies=["nothing else"])
+        db.add("Other", bodies=["what, a day!"], status="pending")
+        db.add("Unrelated", bodies=["zanzibar"], status="spam")
+        compiled = db.compiled(query)
+        assert compiled.driver is not None
+        by_driver = set(
+            db.conn.execute(
+                select(conversations.c.id).where(
+                    conversations.c.id.in_(compiled.driver.ids()), compiled.driver.rest
+                )
+            ).scalars()
+        )
+        assert by_driver == db.ids(query)
+        assert by_driver
+
+    @pytest.mark.parametrize("query", ["tag:vip", "NOT zanzibar", "zanzibar OR tag:vip", "status:active"])
+    def test_no_driver_without_text_at_the_top(self, db: SearchDb, query: str) -> None:
+        assert db.compiled(query).driver is None
+
+    def test_bare_terms_are_reported_for_the_customer_check(self, db: SearchDb) -> None:
+        driver = db.compiled('zanzibar AND "Jane Doe" AND jan* AND subject:x').driver
+        assert driver is not None
+        assert driver.bare_terms == (("zanzibar", False), ("Jane Doe", False), ("jan", True))

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from fastapi import Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, select
 from sqlalchemy.sql.elements import UnaryExpression
 
 from tidings.auth.caller import Caller, CurrentCaller
@@ -30,10 +30,11 @@ from tidings.db.tables import (
     tags,
 )
 from tidings.kit import timefmt
+from tidings.kit.cache import TtlCache
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
 from tidings.kit.schemas import MAX_ID
-from tidings.search import QueryError, compile_query, parse_query
+from tidings.search import QueryError, TextDriver, bare_term_customers, compile_query, parse_query
 
 PAGE_SIZE = 25
 SortField = Literal[
@@ -130,6 +131,9 @@ class Compiled:
     # When the filters are only state, mailboxes and statuses, the total comes from the
     # trigger-kept conversation_counts instead of a COUNT over the conversations.
     totals: ColumnElement[bool] | None = None
+    # Text terms ANDed at the top of `query`, and every other filter: see `_text_page`.
+    driver: TextDriver | None = None
+    filters: ColumnElement[bool] | None = None
 
 
 def _sort_keys(params: ListParams, score: ColumnElement[Any] | None) -> list[UnaryExpression[Any]]:
@@ -199,6 +203,8 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     if params.customFieldsByIds:
         conditions += _custom_field_conditions(conn, params, errors)
     score = None
+    driver: TextDriver | None = None
+    others = list(conditions)
     if params.query:
         try:
             node = parse_query(params.query)
@@ -206,6 +212,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
                 compiled = compile_query(node, dialect=conn.dialect.name, now=now)
                 conditions.append(compiled.condition)
                 score = compiled.score
+                driver = compiled.driver
         except QueryError as exc:
             errors.append(
                 FieldError(
@@ -227,7 +234,23 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         or params.customFieldsByIds
         or params.query
     )
-    return Compiled(and_(*conditions), _sort_keys(params, score), and_(*totals) if simple else None)
+    if driver is not None and _names_a_customer(conn, driver):
+        driver = None
+    return Compiled(
+        and_(*conditions),
+        _sort_keys(params, score),
+        and_(*totals) if simple else None,
+        driver,
+        and_(*others, driver.rest) if driver is not None else None,
+    )
+
+
+def _names_a_customer(conn: Connection, driver: TextDriver) -> bool:
+    """Whether a bare term of the driver also names a customer (then the text alone is not enough)."""
+    return any(
+        conn.execute(bare_term_customers(value, prefix).limit(1)).first() is not None
+        for value, prefix in driver.bare_terms
+    )
 
 
 def _custom_field_conditions(
@@ -277,27 +300,92 @@ def _custom_field_conditions(
     return conditions
 
 
+# A text search counts its matches through the index when they are few; a larger count (0.6 s
+# for "the" at 1M conversations) is kept per process for `LARGE_TOTAL_SECONDS` and reused by the
+# next pages of the same search. Pages themselves are always read fresh.
+SMALL_TEXT_MATCH = 10_000
+LARGE_TOTAL_SECONDS = 60.0
+_large_totals = TtlCache[tuple[Any, ...], int](max_entries=512, seconds=LARGE_TOTAL_SECONDS)
+
+
+def _text_total(
+    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], cache_key: tuple[Any, ...]
+) -> int:
+    """The exact number of matches, counted through the text index (see `LARGE_TOTAL_SECONDS`)."""
+    capped = select(func.count()).select_from(driver.ids(limit=SMALL_TEXT_MATCH + 1).subquery())
+    large = int(conn.execute(capped).scalar_one()) > SMALL_TEXT_MATCH
+    if large and (cached := _large_totals.get(cache_key)) is not None:
+        return cached
+    exact = select(func.count()).select_from(conversations).where(c_id_in(driver.ids()), filters)
+    total = int(conn.execute(exact).scalar_one())
+    if large:
+        _large_totals.put(cache_key, total)
+    return total
+
+
+def _totals_key(conn: Connection, caller: Caller, params: ListParams) -> tuple[Any, ...]:
+    """What a total depends on: the database, what the caller may see, and every filter."""
+    filters = params.model_dump(exclude={"page", "sortField", "sortOrder", "embed"})
+    visible = tuple(sorted(caller.mailbox_ids)) if caller.mailbox_ids is not None else None
+    return (str(conn.engine.url), visible, tuple(sorted((k, str(v)) for k, v in filters.items())))
+
+
+def c_id_in(ids: Select[Any]) -> ColumnElement[bool]:
+    return conversations.c.id.in_(ids)
+
+
+def _text_page(
+    conn: Connection, compiled: Compiled, params: ListParams, offset: int, limit: int
+) -> list[dict] | None:
+    """SQLite, sorted by createdAt: walk the text index in list order and stop after the page.
+
+    The FTS5 rowid is the (createdAt, id) search key, so the matches come out already sorted and
+    a common word costs a page, not its million matches. None when this shape does not apply.
+    """
+    if compiled.driver is None or compiled.filters is None or params.sortField != "createdAt":
+        return None
+    walk = compiled.driver.ordered()
+    if walk is None:
+        return None
+    matches = walk.subquery()
+    page = (
+        select(conversations)
+        .join_from(matches, conversations, conversations.c.id == matches.c.id)
+        .where(compiled.filters)
+        .order_by(matches.c.search_key.desc() if params.sortOrder == "desc" else matches.c.search_key.asc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [dict(r) for r in conn.execute(page).mappings()]
+
+
 def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> dict[str, Any]:
     compiled = build(conn, caller, params, timefmt.now())
     offset, limit = window(params.page, PAGE_SIZE)
+    if compiled.driver is not None and compiled.filters is not None:
+        total = _text_total(conn, compiled.driver, compiled.filters, _totals_key(conn, caller, params))
+        rows = _text_page(conn, compiled, params, offset, limit)
+        if rows is None:
+            rows = _page(conn, compiled, offset, limit) if offset < total else []
+        related = load_related(conn, rows, embed_threads=params.embed == "threads")
+        items = [conversation_out(request, row, related) for row in rows]
+        return paged(request, "conversations", items, params.page, PAGE_SIZE, total)
     if compiled.totals is not None:
         counted = select(func.coalesce(func.sum(conversation_counts.c.n), 0)).where(compiled.totals)
     else:
         counted = select(func.count()).select_from(conversations).where(compiled.condition)
     total = int(conn.execute(counted).scalar_one())
-    rows: list[dict] = []
-    if offset < total:
-        page = (
-            select(conversations)
-            .where(compiled.condition)
-            .order_by(*compiled.order)
-            .offset(offset)
-            .limit(limit)
-        )
-        rows = [dict(r) for r in conn.execute(page).mappings()]
+    rows = _page(conn, compiled, offset, limit) if offset < total else []
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))
+
+
+def _page(conn: Connection, compiled: Compiled, offset: int, limit: int) -> list[dict]:
+    page = (
+        select(conversations).where(compiled.condition).order_by(*compiled.order).offset(offset).limit(limit)
+    )
+    return [dict(r) for r in conn.execute(page).mappings()]
 
 
 async def list_conversations(

@@ -31,6 +31,7 @@ from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, FieldError, invalid, invalid_field, not_found
 from tidings.kit.schemas import MAX_ID
 from tidings.mailboxes import repository as mailboxes_repository
+from tidings.search import index as search_index
 from tidings.users import repository as users_repository
 
 MAX_THREADS = 100
@@ -166,7 +167,7 @@ def _field_value_problem(field: dict[str, Any], value: str) -> str | None:
 def refresh_derived(
     conn: Connection, conversation_id: int, *, modified_at: datetime, user_acted_at: datetime | None = None
 ) -> None:
-    """Recompute the denormalised columns from the threads, and the folder from the state."""
+    """Recompute the derived columns and the search document from the threads; the folder from the state."""
     row = repository.get(conn, conversation_id)
     assert row is not None
     facts = repository.thread_facts(conn, conversation_id)
@@ -192,6 +193,7 @@ def refresh_derived(
             ),
         },
     )
+    search_index.refresh(conn, [conversation_id])
 
 
 def write_thread(conn: Connection, conversation: dict, thread: NewThread) -> int:

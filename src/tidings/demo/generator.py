@@ -58,6 +58,7 @@ from tidings.demo.bulk import BulkWriter, Row
 from tidings.demo.text import SENTENCE_POOL, Corpus, pick, zipf_cum_weights
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.saved_replies import repository as saved_replies_repository
+from tidings.search import index as search_index
 from tidings.workflows import repository as workflows_repository
 
 T = TypeVar("T")
@@ -994,6 +995,9 @@ def _write_batch(writer: BulkWriter, batch: _Batch) -> None:
     writer.insert("conversation_tags", TAG_LINK_COLUMNS, batch.tags)
     writer.insert("conversation_emails", CONVERSATION_EMAIL_COLUMNS, batch.emails)
     writer.insert("conversation_fields", FIELD_VALUE_COLUMNS, batch.fields)
+    if batch.conversations:
+        ids = [row[0] for row in batch.conversations]
+        search_index.index_new(writer.conn, min(ids), max(ids))
     writer.conn.execute(
         update(counters)
         .where(counters.c.name == "conversation_number", counters.c.value < batch.last_number)

@@ -6,7 +6,13 @@ Knows SQL, knows no HTTP: callers turn `QueryError` (`.message`, `.position`) in
 `compiled.condition`, ordering by `compiled.score` for `sortField=score` when `compiled.has_text`.
 """
 
-from tidings.search.compile import CompiledQuery, QueryValueError, compile_query
+from tidings.search.compile import (
+    CompiledQuery,
+    QueryValueError,
+    TextDriver,
+    bare_term_customers,
+    compile_query,
+)
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import (
     FIELDS,
@@ -39,6 +45,8 @@ __all__ = [
     "QueryValueError",
     "Range",
     "Term",
+    "TextDriver",
+    "bare_term_customers",
     "compile_query",
     "parse_query",
     "resolve",

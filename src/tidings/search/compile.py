@@ -2,8 +2,9 @@
 
 Shapes are chosen for speed (stack-notes §A.8, §C.3): every field is a plain column test or an
 `id IN (SELECT …)` subquery, never a join that could duplicate rows or make SQLite probe its FTS
-index once per conversation. Full-text parts use FTS5 `MATCH` on SQLite and the GIN-indexed
-`tsvector` columns with the `simple` configuration on PostgreSQL. Every user value is a bound
+index once per conversation. Full-text parts match the one search document per conversation
+(`tidings.search.index`): FTS5 `MATCH` on SQLite, the GIN-indexed `tsvector` with the `simple`
+configuration on PostgreSQL. Every user value is a bound
 parameter; FTS5 and tsquery strings are built from our own tokens, each one quoted.
 
 Every leaf condition is two-valued (nullable columns are guarded with `IS NOT NULL`), so `NOT`
@@ -39,6 +40,7 @@ from sqlalchemy import (
     String,
     and_,
     column,
+    exists,
     false,
     func,
     literal,
@@ -62,10 +64,18 @@ from tidings.db.tables import (
     threads,
     users,
 )
+from tidings.search import index
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import And, Node, Not, Or, QueryError, Range, Term
 
-__all__ = ["DIALECTS", "CompiledQuery", "QueryValueError", "compile_query"]
+__all__ = [
+    "DIALECTS",
+    "CompiledQuery",
+    "QueryValueError",
+    "TextDriver",
+    "bare_term_customers",
+    "compile_query",
+]
 
 DIALECTS = ("sqlite", "postgresql")
 STATUSES = ("active", "pending", "closed", "spam")
@@ -86,26 +96,81 @@ class QueryValueError(QueryError):
 
 
 @dataclass(frozen=True)
+class TextDriver:
+    """The text terms every match must satisfy, as one full-text query, and the rest of the query.
+
+    `condition` == the text match AND `rest`, provided no customer is named by `bare_terms` (a bare
+    term also matches its customers' conversations, which the text query alone does not find).
+    Listing uses it to count with the index, and on SQLite to walk the index in list order.
+    """
+
+    query: Any
+    rest: Condition
+    bare_terms: tuple[tuple[str, bool], ...]
+    text: _TextSearch[Any]
+
+    def ids(self, *, limit: int | None = None) -> Select[Any]:
+        """Ids of the conversations the text matches; with `limit`, the newest ones where the index
+        keeps that order (SQLite), else any."""
+        return self.text.matching_ids(self.query, limit=limit)
+
+    def ordered(self) -> Select[int, int] | None:
+        """Columns `id` and `search_key` of the matches, to be ordered by the key ((createdAt, id)
+        order), or None when the index cannot give that order."""
+        return self.text.ordered_ids(self.query)
+
+
+@dataclass(frozen=True)
 class CompiledQuery:
     """`condition` filters conversations; `score` ranks them, larger = more relevant.
 
     `score` is None, and `has_text` False, unless some subject, body or bare term is searched for
-    outside a NOT: only those terms contribute to relevance.
+    outside a NOT: only those terms contribute to relevance. `driver` is set when text terms are
+    ANDed with the rest of the query at its top level.
     """
 
     condition: Condition
     score: ColumnElement[float] | None
     has_text: bool
+    driver: TextDriver | None = None
 
 
 def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     """Translate a parsed query for `dialect` ("sqlite" or "postgresql"); `now` is what NOW means."""
     if dialect not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect!r}; expected one of {DIALECTS}")
-    text: _TextSearch[Any] = _SqliteText() if dialect == "sqlite" else _PostgresText()
-    condition = _Compiler(text, now).compile(node, negated=False)
+    text = _text_search(dialect)
+    compiler = _Compiler(text, now)
+    condition = compiler.compile(node, negated=False)
     score = text.score()
-    return CompiledQuery(condition=condition, score=score, has_text=score is not None)
+    return CompiledQuery(
+        condition=condition, score=score, has_text=score is not None, driver=_driver(node, dialect, now)
+    )
+
+
+def _text_search(dialect: str) -> _TextSearch[Any]:
+    return _SqliteText() if dialect == "sqlite" else _PostgresText()
+
+
+def _driver(node: Node, dialect: str, now: datetime) -> TextDriver | None:
+    """Split the top-level AND into its pure-text conjuncts (the driver) and the rest."""
+    text = _text_search(dialect)
+    compiler = _Compiler(text, now)
+    conjuncts = node.children if isinstance(node, And) else [node]
+    queries: list[Any] = []
+    bare: list[tuple[str, bool]] = []
+    others: list[Node] = []
+    for child in conjuncts:
+        found = compiler.text_query(child)
+        if found is None:
+            others.append(child)
+        else:
+            queries.append(found[0])
+            bare += found[1]
+    if not queries:
+        return None
+    rest = _balanced(and_, [compiler.compile(child, negated=False) for child in others]) if others else true()
+    return TextDriver(text.every(queries), rest, tuple(bare), text)
 
 
 def tokens(value: str) -> list[str]:
@@ -120,181 +185,178 @@ class _TextSearch(ABC, Generic[Q]):
     """
 
     def __init__(self) -> None:
-        self.subject_queries: list[Q] = []
-        self.body_queries: list[Q] = []
+        self.scored_queries: list[Q] = []
 
-    def subject(self, value: str, words: list[str], prefix: bool, *, scored: bool) -> Condition:
-        query = self.all_words(value, words, prefix)
+    def subject_query(self, value: str, words: list[str], prefix: bool) -> Q:
+        return self.all_words(value, words, prefix)
+
+    def body_query(self, value: str, words: list[str], prefix: bool) -> Q:
+        return self.phrase(value, words, prefix)
+
+    def condition(self, query: Q, *, scored: bool) -> Condition:
         if scored:
-            self.subject_queries.append(query)
-        return self.in_subject(query)
-
-    def body(self, value: str, words: list[str], prefix: bool, *, scored: bool) -> Condition:
-        query = self.phrase(value, words, prefix)
-        if scored:
-            self.body_queries.append(query)
-        return self.in_body(query)
+            self.scored_queries.append(query)
+        return conversations.c.id.in_(self.matching_ids(query))
 
     @abstractmethod
-    def all_words(self, value: str, words: list[str], prefix: bool) -> Q: ...
+    def all_words(self, value: str, words: list[str], prefix: bool) -> Q:
+        """The subject holds every word (the last one as a prefix when `prefix`)."""
 
     @abstractmethod
-    def phrase(self, value: str, words: list[str], prefix: bool) -> Q: ...
+    def phrase(self, value: str, words: list[str], prefix: bool) -> Q:
+        """Some thread body holds the words in a row."""
 
     @abstractmethod
-    def in_subject(self, query: Q) -> Condition: ...
+    def either(self, queries: list[Q]) -> Q: ...
 
     @abstractmethod
-    def in_body(self, query: Q) -> Condition: ...
+    def every(self, queries: list[Q]) -> Q: ...
+
+    @abstractmethod
+    def matching_ids(self, query: Q, *, limit: int | None = None) -> Select[Any]:
+        """Ids of the conversations whose document matches (newest first where the index allows)."""
 
     @abstractmethod
     def score(self) -> ColumnElement[float] | None: ...
 
+    def ordered_ids(self, query: Q) -> Select[int, int] | None:
+        """Matches with their (createdAt, id) key straight from the index, or None if it cannot."""
+        return None
 
-_CONVERSATIONS_FTS = table("conversations_fts", column("rowid"))
-_THREADS_FTS = table("threads_fts", column("rowid"))
+
+_SEARCH = table("conversation_search", column("rowid"))
+_SEARCH_ROWID: ColumnElement[int] = literal_column("conversation_search.rowid")
+_SEARCH_ID: ColumnElement[int] = _SEARCH_ROWID.op("&")(literal_column(str(index.ID_MASK)))
+_SEARCH_KEY: ColumnElement[int] = conversations.c.created_at * index.KEY_SHIFT + conversations.c.id
 
 
 def _fts_string(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def _fts_match(fts_table: str, query: str) -> Condition:
-    return literal_column(fts_table).op("MATCH", is_comparison=True)(literal(query, String))
-
-
-def _bm25_relevance(fts_table: str) -> ColumnElement[float]:
-    return -func.bm25(literal_column(fts_table), type_=Float)
+def _fts_match(query: str) -> Condition:
+    return literal_column(index.TABLE).op("MATCH", is_comparison=True)(literal(query, String))
 
 
 class _SqliteText(_TextSearch[str]):
-    """FTS5: `id IN (SELECT rowid … MATCH ?)`, which measured 200× faster than a join."""
+    """FTS5 over `conversation_search`: a match is a conversation, `id IN (SELECT rowid & mask …)`."""
 
     def all_words(self, value: str, words: list[str], prefix: bool) -> str:
         quoted = [_fts_string(word) for word in words]
         if prefix:
             quoted[-1] += " *"
-        return " AND ".join(quoted)
+        return "(" + " AND ".join("{subject} : " + q for q in quoted) + ")"
 
     def phrase(self, value: str, words: list[str], prefix: bool) -> str:
-        return _fts_string(" ".join(words)) + (" *" if prefix else "")
+        return "({body} : " + _fts_string(" ".join(words)) + (" *)" if prefix else ")")
 
-    def in_subject(self, query: str) -> Condition:
-        matching = select(_CONVERSATIONS_FTS.c.rowid).where(_fts_match("conversations_fts", query))
-        return conversations.c.id.in_(matching)
+    def either(self, queries: list[str]) -> str:
+        return "(" + " OR ".join(queries) + ")"
 
-    def in_body(self, query: str) -> Condition:
-        matching_threads = select(_THREADS_FTS.c.rowid).where(_fts_match("threads_fts", query))
-        return conversations.c.id.in_(
-            select(threads.c.conversation_id).where(threads.c.id.in_(matching_threads))
+    def every(self, queries: list[str]) -> str:
+        return "(" + " AND ".join(queries) + ")"
+
+    def matching_ids(self, query: str, *, limit: int | None = None) -> Select[Any]:
+        found = select(_SEARCH_ID).select_from(_SEARCH).where(_fts_match(query))
+        if limit is not None:
+            found = found.order_by(_SEARCH_ROWID.desc()).limit(limit)
+        return found
+
+    def ordered_ids(self, query: str) -> Select[int, int] | None:
+        walk: Select[int, int] = (
+            select(_SEARCH_ID.label("id"), _SEARCH_ROWID.label("search_key"))
+            .select_from(_SEARCH)
+            .where(_fts_match(query))
         )
+        return walk
 
     def score(self) -> ColumnElement[float] | None:
-        if not self.subject_queries and not self.body_queries:
+        if not self.scored_queries:
             return None
-        parts: list[ColumnElement[float]] = []
-        if self.subject_queries:
-            subject_query = " OR ".join(f"({query})" for query in self.subject_queries)
-            subject_relevance = (
-                select(_bm25_relevance("conversations_fts"))
-                .where(
-                    _fts_match("conversations_fts", subject_query),
-                    _CONVERSATIONS_FTS.c.rowid == conversations.c.id,
-                )
-                .scalar_subquery()
-            )
-            parts.append(func.coalesce(subject_relevance, 0.0, type_=Float))
-        if self.body_queries:
-            body_query = " OR ".join(f"({query})" for query in self.body_queries)
-            # FTS5 ranks only in a lookup by rowid, so rank each thread of the conversation.
-            thread_relevance = (
-                select(_bm25_relevance("threads_fts"))
-                .where(_fts_match("threads_fts", body_query), _THREADS_FTS.c.rowid == threads.c.id)
-                .scalar_subquery()
-            )
-            best_thread = (
-                select(func.max(thread_relevance, type_=Float))
-                .where(threads.c.conversation_id == conversations.c.id)
-                .scalar_subquery()
-            )
-            parts.append(func.coalesce(best_thread, 0.0, type_=Float))
-        return _sum(parts)
+        relevance = (
+            select(-func.bm25(literal_column(index.TABLE), 2.0, 1.0, type_=Float))
+            .select_from(_SEARCH)
+            .where(_fts_match(self.either(self.scored_queries)), _SEARCH_ROWID == _SEARCH_KEY)
+            .scalar_subquery()
+        )
+        return func.coalesce(relevance, 0.0, type_=Float)
 
 
-# Not in the metadata: the migration adds these generated columns on PostgreSQL only.
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
-_SUBJECT_TSV: ColumnElement[Any] = literal_column("conversations.subject_tsv")
-_BODY_TSV: ColumnElement[Any] = literal_column("threads.body_tsv")
+_DOCUMENT: ColumnElement[Any] = literal_column("conversation_search.document")
+_DOCUMENT_OWNER: ColumnElement[int] = literal_column("conversation_search.conversation_id")
+_TSQUERY_LEXEME = r"('(?:[^']|'')*')"
 
 
-def _tsquery_word(word: str) -> str:
-    return "'" + word.replace("'", "''") + "'"
+def _tsquery_word(word: str, weight: str, prefix: bool) -> str:
+    return "'" + word.replace("'", "''") + "':" + ("*" if prefix else "") + weight
 
 
-def _tsquery(words: list[str], joiner: str, prefix: bool) -> ColumnElement[Any]:
-    quoted = [_tsquery_word(word) for word in words]
-    if prefix:
-        quoted[-1] += ":*"
+def _tsquery(words: list[str], joiner: str, weight: str, prefix: bool) -> ColumnElement[Any]:
+    quoted = [_tsquery_word(word, weight, prefix and i == len(words) - 1) for i, word in enumerate(words)]
     return func.to_tsquery(_SIMPLE, literal(joiner.join(quoted), String))
+
+
+def _weighted(query: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
+    """A parser-made tsquery with every lexeme restricted to `weight` (A subject, D bodies)."""
+    as_text = func.regexp_replace(
+        func.cast(query, String), literal(_TSQUERY_LEXEME, String), literal(r"\1:" + weight, String), "g"
+    )
+    return func.to_tsquery(_SIMPLE, as_text)
 
 
 def _matches(tsv: ColumnElement[Any], query: ColumnElement[Any]) -> Condition:
     return tsv.op("@@", is_comparison=True)(query)
 
 
-def _tsquery_or(queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
-    """`q1 || q2 || …` as a balanced tree: a long chain would be too deep to compile."""
+def _tsquery_tree(queries: list[ColumnElement[Any]], operator: str) -> ColumnElement[Any]:
+    """`q1 || q2 || …` (or `&&`) as a balanced tree: a long chain would be too deep to compile."""
     if len(queries) == 1:
         return queries[0]
     middle = len(queries) // 2
-    return _tsquery_or(queries[:middle]).op("||")(_tsquery_or(queries[middle:]))
+    return _tsquery_tree(queries[:middle], operator).op(operator)(_tsquery_tree(queries[middle:], operator))
 
 
 class _PostgresText(_TextSearch[ColumnElement[Any]]):
-    """tsvector columns generated with `to_tsvector('simple', …)` and GIN-indexed."""
+    """One GIN-indexed tsvector per conversation, subject weighted A, bodies D (`simple` config).
+
+    The value is also run through `plainto_tsquery` / `phraseto_tsquery`, so that addresses and
+    URLs, which PostgreSQL's parser keeps whole, match as typed.
+    """
 
     def all_words(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
-        query = _tsquery(words, " & ", prefix)
+        query = _tsquery(words, " & ", "A", prefix)
         if prefix:
             return query
-        return _tsquery_or([query, func.plainto_tsquery(_SIMPLE, literal(value, String))])
+        return self.either([query, _weighted(func.plainto_tsquery(_SIMPLE, literal(value, String)), "A")])
 
     def phrase(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
-        query = _tsquery(words, " <-> ", prefix)
+        query = _tsquery(words, " <-> ", "D", prefix)
         if prefix:
             return query
-        return _tsquery_or([query, func.phraseto_tsquery(_SIMPLE, literal(value, String))])
+        return self.either([query, _weighted(func.phraseto_tsquery(_SIMPLE, literal(value, String)), "D")])
 
-    def in_subject(self, query: ColumnElement[Any]) -> Condition:
-        return _matches(_SUBJECT_TSV, query)
+    def either(self, queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return _tsquery_tree(queries, "||")
 
-    def in_body(self, query: ColumnElement[Any]) -> Condition:
-        return conversations.c.id.in_(select(threads.c.conversation_id).where(_matches(_BODY_TSV, query)))
+    def every(self, queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+        return _tsquery_tree(queries, "&&")
+
+    def matching_ids(self, query: ColumnElement[Any], *, limit: int | None = None) -> Select[Any]:
+        found = select(_DOCUMENT_OWNER).select_from(table(index.TABLE)).where(_matches(_DOCUMENT, query))
+        return found.limit(limit) if limit is not None else found
 
     def score(self) -> ColumnElement[float] | None:
-        if not self.subject_queries and not self.body_queries:
+        if not self.scored_queries:
             return None
-        parts: list[ColumnElement[float]] = []
-        if self.subject_queries:
-            subject_query = _tsquery_or(self.subject_queries)
-            # A subject hit says more about a conversation than a hit in one of its threads.
-            parts.append(2.0 * func.ts_rank(_SUBJECT_TSV, subject_query, type_=Float))
-        if self.body_queries:
-            body_query = _tsquery_or(self.body_queries)
-            best_thread = (
-                select(func.max(func.ts_rank(_BODY_TSV, body_query, type_=Float)))
-                .where(threads.c.conversation_id == conversations.c.id, _matches(_BODY_TSV, body_query))
-                .scalar_subquery()
-            )
-            parts.append(func.coalesce(best_thread, 0.0, type_=Float))
-        return _sum(parts)
-
-
-def _sum(parts: list[ColumnElement[float]]) -> ColumnElement[float]:
-    total = parts[0]
-    for part in parts[1:]:
-        total = total + part
-    return total
+        query = self.either(self.scored_queries)
+        relevance = (
+            select(func.ts_rank(_DOCUMENT, query, type_=Float))
+            .select_from(table(index.TABLE))
+            .where(conversations.c.id == _DOCUMENT_OWNER, _matches(_DOCUMENT, query))
+            .scalar_subquery()
+        )
+        return func.coalesce(relevance, 0.0, type_=Float)
 
 
 class _Compiler:
@@ -341,49 +403,69 @@ class _Compiler:
 
     # text
 
+    def text_query(self, node: Node) -> tuple[Any, list[tuple[str, bool]]] | None:
+        """The full-text query of a node made only of text terms, AND and OR, with the bare terms in
+        it (whose customer part the caller must rule out); None for any other node."""
+        if isinstance(node, And | Or):
+            parts = [self.text_query(child) for child in node.children]
+            if any(part is None for part in parts):
+                return None
+            queries = [part[0] for part in parts if part is not None]
+            bare = [term for part in parts if part is not None for term in part[1]]
+            combined = self.text.every(queries) if isinstance(node, And) else self.text.either(queries)
+            return combined, bare
+        if not isinstance(node, Term) or node.field not in TEXT_FIELDS:
+            return None
+        words = tokens(node.value)
+        if not words:
+            return None
+        if node.field == "subject":
+            return self.text.subject_query(node.value, words, node.prefix), []
+        if node.field == "body":
+            return self.text.body_query(node.value, words, node.prefix), []
+        return self._bare_text(node, words), [(node.value.strip(), node.prefix)]
+
+    def _bare_text(self, term: Term, words: list[str]) -> Any:
+        return self.text.either(
+            [
+                self.text.subject_query(term.value, words, term.prefix),
+                self.text.body_query(term.value, words, term.prefix),
+            ]
+        )
+
     def _subject(self, term: Term, negated: bool) -> Condition:
         words = tokens(term.value)
         if not words:
             return false()
-        return self.text.subject(term.value, words, term.prefix, scored=not negated)
+        return self.text.condition(
+            self.text.subject_query(term.value, words, term.prefix), scored=not negated
+        )
 
     def _body(self, term: Term, negated: bool) -> Condition:
         words = tokens(term.value)
         if not words:
             return false()
-        return self.text.body(term.value, words, term.prefix, scored=not negated)
+        return self.text.condition(self.text.body_query(term.value, words, term.prefix), scored=not negated)
 
     def _bare(self, term: Term, negated: bool) -> Condition:
         """A value without a field: subject, body, the customer's first, last or full name, or email."""
-        value = term.value.strip()
-        name_matches: Condition
-        email_matches: Condition
-        if term.prefix:
-            pattern = _like_prefix(value.lower())
-            name_matches = or_(
-                func.lower(customers.c.first_name).like(pattern, escape="!"),
-                func.lower(customers.c.last_name).like(pattern, escape="!"),
-            )
-            email_matches = customer_emails.c.value.like(pattern, escape="!")
-        else:
-            wanted = func.lower(literal(value, String))
-            name_matches = or_(
-                func.lower(customers.c.first_name) == wanted,
-                func.lower(customers.c.last_name) == wanted,
-                func.lower(customers.c.first_name + " " + customers.c.last_name) == wanted,
-            )
-            email_matches = customer_emails.c.value == value.lower()
-        return or_(
-            self._subject(term, negated),
-            self._body(term, negated),
-            _customer_in(select(customers.c.id).where(name_matches)),
-            _customer_in(select(customer_emails.c.customer_id).where(email_matches)),
+        words = tokens(term.value)
+        text_matches = (
+            self.text.condition(self._bare_text(term, words), scored=not negated) if words else false()
         )
+        return or_(text_matches, _customer_in(bare_term_customers(term.value, term.prefix)))
 
     # exact values
 
     def _tag(self, term: Term, negated: bool) -> Condition:
         tag_ids = select(tags.c.id).where(tags.c.name == term.value.lower())
+        if negated:
+            # Under NOT the set of tagged conversations cannot drive the query; probing each
+            # candidate costs less than materialising every conversation with a common tag.
+            return exists().where(
+                conversation_tags.c.conversation_id == conversations.c.id,
+                conversation_tags.c.tag_id.in_(tag_ids),
+            )
         return conversations.c.id.in_(
             select(conversation_tags.c.conversation_id).where(conversation_tags.c.tag_id.in_(tag_ids))
         )
@@ -398,8 +480,10 @@ class _Compiler:
     def _email(self, term: Term, negated: bool) -> Condition:
         address = term.value.strip().lower()
         copied = select(conversation_emails.c.conversation_id).where(conversation_emails.c.email == address)
-        owned = select(customer_emails.c.customer_id).where(customer_emails.c.value == address)
-        return or_(conversations.c.id.in_(copied), _customer_in(owned))
+        owners = select(customer_emails.c.customer_id).where(customer_emails.c.value == address)
+        owned = select(_OWNED.c.id).where(_OWNED.c.customer_id.in_(owners))
+        # One IN over a UNION: an OR of two INs made both databases scan the conversations.
+        return conversations.c.id.in_(copied.union(owned))
 
     def _customer_id(self, term: Term, negated: bool) -> Condition:
         customer_id = _integer(term, term.value)
@@ -522,6 +606,36 @@ def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) ->
         _Parenthesised(_balanced(combine, conditions[:middle])),
         _Parenthesised(_balanced(combine, conditions[middle:])),
     )
+
+
+_OWNED = conversations.alias("owned")
+_SPACE: ColumnElement[str] = literal_column("' '", String)
+
+
+def bare_term_customers(value: str, prefix: bool) -> Select[Any]:
+    """Ids of the customers a bare term names: first, last or full name, or email address."""
+    value = value.strip()
+    name_matches: Condition
+    email_matches: Condition
+    if prefix:
+        pattern = _like_prefix(value.lower())
+        name_matches = or_(
+            func.lower(customers.c.first_name).like(pattern, escape="!"),
+            func.lower(customers.c.last_name).like(pattern, escape="!"),
+        )
+        email_matches = customer_emails.c.value.like(pattern, escape="!")
+    else:
+        wanted = func.lower(literal(value, String))
+        names = [func.lower(customers.c.first_name) == wanted, func.lower(customers.c.last_name) == wanted]
+        if " " in value:
+            # A full name always holds a space; the expression matches ix_customers_full_name_lower.
+            names.append(
+                func.lower(customers.c.first_name.concat(_SPACE).concat(customers.c.last_name)) == wanted
+            )
+        name_matches = or_(*names)
+        email_matches = customer_emails.c.value == value.lower()
+    by_name = select(customers.c.id).where(name_matches)
+    return by_name.union(select(customer_emails.c.customer_id).where(email_matches))  # type: ignore[return-value]
 
 
 def _customer_in(customer_ids: Select[Any]) -> Condition:

@@ -1,0 +1,167 @@
+"""Text search through the API: the per-conversation search document, its upkeep on every write,
+the index walk in list order, and totals of large matches."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.api import Api
+from tidings.conversations import listing
+
+
+def _search(api: Api, query: str, **params: object) -> dict:
+    response = api.get("/v2/conversations", params={"query": query, "status": "all", **params})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _ids(body: dict) -> list[int]:
+    return [c["id"] for c in body["_embedded"]["conversations"]]
+
+
+def _imported(api: Api, mailbox: int, created: str, text: str, **overrides: object) -> int:
+    return api.conversation(
+        mailbox,
+        imported=True,
+        createdAt=created,
+        threads=[
+            {"type": "customer", "text": text, "createdAt": created, "customer": {"email": "x@example.com"}}
+        ],
+        **overrides,
+    )
+
+
+class TestDocumentUpkeep:
+    def test_new_threads_edits_and_subject_changes_are_searchable_at_once(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        cid = api.conversation(mailbox, subject="Kettle broken")
+        assert _ids(_search(api, "subject:kettle")) == [cid]
+        reply = api.post(
+            f"/v2/conversations/{cid}/reply",
+            {"text": "Try the zanzibar reset"},
+        )
+        assert reply.status_code == 201, reply.text
+        assert _ids(_search(api, 'body:"zanzibar reset"')) == [cid]
+        patched = api.patch(
+            f"/v2/conversations/{cid}", {"op": "replace", "path": "/subject", "value": "Toaster"}
+        )
+        assert patched.status_code == 204, patched.text
+        assert _ids(_search(api, "subject:kettle")) == []
+        assert _ids(_search(api, "subject:toaster")) == [cid]
+
+    def test_edited_thread_text_replaces_the_old_text(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        cid = api.conversation(mailbox)
+        threads = api.get(f"/v2/conversations/{cid}/threads").json()["_embedded"]["threads"]
+        edited = api.patch(
+            f"/v2/conversations/{cid}/threads/{threads[0]['id']}",
+            {"op": "replace", "path": "/text", "value": "Marmalade everywhere"},
+        )
+        assert edited.status_code == 204, edited.text
+        assert _ids(_search(api, "marmalade")) == [cid]
+        assert _ids(_search(api, 'body:"hello"')) == []
+
+
+class TestPhrasesStayInOneThread:
+    def test_a_phrase_does_not_join_the_end_of_one_thread_to_the_next(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        split = api.conversation(
+            mailbox,
+            threads=[
+                {
+                    "type": "customer",
+                    "text": "first line ends with apple",
+                    "customer": {"email": "a@example.com"},
+                },
+                {
+                    "type": "customer",
+                    "text": "banana starts this one",
+                    "customer": {"email": "a@example.com"},
+                },
+            ],
+        )
+        together = api.conversation(
+            mailbox,
+            threads=[
+                {
+                    "type": "customer",
+                    "text": "an apple banana smoothie",
+                    "customer": {"email": "b@example.com"},
+                }
+            ],
+        )
+        assert _ids(_search(api, 'body:"apple banana"')) == [together]
+        assert set(_ids(_search(api, "body:apple AND body:banana"))) == {split, together}
+
+    def test_the_subject_is_not_a_body(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        cid = api.conversation(mailbox, subject="Quince jelly")
+        assert _ids(_search(api, "body:quince")) == []
+        assert _ids(_search(api, "subject:quince")) == [cid]
+        assert _ids(_search(api, "quince")) == [cid]
+
+
+class TestIndexWalk:
+    """On SQLite a createdAt-sorted text search walks the index; both databases must agree."""
+
+    @pytest.fixture
+    def spread(self, api: Api) -> list[int]:
+        mailbox = api.mailbox()
+        # Ids in one order, creation times in another: the walk must follow createdAt, then id.
+        times = [
+            "2021-03-01T00:00:00Z",
+            "2020-01-01T00:00:00Z",
+            "2022-06-01T00:00:00Z",
+            "2021-03-01T00:00:00Z",
+        ]
+        ids = [_imported(api, mailbox, when, f"walnut number {n}") for n, when in enumerate(times)]
+        _imported(api, mailbox, "2023-01-01T00:00:00Z", "no nuts here")
+        return ids
+
+    def test_order_by_created_then_id_both_ways(self, api: Api, spread: list[int]) -> None:
+        a, b, c, d = spread
+        assert _ids(_search(api, "walnut")) == [c, d, a, b]
+        assert _ids(_search(api, "walnut", sortOrder="asc")) == [b, a, d, c]
+
+    def test_other_filters_apply_during_the_walk(self, api: Api, spread: list[int]) -> None:
+        a, b, c, d = spread
+        api.patch(f"/v2/conversations/{c}", {"op": "replace", "path": "/status", "value": "closed"})
+        assert _ids(_search(api, "walnut AND status:active")) == [d, a, b]
+        assert _ids(_search(api, "walnut", status="closed")) == [c]
+        assert _search(api, "walnut", status="closed")["page"]["totalElements"] == 1
+
+    def test_a_bare_term_naming_a_customer_still_finds_their_conversations(self, api: Api) -> None:
+        mailbox = api.mailbox()
+        texted = api.conversation(mailbox, subject="About Figaro")
+        named = api.conversation(
+            mailbox, customer={"email": "opera@example.com", "firstName": "Figaro", "lastName": "Barber"}
+        )
+        assert set(_ids(_search(api, "figaro"))) == {texted, named}
+
+
+class TestLargeTotals:
+    def test_large_matches_are_counted_exactly_then_reused_for_a_while(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        ids = [api.conversation(mailbox, subject=f"Pumpkin {n}") for n in range(4)]
+        first = _search(api, "pumpkin")
+        assert first["page"]["totalElements"] == 4
+        assert _ids(first) == sorted(ids, reverse=True)
+        newest = api.conversation(mailbox, subject="Pumpkin late")
+        again = _search(api, "pumpkin")
+        # The page is read fresh; the large total is the one counted a moment ago.
+        assert _ids(again)[0] == newest
+        assert again["page"]["totalElements"] == 4
+        listing._large_totals.clear()
+        assert _search(api, "pumpkin")["page"]["totalElements"] == 5
+
+    def test_small_matches_are_always_exact(self, api: Api) -> None:
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        api.conversation(mailbox, subject="Parsnip")
+        assert _search(api, "parsnip")["page"]["totalElements"] == 1
+        api.conversation(mailbox, subject="Parsnip again")
+        assert _search(api, "parsnip")["page"]["totalElements"] == 2
