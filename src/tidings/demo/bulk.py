@@ -4,8 +4,9 @@ SQLite: multi-row `INSERT … VALUES (…), (…), …` statements, 1,000–2,00
 `executemany` runs one statement per row (measured 19k thread rows/s against 67k). The search
 documents are then written once per batch by `tidings.search.index.index_new`.
 
-PostgreSQL: `COPY … FROM STDIN` through psycopg, with the column list. Explicit ids do not advance the serial sequences, so `sync_sequences` moves them past
-the rows written, or the next API insert would collide.
+PostgreSQL: `COPY … FROM STDIN` through psycopg, with the column list. Explicit ids do not
+advance the serial sequences, so `sync_sequences` moves them past the rows written, or the next
+API insert would collide.
 """
 
 from __future__ import annotations

@@ -73,6 +73,12 @@ def upgrade() -> None:
         )
         op.execute(REBUILD_POSTGRESQL + " FROM conversations c")
         op.execute("CREATE INDEX ix_conversation_search_document ON conversation_search USING gin (document)")
+        # sortField=waitingSince puts conversations nobody waits on last in both directions; a
+        # descending scan of the ascending index would give NULLS FIRST, so PostgreSQL sorted all.
+        op.execute(
+            "CREATE INDEX ix_conversations_state_waiting_desc ON conversations "
+            "(state, customer_waiting_since DESC NULLS LAST, id DESC)"
+        )
 
 
 def downgrade() -> None:
@@ -85,6 +91,7 @@ def downgrade() -> None:
         op.execute("INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')")
         op.execute("INSERT INTO threads_fts(threads_fts) VALUES ('rebuild')")
     else:
+        op.execute("DROP INDEX IF EXISTS ix_conversations_state_waiting_desc")
         op.execute("DROP TABLE IF EXISTS conversation_search")
         for statement in initial.POSTGRES_FTS:
             op.execute(statement)
