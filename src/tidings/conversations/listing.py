@@ -23,6 +23,7 @@ from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
     conversation_counts,
     conversation_fields,
+    conversation_tag_counts,
     conversation_tags,
     conversations,
     folders,
@@ -128,9 +129,9 @@ def _split_custom_fields(item: str) -> list[str]:
 class Compiled:
     condition: ColumnElement[bool]
     order: list[UnaryExpression[Any]]
-    # When the filters are only state, mailboxes and statuses, the total comes from the
-    # trigger-kept conversation_counts instead of a COUNT over the conversations.
-    totals: ColumnElement[bool] | None = None
+    # When the filters are only state, mailboxes, statuses and at most one tag, the total comes
+    # from the trigger-kept conversation_counts / conversation_tag_counts instead of a COUNT.
+    totals: Select[Any] | None = None
     # Text terms ANDed at the top of `query`, and every other filter: see `_text_page`.
     driver: TextDriver | None = None
     filters: ColumnElement[bool] | None = None
@@ -172,20 +173,20 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         drafts_folder = kind == "drafts"
         conditions.append(c.folder_id == params.folder)
     state = "draft" if drafts_folder else "published"
-    totals: list[ColumnElement[bool]] = [conversation_counts.c.state == state]
+    counted: list[tuple[str, Any]] = [("state", state)]
     conditions.append(c.state == state)
     if caller.mailbox_ids is not None:
         visible = sorted(caller.mailbox_ids)
         conditions.append(c.mailbox_id.in_(visible) if visible else false())
-        totals.append(conversation_counts.c.mailbox_id.in_(visible) if visible else false())
+        counted.append(("mailbox_id", visible))
     if params.mailbox_ids:
         conditions.append(c.mailbox_id.in_(params.mailbox_ids))
-        totals.append(conversation_counts.c.mailbox_id.in_(params.mailbox_ids))
+        counted.append(("mailbox_id", params.mailbox_ids))
     status = params.status or ("all" if params.folder is not None else "active")
     statuses = {"open": ("active", "pending"), "all": None}.get(status, (status,))
     if statuses is not None:
         conditions.append(c.status.in_(statuses))
-        totals.append(conversation_counts.c.status.in_(statuses))
+        counted.append(("status", statuses))
     if params.tag_names:
         # EXISTS, not IN: a common tag must not materialise every conversation id carrying it.
         conditions.append(
@@ -227,7 +228,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         raise invalid(*errors)
     simple = not (
         params.folder
-        or params.tag_names
+        or len(params.tag_names) > 1
         or params.assigned_to
         or params.modifiedSince
         or params.number
@@ -239,10 +240,27 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
-        and_(*totals) if simple else None,
+        _kept_total(counted, params.tag_names) if simple else None,
         driver,
         and_(*others, driver.rest) if driver is not None else None,
     )
+
+
+def _kept_total(counted: list[tuple[str, Any]], tag_names: list[str]) -> Select[Any]:
+    """The sum over the trigger-kept counts matching state, mailboxes, statuses and the one tag."""
+    counts = conversation_tag_counts if tag_names else conversation_counts
+    where: list[ColumnElement[bool]] = []
+    for column_name, wanted in counted:
+        column_ = counts.c[column_name]
+        if isinstance(wanted, str):
+            where.append(column_ == wanted)
+        else:
+            where.append(column_.in_(wanted) if wanted else false())
+    if tag_names:
+        where.append(
+            conversation_tag_counts.c.tag_id.in_(select(tags.c.id).where(tags.c.name == tag_names[0]))
+        )
+    return select(func.coalesce(func.sum(counts.c.n), 0)).where(*where)
 
 
 def _names_a_customer(conn: Connection, driver: TextDriver) -> bool:
@@ -370,9 +388,8 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
         related = load_related(conn, rows, embed_threads=params.embed == "threads")
         items = [conversation_out(request, row, related) for row in rows]
         return paged(request, "conversations", items, params.page, PAGE_SIZE, total)
-    if compiled.totals is not None:
-        counted = select(func.coalesce(func.sum(conversation_counts.c.n), 0)).where(compiled.totals)
-    else:
+    counted = compiled.totals
+    if counted is None:
         counted = select(func.count()).select_from(conversations).where(compiled.condition)
     total = int(conn.execute(counted).scalar_one())
     rows = _page(conn, compiled, offset, limit) if offset < total else []

@@ -384,6 +384,17 @@ conversation_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
+# The same counts per tag: list totals for a single `tag` filter (kept by triggers, 0005).
+conversation_tag_counts = Table(
+    "conversation_tag_counts",
+    metadata,
+    Column("tag_id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, primary_key=True),
+    Column("state", String(10), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+)
+
 # Named monotonic counters (conversation numbers); incremented inside the write transaction,
 # which serialises creates on the counter row so numbers are unique and increasing.
 counters = Table(

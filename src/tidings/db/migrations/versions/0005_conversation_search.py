@@ -11,6 +11,9 @@ weight A and the bodies weight D, so one tsvector answers `subject:`, `body:` an
 Thread bodies are separated by a token no query can contain, so a phrase never spans two threads.
 The documents are written by `tidings.search.index.refresh`, which every write path calls.
 
+Also: `conversation_tag_counts`, the per-(mailbox, state, status) counts of 0003 per tag, kept by
+triggers, so a list filtered by one tag gets its total without a COUNT (106 ms at 1M).
+
 Revision ID: 0005
 Revises: 0004
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 
+import sqlalchemy as sa
 from alembic import op
 
 from tidings.search.index import REBUILD_POSTGRESQL, REBUILD_SQLITE
@@ -52,7 +56,87 @@ FULL_NAME_INDEX = (
 )
 
 
+SQLITE_TAG_COUNTS = [
+    """CREATE TRIGGER conversation_tag_counts_ai AFTER INSERT ON conversation_tags BEGIN
+        INSERT INTO conversation_tag_counts (tag_id, mailbox_id, state, status, n)
+        SELECT new.tag_id, c.mailbox_id, c.state, c.status, 1 FROM conversations c WHERE c.id = new.conversation_id
+        ON CONFLICT (tag_id, mailbox_id, state, status) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER conversation_tag_counts_ad AFTER DELETE ON conversation_tags BEGIN
+        UPDATE conversation_tag_counts SET n = n - 1
+        WHERE tag_id = old.tag_id
+          AND (mailbox_id, state, status) = (SELECT mailbox_id, state, status FROM conversations
+                                             WHERE id = old.conversation_id);
+    END""",
+    """CREATE TRIGGER conversation_tag_counts_au AFTER UPDATE OF mailbox_id, state, status ON conversations
+    WHEN old.mailbox_id IS NOT new.mailbox_id OR old.state IS NOT new.state OR old.status IS NOT new.status
+    BEGIN
+        UPDATE conversation_tag_counts SET n = n - 1
+        WHERE mailbox_id = old.mailbox_id AND state = old.state AND status = old.status
+          AND tag_id IN (SELECT tag_id FROM conversation_tags WHERE conversation_id = old.id);
+        INSERT INTO conversation_tag_counts (tag_id, mailbox_id, state, status, n)
+        SELECT ct.tag_id, new.mailbox_id, new.state, new.status, 1 FROM conversation_tags ct
+        WHERE ct.conversation_id = new.id
+        ON CONFLICT (tag_id, mailbox_id, state, status) DO UPDATE SET n = n + 1;
+    END""",
+]
+
+POSTGRES_TAG_COUNTS = [
+    """CREATE FUNCTION conversation_tag_counts_link() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            UPDATE conversation_tag_counts tc SET n = tc.n - 1
+            FROM conversations c
+            WHERE c.id = OLD.conversation_id AND tc.tag_id = OLD.tag_id AND tc.mailbox_id = c.mailbox_id
+              AND tc.state = c.state AND tc.status = c.status;
+        ELSE
+            INSERT INTO conversation_tag_counts (tag_id, mailbox_id, state, status, n)
+            SELECT NEW.tag_id, c.mailbox_id, c.state, c.status, 1 FROM conversations c WHERE c.id = NEW.conversation_id
+            ON CONFLICT (tag_id, mailbox_id, state, status) DO UPDATE SET n = conversation_tag_counts.n + 1;
+        END IF;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER conversation_tag_counts_aid AFTER INSERT OR DELETE ON conversation_tags
+    FOR EACH ROW EXECUTE FUNCTION conversation_tag_counts_link()""",
+    """CREATE FUNCTION conversation_tag_counts_move() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE conversation_tag_counts SET n = n - 1
+        WHERE mailbox_id = OLD.mailbox_id AND state = OLD.state AND status = OLD.status
+          AND tag_id IN (SELECT tag_id FROM conversation_tags WHERE conversation_id = OLD.id);
+        INSERT INTO conversation_tag_counts (tag_id, mailbox_id, state, status, n)
+        SELECT ct.tag_id, NEW.mailbox_id, NEW.state, NEW.status, 1 FROM conversation_tags ct
+        WHERE ct.conversation_id = NEW.id
+        ON CONFLICT (tag_id, mailbox_id, state, status) DO UPDATE SET n = conversation_tag_counts.n + 1;
+        RETURN NULL;
+    END $$""",
+    """CREATE TRIGGER conversation_tag_counts_au AFTER UPDATE OF mailbox_id, state, status ON conversations
+    FOR EACH ROW WHEN (OLD.mailbox_id IS DISTINCT FROM NEW.mailbox_id OR OLD.state IS DISTINCT FROM NEW.state
+                       OR OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION conversation_tag_counts_move()""",
+]
+
+TAG_COUNTS_BACKFILL = """INSERT INTO conversation_tag_counts (tag_id, mailbox_id, state, status, n)
+SELECT ct.tag_id, c.mailbox_id, c.state, c.status, count(*)
+FROM conversation_tags ct JOIN conversations c ON c.id = ct.conversation_id
+GROUP BY ct.tag_id, c.mailbox_id, c.state, c.status"""
+
+
+def _tag_counts(dialect: str) -> None:
+    op.create_table(
+        "conversation_tag_counts",
+        sa.Column("tag_id", sa.Integer, primary_key=True),
+        sa.Column("mailbox_id", sa.Integer, primary_key=True),
+        sa.Column("state", sa.String(10), primary_key=True),
+        sa.Column("status", sa.String(10), primary_key=True),
+        sa.Column("n", sa.BigInteger, nullable=False),
+    )
+    op.execute(TAG_COUNTS_BACKFILL)
+    for statement in SQLITE_TAG_COUNTS if dialect == "sqlite" else POSTGRES_TAG_COUNTS:
+        op.execute(statement)
+
+
 def upgrade() -> None:
+    _tag_counts(op.get_context().dialect.name)
     # A bare search term is also looked up as a customer's full name (tidings.search.compile).
     op.execute(FULL_NAME_INDEX)
     if op.get_context().dialect.name == "sqlite":
@@ -82,6 +166,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "sqlite":
+        for name in (
+            "conversation_tag_counts_ai",
+            "conversation_tag_counts_ad",
+            "conversation_tag_counts_au",
+        ):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS conversation_tag_counts_aid ON conversation_tags")
+        op.execute("DROP TRIGGER IF EXISTS conversation_tag_counts_au ON conversations")
+        op.execute("DROP FUNCTION IF EXISTS conversation_tag_counts_link()")
+        op.execute("DROP FUNCTION IF EXISTS conversation_tag_counts_move()")
+    op.drop_table("conversation_tag_counts")
     op.execute("DROP INDEX IF EXISTS ix_customers_full_name_lower")
     initial = importlib.import_module("tidings.db.migrations.versions.0001_initial_schema")
     if op.get_context().dialect.name == "sqlite":
