@@ -7,7 +7,18 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Connection, Table, delete, false, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    false,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from tidings.db.tables import conversations, customer_emails, customer_phones, customers
 from tidings.kit.db import insert_or_existing
@@ -74,28 +85,27 @@ def exists(conn: Connection, customer_id: int) -> bool:
     return conn.execute(select(customers.c.id).where(customers.c.id == customer_id)).first() is not None
 
 
+_CUSTOMERS_BY_ID = select(customers).where(customers.c.id.in_(bindparam("ids", expanding=True)))
+_FIRST_EMAIL_IDS = (
+    select(customer_emails.c.customer_id, func.min(customer_emails.c.id).label("email_id"))
+    .where(customer_emails.c.customer_id.in_(bindparam("ids", expanding=True)))
+    .group_by(customer_emails.c.customer_id)
+    .subquery()
+)
+_FIRST_EMAILS = select(customer_emails.c.customer_id, customer_emails.c.value).join(
+    _FIRST_EMAIL_IDS, _FIRST_EMAIL_IDS.c.email_id == customer_emails.c.id
+)
+
+
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
     """Customers with their first (primary) email as `email`, in two queries for any number."""
     wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
-    found = {
-        r["id"]: dict(r) for r in conn.execute(select(customers).where(customers.c.id.in_(wanted))).mappings()
-    }
+    found = {r["id"]: dict(r) for r in conn.execute(_CUSTOMERS_BY_ID, {"ids": wanted}).mappings()}
     for c in found.values():
         c["email"] = None
-    first_email = (
-        select(customer_emails.c.customer_id, func.min(customer_emails.c.id).label("email_id"))
-        .where(customer_emails.c.customer_id.in_(wanted))
-        .group_by(customer_emails.c.customer_id)
-        .subquery()
-    )
-    rows = conn.execute(
-        select(customer_emails.c.customer_id, customer_emails.c.value).join(
-            first_email, first_email.c.email_id == customer_emails.c.id
-        )
-    )
-    for r in rows:
+    for r in conn.execute(_FIRST_EMAILS, {"ids": wanted}):
         found[r.customer_id]["email"] = r.value
     return found
 

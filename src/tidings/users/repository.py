@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from tidings.db.tables import user_mailboxes, users
 
@@ -47,9 +47,12 @@ def list_page(
     return [dict(r) for r in rows.mappings()], int(total)
 
 
+_USERS_BY_ID = select(users).where(users.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
-    wanted = {i for i in ids if i}
+    wanted = sorted({i for i in ids if i})
     if not wanted:
         return {}
-    rows = conn.execute(select(users).where(users.c.id.in_(wanted))).mappings()
+    rows = conn.execute(_USERS_BY_ID, {"ids": wanted}).mappings()
     return {r["id"]: dict(r) for r in rows}
