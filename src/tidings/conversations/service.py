@@ -31,6 +31,7 @@ from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, FieldError, invalid, invalid_field, not_found
 from tidings.kit.schemas import MAX_ID
 from tidings.mailboxes import repository as mailboxes_repository
+from tidings.reports import activity as report_activity
 from tidings.search import index as search_index
 from tidings.users import repository as users_repository
 
@@ -194,6 +195,7 @@ def refresh_derived(
         },
     )
     search_index.refresh(conn, [conversation_id])
+    report_activity.refresh(conn, [conversation_id])
 
 
 def write_thread(conn: Connection, conversation: dict, thread: NewThread) -> int:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 
@@ -395,6 +396,47 @@ conversation_tag_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
+# When each conversation was active, for the report bucket (migration 0006, tidings.reports.activity):
+# one row per conversation per UTC day on which it was created or had a thread created, with the
+# first and last of those instants that day and the last one before that day (`previous_at`), in
+# plain epoch seconds (`previous_at` of a first day is a far-past sentinel). The conversation's
+# columns a report filters, counts or sorts by are copied in (kept by triggers on `conversations`),
+# so the bucket is read from the day index alone.
+conversation_activity = Table(
+    "conversation_activity",
+    metadata,
+    Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
+    Column("day", Integer, primary_key=True),  # days since 1970-01-01 UTC
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("previous_at", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("mailbox_id", Integer, nullable=False),
+    Column("folder_id", Integer, nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("customer_id", Integer),
+    Column("created_at", Timestamp, nullable=False),
+    Column("modified_at", Timestamp, nullable=False),
+    Index(
+        "ix_conversation_activity_day",
+        "day",
+        "previous_at",
+        "last_at",
+        "first_at",
+        "conversation_id",
+        "state",
+        "status",
+        "mailbox_id",
+        "folder_id",
+        "type",
+        "customer_id",
+        "created_at",
+        "modified_at",
+    ),
+    sqlite_with_rowid=False,
+)
+
 # Named monotonic counters (conversation numbers); incremented inside the write transaction,
 # which serialises creates on the counter row so numbers are unique and increasing.
 counters = Table(
@@ -444,3 +486,31 @@ Index(
     conversations.c.id,
 )
 Index("ix_conversations_state_number", conversations.c.state, conversations.c.number, conversations.c.id)
+# Partial indexes for the reports' thread-based numbers (0006), each in time order over only the
+# threads it counts; tidings.reports.queries repeats the predicates literally so SQLite uses them.
+_REPLY_SENT = text("type = 'message' AND state = 'published' AND saved_reply_id IS NOT NULL")
+_WORKFLOW_RUN = text("type = 'lineitem' AND action_type = 'manual-workflow' AND workflow_id IS NOT NULL")
+_RECEIVED = text("type IN ('customer', 'chat', 'phone') AND state = 'published'")
+Index(
+    "ix_threads_reply_sent",
+    threads.c.created_at,
+    threads.c.saved_reply_id,
+    threads.c.conversation_id,
+    sqlite_where=_REPLY_SENT,
+    postgresql_where=_REPLY_SENT,
+)
+Index(
+    "ix_threads_workflow_run",
+    threads.c.created_at,
+    threads.c.workflow_id,
+    threads.c.conversation_id,
+    sqlite_where=_WORKFLOW_RUN,
+    postgresql_where=_WORKFLOW_RUN,
+)
+Index(
+    "ix_threads_received",
+    threads.c.created_at,
+    threads.c.conversation_id,
+    sqlite_where=_RECEIVED,
+    postgresql_where=_RECEIVED,
+)

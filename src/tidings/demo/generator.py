@@ -57,6 +57,7 @@ from tidings.demo import words
 from tidings.demo.bulk import BulkWriter, Row
 from tidings.demo.text import SENTENCE_POOL, Corpus, pick, zipf_cum_weights
 from tidings.mailboxes import repository as mailboxes_repository
+from tidings.reports import activity as report_activity
 from tidings.saved_replies import repository as saved_replies_repository
 from tidings.search import index as search_index
 from tidings.workflows import repository as workflows_repository
@@ -998,6 +999,7 @@ def _write_batch(writer: BulkWriter, batch: _Batch) -> None:
     if batch.conversations:
         ids = [row[0] for row in batch.conversations]
         search_index.index_new(writer.conn, min(ids), max(ids))
+        report_activity.index_new(writer.conn, min(ids), max(ids))
     writer.conn.execute(
         update(counters)
         .where(counters.c.name == "conversation_number", counters.c.value < batch.last_number)

@@ -1,0 +1,114 @@
+"""When each conversation was active: the rows of `conversation_activity` the report bucket reads.
+
+The bucket (behaviour §8) holds the conversations created in the interval or with any thread
+(line items, drafts and hidden threads included) created in it. Computing that from `threads`
+on every request meant reading every thread of the interval, de-duplicating their conversations
+and looking each one up (5 s for the overall report at 1M conversations). Instead each
+conversation has one row per UTC day on which it was created or had a thread created:
+
+    (conversation_id, day, first_at, last_at, previous_at, <the conversation's report columns>)
+
+`first_at`/`last_at` are the first and last of those instants on that day, `previous_at` the last
+one before that day (`NO_EARLIER` on the conversation's first day). For any instant `s`, exactly
+one row of a conversation *crosses* it: `previous_at < s <= last_at`. So the conversations
+touched in [s, e] are read once each, without DISTINCT, from the index on
+(day, previous_at, last_at, first_at, …); see `tidings.reports.queries.in_bucket`. The index
+also holds the columns reports filter, count and sort by (state, status, mailbox, folder, type,
+primary customer, createdAt, modifiedAt), so the bucket never visits `conversations`.
+
+Who keeps what:
+
+* the days (and the copied columns with them) are written by the application, like the search
+  documents (`tidings.search.index`): every write path ends in
+  `conversations.service.refresh_derived`, which calls `refresh`, and the bulk loader calls
+  `index_new` once per batch. A conversation's rows depend only on its `created_at` and its
+  threads' `created_at`, so they are rewritten whole;
+* the copied columns are kept by triggers on `conversations` (`SQLITE_TRIGGERS` /
+  `POSTGRES_TRIGGERS`, installed by migration 0006), so that every change of status, folder,
+  mailbox, customer, state or modifiedAt — deleting included, which rewrites no threads —
+  reaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import BindParameter, Connection, bindparam, text
+
+DAY = 86400
+# previous_at of a conversation's first active day: earlier than any instant an API can name.
+NO_EARLIER = -(2**62)
+# The conversation columns copied into every activity row (same names on both tables).
+COPIED = ("state", "status", "mailbox_id", "folder_id", "type", "customer_id", "created_at", "modified_at")
+
+# Days since 1970-01-01 UTC, rounded down also before 1970 (integer division truncates on both
+# databases, so the remainder is made non-negative first and the division is exact).
+_DAY_OF = f"(at - ((at % {DAY}) + {DAY}) % {DAY}) / {DAY}"
+_COPIED = ", ".join(COPIED)
+
+_REBUILD = f"""INSERT INTO conversation_activity
+    (conversation_id, day, first_at, last_at, previous_at, {_COPIED})
+SELECT days.conversation_id, days.day, days.first_at, days.last_at, days.previous_at,
+    {", ".join(f"c.{name}" for name in COPIED)}
+FROM (SELECT conversation_id, day, min(at) AS first_at, max(at) AS last_at,
+          coalesce(lag(max(at)) OVER (PARTITION BY conversation_id ORDER BY day), {NO_EARLIER}) AS previous_at
+      FROM (SELECT conversation_id, at, {_DAY_OF} AS day
+            FROM (SELECT c.id AS conversation_id, c.created_at AS at FROM conversations c {{conversations}}
+                  UNION ALL
+                  SELECT t.conversation_id, t.created_at FROM threads t {{threads}}) AS instants) AS dated
+      GROUP BY conversation_id, day) AS days
+JOIN conversations c ON c.id = days.conversation_id"""
+
+# Every conversation (the migration's backfill).
+REBUILD_ALL = _REBUILD.format(conversations="", threads="")
+
+_CHANGED_SQLITE = " OR ".join(f"old.{name} IS NOT new.{name}" for name in COPIED)
+_CHANGED_POSTGRES = " OR ".join(f"OLD.{name} IS DISTINCT FROM NEW.{name}" for name in COPIED)
+
+SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER conversation_activity_copy AFTER UPDATE OF {_COPIED} ON conversations
+    WHEN {_CHANGED_SQLITE}
+    BEGIN
+        UPDATE conversation_activity SET {", ".join(f"{name} = new.{name}" for name in COPIED)}
+        WHERE conversation_id = new.id;
+    END""",
+]
+
+POSTGRES_TRIGGERS = [
+    f"""CREATE FUNCTION conversation_activity_copy() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE conversation_activity SET {", ".join(f"{name} = NEW.{name}" for name in COPIED)}
+        WHERE conversation_id = NEW.id;
+        RETURN NULL;
+    END $$""",
+    f"""CREATE TRIGGER conversation_activity_copy AFTER UPDATE OF {_COPIED} ON conversations
+    FOR EACH ROW WHEN ({_CHANGED_POSTGRES})
+    EXECUTE FUNCTION conversation_activity_copy()""",
+]
+
+
+def refresh(conn: Connection, conversation_ids: Collection[int]) -> None:
+    """Rewrite the activity rows of these conversations from their current threads."""
+    ids = sorted(set(conversation_ids))
+    if not ids:
+        return
+    param: BindParameter[list[int]] = bindparam("ids", ids, expanding=True)
+    conn.execute(text("DELETE FROM conversation_activity WHERE conversation_id IN :ids").bindparams(param))
+    conn.execute(
+        text(
+            _REBUILD.format(conversations="WHERE c.id IN :ids", threads="WHERE t.conversation_id IN :ids")
+        ).bindparams(param)
+    )
+
+
+def index_new(conn: Connection, first_id: int, last_id: int) -> None:
+    """Write the rows of conversations just inserted with ids in [first_id, last_id] (bulk loads)."""
+    conn.execute(
+        text(
+            _REBUILD.format(
+                conversations="WHERE c.id BETWEEN :first AND :last",
+                threads="WHERE t.conversation_id BETWEEN :first AND :last",
+            )
+        ),
+        {"first": first_id, "last": last_id},
+    )
