@@ -1,44 +1,69 @@
-"""The SQL of the reports: one grouped query per number, never conversations loaded to count.
+"""The SQL of the reports: grouped queries over the report bucket, never conversations loaded to count.
 
-Everything is built on two conditions over `conversations`:
+The report bucket (behaviour §8) is the conjunction of two conditions on a conversation:
 
 * `scoped` — what any report may count: published, not spam, in a mailbox the caller sees,
   passing the `mailboxes`/`tags`/`types`/`folders` filters;
-* `touched` — created in the interval, or with any thread (line items included) created in it.
+* *touched* — created in the interval, or with any thread (line items included) created in it.
 
-Their conjunction is the report bucket (behaviour §8). Timestamps are integer epoch seconds, so
-local (company time zone) days and hours are integer arithmetic on `ts + offset`, where the
-offset is a CASE over the zone's UTC-offset changes inside the interval (months: a CASE over
-the instants local months begin); the same SQL runs on SQLite and PostgreSQL. Grouped keys are
-computed in a subquery and grouped by its column, so PostgreSQL never has to match two copies
-of an expression with bound parameters.
+The bucket is not computed from `threads`: `in_bucket` is a condition on `conversation_activity`
+(see `tidings.reports.activity`) that holds for one row of each bucket conversation, read as one
+range of the activity index, which also carries every column a report filters, counts or sorts
+by. So the overall report's numbers and the drilldown pages of the bucket never visit
+`conversations` to find their members; `summary` answers the totals, customers, tags and busy
+slots of one interval in one statement over the bucket materialised once.
+
+Numbers about threads (saved replies, workflow runs, received messages) start from partial
+indexes over exactly those threads, whose predicates the queries repeat literally (SQLite uses
+a partial index only when the query's WHERE contains the index's terms as written). Such a
+thread in the interval already makes its conversation touched, so they only need `scoped`, on
+`conversations`, joined from the threads found (`_driven_by`: a MATERIALIZED CTE read first;
+SQLite, which has no statistics here, would otherwise walk conversations by state).
+
+Timestamps are integer epoch seconds, so local (company time zone) days and hours are integer
+arithmetic on `ts + offset`, where the offset is a CASE over the zone's UTC-offset changes inside
+the interval (months: a CASE over the instants local months begin); the same SQL runs on SQLite
+and PostgreSQL. Grouped keys are computed in a subquery and grouped by its column, so PostgreSQL
+never has to match two copies of an expression with bound parameters.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     BigInteger,
     ColumnElement,
     Connection,
+    FromClause,
+    Join,
     Select,
     and_,
     case,
+    cast,
     distinct,
     false,
     func,
     literal,
+    literal_column,
+    null,
     or_,
     select,
+    true,
     type_coerce,
+    union_all,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from tidings.db.tables import (
+    conversation_activity,
     conversation_tags,
     conversations,
     customer_emails,
@@ -52,6 +77,8 @@ from tidings.db.tables import (
 
 c = conversations.c
 t = threads.c
+a = conversation_activity.c
+ct = conversation_tags.c
 
 DAY = 86400
 HOUR = 3600
@@ -60,7 +87,10 @@ HOUR = 3600
 # weeks, so weekday arithmetic is unchanged; covers timestamps back to 1870.
 SHIFT_DAYS = 7 * 5300
 SHIFT = SHIFT_DAYS * DAY
-CUSTOMER_THREAD_TYPES = ("customer", "chat", "phone")
+TOP_LENGTH = 10
+# WITH … AS MATERIALIZED: PostgreSQL 12+, SQLite 3.35+ (older SQLite: a CTE used twice is
+# materialised anyway, and the plans are the same as long as the ids come first).
+_SQLITE_MATERIALIZED = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
 @dataclass(frozen=True)
@@ -79,6 +109,21 @@ class Interval:
     start: datetime
     end: datetime
 
+    @property
+    def first(self) -> int:
+        """The start in epoch seconds, as `Timestamp` stores it."""
+        return _seconds(self.start)
+
+    @property
+    def last(self) -> int:
+        return _seconds(self.end)
+
+
+def _seconds(instant: datetime) -> int:
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return int(instant.timestamp())
+
 
 # Offsets of the company time zone inside an interval: [(from_epoch, offset_seconds), ...],
 # ascending; the first entry applies from the start of the interval.
@@ -88,20 +133,31 @@ Offsets = Sequence[tuple[int, int]]
 # -- conditions -----------------------------------------------------------------------------
 
 
-def scoped(scope: Scope) -> ColumnElement[bool]:
-    conditions: list[ColumnElement[bool]] = [c.state == "published", c.status != "spam"]
+def _exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """EXISTS (SELECT 1 …): an index holding the columns of the conditions is enough to answer it."""
+    return select(literal_column("1")).where(*conditions).exists()
+
+
+def _tagged(conversation_id: Any, tag_ids: Sequence[int]) -> ColumnElement[bool]:
+    """The conversation carries one of these tags (a probe of the (conversation, tag) key)."""
+    return _exists(ct.conversation_id == conversation_id, ct.tag_id.in_(list(tag_ids)))
+
+
+def scoped(scope: Scope, on: FromClause = conversations) -> ColumnElement[bool]:
+    """`on`: `conversations`, or `conversation_activity`, whose rows carry the same columns."""
+    cols = on.c
+    conditions: list[ColumnElement[bool]] = [cols.state == "published", cols.status != "spam"]
     if scope.visible_mailboxes is not None:
         visible = sorted(scope.visible_mailboxes)
-        conditions.append(c.mailbox_id.in_(visible) if visible else false())
+        conditions.append(cols.mailbox_id.in_(visible) if visible else false())
     if scope.mailboxes:
-        conditions.append(c.mailbox_id.in_(scope.mailboxes))
+        conditions.append(cols.mailbox_id.in_(scope.mailboxes))
     if scope.types:
-        conditions.append(c.type.in_(scope.types))
+        conditions.append(cols.type.in_(scope.types))
     if scope.folders:
-        conditions.append(c.folder_id.in_(scope.folders))
+        conditions.append(cols.folder_id.in_(scope.folders))
     if scope.tags:
-        tagged = select(conversation_tags.c.conversation_id).where(conversation_tags.c.tag_id.in_(scope.tags))
-        conditions.append(c.id.in_(tagged))
+        conditions.append(_tagged(cols.id if on is conversations else cols.conversation_id, scope.tags))
     return and_(*conditions)
 
 
@@ -110,13 +166,35 @@ def created_in(interval: Interval) -> ColumnElement[bool]:
 
 
 def touched(interval: Interval) -> ColumnElement[bool]:
-    with_thread = select(t.conversation_id).where(t.created_at.between(interval.start, interval.end))
-    return or_(created_in(interval), c.id.in_(with_thread))
+    """Touched, tested on one conversation at a time (two index probes): for small sets."""
+    with_thread = _exists(t.conversation_id == c.id, t.created_at.between(interval.start, interval.end))
+    return or_(created_in(interval), with_thread)
 
 
-def in_bucket(scope: Scope, interval: Interval) -> ColumnElement[bool]:
-    """The report bucket: every report and drilldown starts from this condition."""
-    return and_(scoped(scope), touched(interval))
+def in_bucket(scope: Scope, interval: Interval, *also: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The report bucket as a condition on `conversation_activity`, true on one row of each of
+    its conversations. `also`: more conditions on those rows.
+
+    A conversation is touched in [s, e] when one of its instants (creation, thread creations)
+    lies in it. Its activity row crossing s (previous_at < s <= last_at) holds its first
+    instant at or after s, and that instant is in [s, e] when the row begins inside the
+    interval, or begins before s and ends by e. A row that begins before s and ends after e
+    lies within one day holding both s and e; only then do its instants between decide, and
+    they are looked up.
+    """
+    s, e = interval.first, interval.last
+    instant_inside = or_(
+        a.created_at.between(interval.start, interval.end),
+        _exists(t.conversation_id == a.conversation_id, t.created_at.between(interval.start, interval.end)),
+    )
+    return and_(
+        a.day.between(s // DAY, e // DAY),
+        a.previous_at < s,
+        a.last_at >= s,
+        or_(a.first_at.between(s, e), and_(a.first_at < s, or_(a.last_at <= e, instant_inside))),
+        scoped(scope, conversation_activity),
+        *also,
+    )
 
 
 def new_in(scope: Scope, interval: Interval) -> ColumnElement[bool]:
@@ -124,39 +202,105 @@ def new_in(scope: Scope, interval: Interval) -> ColumnElement[bool]:
     return and_(scoped(scope), created_in(interval))
 
 
+def _is(column: Any, value: str) -> ColumnElement[bool]:
+    """`column = 'value'` with the value written into the SQL, as partial index predicates are."""
+    return column == literal_column(f"'{value}'")
+
+
 def _saved_reply_sent(interval: Interval) -> ColumnElement[bool]:
+    """Published replies that used a saved reply (index ix_threads_reply_sent)."""
     return and_(
-        t.type == "message",
-        t.state == "published",
+        _is(t.type, "message"),
+        _is(t.state, "published"),
         t.saved_reply_id.is_not(None),
         t.created_at.between(interval.start, interval.end),
     )
 
 
 def _workflow_ran(interval: Interval) -> ColumnElement[bool]:
+    """Manual workflow runs (index ix_threads_workflow_run)."""
     return and_(
-        t.type == "lineitem",
-        t.action_type == "manual-workflow",
+        _is(t.type, "lineitem"),
+        _is(t.action_type, "manual-workflow"),
         t.workflow_id.is_not(None),
         t.created_at.between(interval.start, interval.end),
     )
 
 
-def field_condition(field: str, field_id: int, interval: Interval) -> ColumnElement[bool]:
-    """The narrowing of the bucket behind one top-list entry (fields-drilldown)."""
+def _received(interval: Interval) -> ColumnElement[bool]:
+    """Published customer, chat and phone threads (index ix_threads_received)."""
+    kinds: list[ColumnElement[str]] = [literal_column(f"'{kind}'") for kind in ("customer", "chat", "phone")]
+    return and_(
+        t.type.in_(kinds), _is(t.state, "published"), t.created_at.between(interval.start, interval.end)
+    )
+
+
+# -- sources: which conversations a number reads --------------------------------------------
+
+
+def _materialized(cte: CTE) -> CTE:
+    cte = cte.prefix_with("MATERIALIZED", dialect="postgresql")
+    return cte.prefix_with("MATERIALIZED", dialect="sqlite") if _SQLITE_MATERIALIZED else cte
+
+
+class _ReadFirst(Join):
+    """An inner join whose left side (a CTE) is the outer loop: CROSS JOIN on SQLite, the one way
+    to fix its join order (without statistics it may prefer to walk conversations by state and
+    probe the CTE); a plain JOIN on PostgreSQL, whose planner has statistics to order it."""
+
+    inherit_cache = True
+
+
+@compiles(_ReadFirst, "sqlite")
+def _cross_join(join: _ReadFirst, compiler: SQLCompiler, **kw: Any) -> str:
+    plain: str = compiler.visit_join(join, **kw)
+    left = join.left.name  # type: ignore[attr-defined]
+    assert plain.startswith(f"{left} JOIN "), plain
+    return f"{left} CROSS JOIN {plain[len(left) + len(' JOIN ') :]}"
+
+
+def _driven_by(ids: Select[Any], name: str) -> tuple[CTE, FromClause]:
+    """Conversations joined to ids computed first (`ids` has an `id` column, and maybe more)."""
+    first = _materialized(ids.cte(name))
+    return first, _ReadFirst(first, conversations, c.id == first.c.id)
+
+
+# Drilldown pages read `matches`: a select of (`id`, `modified_at`), one row per conversation.
+
+
+def bucket(scope: Scope, interval: Interval) -> Select[Any]:
+    """The report bucket, straight from the activity index."""
+    return select(a.conversation_id.label("id"), a.modified_at).where(in_bucket(scope, interval))
+
+
+def new(scope: Scope, interval: Interval) -> Select[Any]:
+    """The conversations of the bucket created in the interval (index on state, created_at)."""
+    return select(c.id, c.modified_at).where(new_in(scope, interval))
+
+
+def field_bucket(scope: Scope, field: str, field_id: int, interval: Interval) -> Select[Any]:
+    """The bucket narrowed to one top-list entry (fields-drilldown)."""
     if field == "tagid":
-        return c.id.in_(
-            select(conversation_tags.c.conversation_id).where(conversation_tags.c.tag_id == field_id)
-        )
-    if field == "replyid":
-        return c.id.in_(
-            select(t.conversation_id).where(_saved_reply_sent(interval), t.saved_reply_id == field_id)
-        )
-    if field == "workflowid":
-        return c.id.in_(select(t.conversation_id).where(_workflow_ran(interval), t.workflow_id == field_id))
+        tagged = _tagged(a.conversation_id, [field_id])
+        return select(a.conversation_id.label("id"), a.modified_at).where(in_bucket(scope, interval, tagged))
     if field == "customerid":
-        return c.customer_id == field_id
-    raise ValueError(f"unknown drilldown field {field!r}")
+        return select(c.id, c.modified_at).where(scoped(scope), c.customer_id == field_id, touched(interval))
+    if field == "replyid":
+        threads_of = select(t.conversation_id.label("id")).where(
+            _saved_reply_sent(interval), t.saved_reply_id == field_id
+        )
+    elif field == "workflowid":
+        threads_of = select(t.conversation_id.label("id")).where(
+            _workflow_ran(interval), t.workflow_id == field_id
+        )
+    else:
+        raise ValueError(f"unknown drilldown field {field!r}")
+    # A thread in the interval makes its conversation touched: only `scoped` is left to check.
+    return (
+        select(c.id, c.modified_at)
+        .select_from(_driven_by(threads_of.distinct(), "used")[1])
+        .where(scoped(scope))
+    )
 
 
 # -- local time -----------------------------------------------------------------------------
@@ -239,146 +383,200 @@ def received_by_period(
     conn: Connection, scope: Scope, interval: Interval, periods: Periods
 ) -> list[tuple[Any, ...]]:
     """Published customer threads (customer, chat, phone) created per period: (day, count)."""
+    received = select(t.conversation_id.label("id"), t.created_at.label("created_at")).where(
+        _received(interval)
+    )
+    first, source = _driven_by(received, "received")
     inner = (
-        select(_period_key(t.created_at, periods).label("period_key"))
-        .select_from(threads.join(conversations, c.id == t.conversation_id))
-        .where(
-            scoped(scope),
-            t.type.in_(CUSTOMER_THREAD_TYPES),
-            t.state == "published",
-            t.created_at.between(interval.start, interval.end),
-        )
+        select(_period_key(first.c.created_at, periods).label("period_key"))
+        .select_from(source)
+        .where(scoped(scope))
     )
     return _count_by_period(conn, inner)
+
+
+def _weekday_hour(column: Any, offsets: Offsets) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """Local weekday (1 = Monday .. 7) and hour (0..23) of a timestamp column."""
+    local = _local_shifted(column, offsets)
+    return (local // DAY + 3) % 7 + 1, local % DAY // HOUR
 
 
 def busy_slots(
     conn: Connection, scope: Scope, interval: Interval, offsets: Offsets
 ) -> list[tuple[int, int, int]]:
     """New conversations per local (weekday 1=Monday..7=Sunday, hour 0..23), non-empty slots only."""
-    local = _local_shifted(c.created_at, offsets)
-    inner = (
-        select(
-            ((local // DAY + 3) % 7 + 1).label("weekday"),
-            (local % DAY // HOUR).label("hour"),
-        )
-        .where(new_in(scope, interval))
-        .subquery()
-    )
+    weekday, hour = _weekday_hour(c.created_at, offsets)
+    inner = select(weekday.label("weekday"), hour.label("hour")).where(new_in(scope, interval)).subquery()
     query = select(inner.c.weekday, inner.c.hour, func.count()).group_by(inner.c.weekday, inner.c.hour)
     return [(int(d), int(h), int(n)) for d, h, n in conn.execute(query)]
 
 
-# -- totals and top lists -------------------------------------------------------------------
+# -- the overall report: one interval's numbers in one statement ----------------------------
 
 
-def bucket_totals(conn: Connection, scope: Scope, interval: Interval) -> dict[str, int]:
-    """Size of the bucket, how many of it are new, and its distinct primary customers."""
-    row = conn.execute(
-        select(
-            func.count().label("total"),
-            func.coalesce(func.sum(case((created_in(interval), 1), else_=0)), 0).label("created"),
-            func.count(distinct(c.customer_id)).label("customers"),
-        ).where(in_bucket(scope, interval))
-    ).one()
-    return {"total": int(row.total), "created": int(row.created), "customers": int(row.customers)}
+@dataclass
+class Summary:
+    """What the overall report needs to know about the bucket of one interval."""
+
+    total: int = 0  # conversations
+    created: int = 0  # of them created in the interval
+    customers: int = 0  # distinct primary customers
+    with_customer: int = 0  # conversations whose primary customer exists (`customers.count`)
+    customer_counts: list[tuple[int, int]] = field(default_factory=list)  # (customer id, conversations)
+    tag_counts: list[tuple[int, int]] = field(default_factory=list)  # (tag id, conversations)
+    slots: list[tuple[int, int, int]] = field(default_factory=list)  # new: (weekday, hour, count)
 
 
-@dataclass(frozen=True)
-class TopList:
-    """How one top list (tags, customers, saved replies, workflows) is counted."""
-
-    key: ColumnElement[Any]
-    names: tuple[ColumnElement[Any], ...]
-    source: Any  # the FROM clause, joined to conversations
-    where: tuple[ColumnElement[bool], ...]
-    conversations: ColumnElement[int]  # how many bucket conversations per entry
-    total: ColumnElement[int]  # the list's `count`
+def _part(kind: str, key: Any, n: Any) -> tuple[ColumnElement[Any], ...]:
+    return (
+        literal_column(f"'{kind}'").label("kind"),
+        cast(key, BigInteger).label("key"),
+        cast(n, BigInteger).label("n"),
+    )
 
 
-def _top_list(kind: str, interval: Interval) -> TopList:
-    ct = conversation_tags.c
-    if kind == "tags":
-        return TopList(
-            key=ct.tag_id,
-            names=(tags.c.name,),
-            source=conversation_tags.join(conversations, c.id == ct.conversation_id).join(
-                tags, tags.c.id == ct.tag_id
-            ),
-            where=(),
-            conversations=func.count(),
-            total=func.count(distinct(ct.tag_id)),
-        )
-    if kind == "customers":
-        return TopList(
-            key=c.customer_id,
-            names=(customers.c.first_name, customers.c.last_name),
-            source=conversations.join(customers, customers.c.id == c.customer_id),
-            where=(),
-            conversations=func.count(),
-            total=func.count(),
-        )
-    if kind == "replies":
-        return TopList(
-            key=t.saved_reply_id,
-            names=(saved_replies.c.name, saved_replies.c.mailbox_id),
-            source=threads.join(conversations, c.id == t.conversation_id).outerjoin(
-                saved_replies, saved_replies.c.id == t.saved_reply_id
-            ),
-            where=(_saved_reply_sent(interval),),
-            conversations=func.count(distinct(c.id)),
-            total=func.count(),
-        )
-    if kind == "workflows":
-        return TopList(
-            key=t.workflow_id,
-            names=(workflows.c.name,),
-            source=threads.join(conversations, c.id == t.conversation_id).outerjoin(
-                workflows, workflows.c.id == t.workflow_id
-            ),
-            where=(_workflow_ran(interval),),
-            conversations=func.count(distinct(c.id)),
-            total=func.count(),
-        )
-    raise ValueError(f"unknown top list {kind!r}")
-
-
-def top_entries(
+def summary(
     conn: Connection,
-    kind: str,
     scope: Scope,
     interval: Interval,
     *,
-    limit: int | None = None,
-    only_ids: Sequence[int] | None = None,
-) -> list[dict[str, Any]]:
-    """Entries of a top list, most conversations first (ties: lowest id): id, names…, count.
+    offsets: Offsets | None = None,
+    customer_ids: Sequence[int] | None = None,
+    tag_ids: Sequence[int] | None = None,
+) -> Summary:
+    """Totals, customers, tags and (with `offsets`) busy slots of one interval's bucket.
 
-    The per-entry count is exactly what the fields-drilldown counts for that id.
+    Customers: the `TOP_LENGTH` with the most conversations (ties: lowest id), or the given
+    `customer_ids`. Tags: every tag on the bucket, or the given `tag_ids`. The bucket is read
+    once, into a materialised CTE; each number is a UNION ALL branch over it.
     """
-    spec = _top_list(kind, interval)
-    where = [in_bucket(scope, interval), *spec.where]
-    if only_ids is not None:
-        where.append(spec.key.in_(list(only_ids)))
-    count = spec.conversations.label("n")
-    query = (
-        select(spec.key.label("id"), *spec.names, count)
-        .select_from(spec.source)
-        .where(*where)
-        .group_by(spec.key, *spec.names)
-        .order_by(count.desc(), spec.key.asc())
+    found = _materialized(
+        select(a.conversation_id.label("id"), a.customer_id, a.created_at)
+        .where(in_bucket(scope, interval))
+        .cte("bucket")
     )
-    if limit is not None:
-        query = query.limit(limit)
-    return [dict(row._mapping) for row in conn.execute(query)]
+    new_one = case((found.c.created_at.between(interval.start, interval.end), 1), else_=0)
+    by_customer = _materialized(
+        select(found.c.customer_id, func.count().label("n"), func.sum(new_one).label("created"))
+        .group_by(found.c.customer_id)
+        .cte("by_customer")
+    )
+    # `customers.count` and its top list count conversations whose primary customer exists: every
+    # non-null customer_id (a foreign key on both databases; customers are never deleted).
+    with_customer = by_customer.c.customer_id.is_not(None)
+    parts: list[Select[Any]] = [
+        select(*_part("total", null(), func.coalesce(func.sum(by_customer.c.n), 0))),
+        select(*_part("created", null(), func.coalesce(func.sum(by_customer.c.created), 0))),
+        select(*_part("customers", null(), func.count(by_customer.c.customer_id))),
+        select(*_part("with_customer", null(), func.coalesce(func.sum(by_customer.c.n), 0))).where(
+            with_customer
+        ),
+    ]
+    chosen = select(by_customer.c.customer_id, by_customer.c.n).where(with_customer)
+    if customer_ids is None:
+        chosen = chosen.order_by(by_customer.c.n.desc(), by_customer.c.customer_id).limit(TOP_LENGTH)
+    else:
+        chosen = chosen.where(by_customer.c.customer_id.in_(list(customer_ids)))
+    top = chosen.subquery("top_customers")
+    parts.append(select(*_part("customer", top.c.customer_id, top.c.n)))
+    per_tag = select(ct.tag_id, func.count().label("n")).select_from(
+        _ReadFirst(found, conversation_tags, ct.conversation_id == found.c.id)
+    )
+    if tag_ids is not None:
+        per_tag = per_tag.where(ct.tag_id.in_(list(tag_ids)))
+    counted = per_tag.group_by(ct.tag_id).subquery("per_tag")
+    tagged = select(*_part("tag", counted.c.tag_id, counted.c.n)).select_from(
+        counted.join(tags, tags.c.id == counted.c.tag_id)
+    )
+    parts.append(tagged)
+    if offsets is not None:
+        weekday, hour = _weekday_hour(found.c.created_at, offsets)
+        slot = (
+            select((weekday * 24 + hour).label("slot"))
+            .where(found.c.created_at.between(interval.start, interval.end))
+            .subquery("new_slots")
+        )
+        parts.append(select(*_part("slot", slot.c.slot, func.count())).group_by(slot.c.slot))
+    result = Summary()
+    for kind, key, n in conn.execute(union_all(*parts)):
+        if kind == "customer":
+            result.customer_counts.append((int(key), int(n)))
+        elif kind == "tag":
+            result.tag_counts.append((int(key), int(n)))
+        elif kind == "slot":
+            result.slots.append((int(key) // 24, int(key) % 24, int(n)))
+        else:
+            setattr(result, kind, int(n))
+    result.customer_counts.sort(key=lambda entry: (-entry[1], entry[0]))
+    result.tag_counts.sort(key=lambda entry: (-entry[1], entry[0]))
+    return result
 
 
-def top_total(conn: Connection, kind: str, scope: Scope, interval: Interval) -> int:
-    """The `count` of a top list: tags used, conversations with a customer, saved replies sent,
-    workflow runs."""
-    spec = _top_list(kind, interval)
-    query = select(spec.total).select_from(spec.source).where(in_bucket(scope, interval), *spec.where)
-    return int(conn.execute(query).scalar_one())
+@dataclass(frozen=True)
+class ThreadList:
+    """A top list counted from threads: saved replies sent, or workflow runs."""
+
+    key: ColumnElement[int]
+    condition: Any  # (Interval) -> the threads it counts
+    names: FromClause
+    name_columns: tuple[ColumnElement[Any], ...]
+
+
+def _thread_list(kind: str) -> ThreadList:
+    if kind == "replies":
+        return ThreadList(
+            t.saved_reply_id,
+            _saved_reply_sent,
+            saved_replies,
+            (saved_replies.c.name, saved_replies.c.mailbox_id),
+        )
+    if kind == "workflows":
+        return ThreadList(t.workflow_id, _workflow_ran, workflows, (workflows.c.name,))
+    raise ValueError(f"unknown top list {kind!r}")
+
+
+def thread_counts(
+    conn: Connection, kind: str, scope: Scope, interval: Interval, *, only_ids: Sequence[int] | None = None
+) -> list[dict[str, Any]]:
+    """Every entry of a thread-counted top list: id, names…, `n` conversations, `runs` threads.
+
+    Most conversations first (ties: lowest id). `n` is what the fields-drilldown counts for that
+    id; the sum of `runs` is the list's `count`.
+    """
+    spec = _thread_list(kind)
+    rows = select(t.conversation_id.label("id"), spec.key.label("key")).where(spec.condition(interval))
+    if only_ids is not None:
+        rows = rows.where(spec.key.in_(list(only_ids)))
+    first, source = _driven_by(rows, f"{kind}_threads")
+    name_id = spec.names.c.id
+    query = (
+        select(
+            first.c.key.label("id"),
+            *spec.name_columns,
+            func.count(distinct(c.id)).label("n"),
+            func.count().label("runs"),
+        )
+        .select_from(source.outerjoin(spec.names, name_id == first.c.key))
+        .where(scoped(scope))
+        .group_by(first.c.key, *spec.name_columns)
+    )
+    found = [dict(row._mapping) for row in conn.execute(query)]
+    found.sort(key=lambda row: (-row["n"], row["id"]))
+    return found
+
+
+def tag_names(conn: Connection, tag_ids: Sequence[int]) -> dict[int, str]:
+    rows = conn.execute(select(tags.c.id, tags.c.name).where(tags.c.id.in_(list(tag_ids))))
+    return {row.id: row.name for row in rows}
+
+
+def customer_names(conn: Connection, customer_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    rows = conn.execute(
+        select(customers.c.id, customers.c.first_name, customers.c.last_name).where(
+            customers.c.id.in_(list(customer_ids))
+        )
+    )
+    return {row.id: (row.first_name, row.last_name) for row in rows}
 
 
 def all_tags(conn: Connection) -> list[dict[str, Any]]:
@@ -390,12 +588,31 @@ def all_tags(conn: Connection) -> list[dict[str, Any]]:
 # -- drilldown pages ------------------------------------------------------------------------
 
 
-def count_conversations(conn: Connection, condition: ColumnElement[bool]) -> int:
-    return int(conn.execute(select(func.count()).select_from(conversations).where(condition)).scalar_one())
+def page_of(conn: Connection, matches: Select[Any], offset: int, limit: int) -> tuple[int, list[int]]:
+    """How many conversations `matches` holds, and the ids of one page of them, newest change
+    first (then id), in one statement over the matches materialised once."""
+    found = _materialized(matches.cte("matches"))
+    total = select(func.count().label("n")).select_from(found).subquery("total")
+    page = (
+        select(found.c.id, found.c.modified_at)
+        .order_by(found.c.modified_at.desc(), found.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+        .subquery("page")
+    )
+    query = (
+        select(total.c.n, page.c.id)
+        .select_from(total.outerjoin(page, true()))
+        .order_by(page.c.modified_at.desc(), page.c.id.desc())
+    )
+    rows = conn.execute(query).all()
+    return int(rows[0].n), [row.id for row in rows if row.id is not None]
 
 
-def drilldown_rows(conn: Connection, condition: ColumnElement[bool], offset: int, limit: int) -> list[dict]:
-    """One page of conversations, newest change first, with customer and assignee in the same row."""
+def drilldown_rows(conn: Connection, conversation_ids: Sequence[int]) -> list[dict]:
+    """The result rows of these conversations, newest change first, with customer and assignee."""
+    if not conversation_ids:
+        return []
     primary_email = (
         select(customer_emails.c.value)
         .where(customer_emails.c.customer_id == c.customer_id)
@@ -428,10 +645,8 @@ def drilldown_rows(conn: Connection, condition: ColumnElement[bool], offset: int
                 users, users.c.id == c.assignee_id
             )
         )
-        .where(condition)
+        .where(c.id.in_(list(conversation_ids)))
         .order_by(c.modified_at.desc(), c.id.desc())
-        .offset(offset)
-        .limit(limit)
     )
     return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 from tidings.kit import timefmt
 from tidings.reports import queries
@@ -48,8 +48,8 @@ from tidings.reports.schemas import (
     span,
 )
 
-TOP_LENGTH = 10
-TOP_LISTS = ("tags", "customers", "replies", "workflows")
+TOP_LENGTH = queries.TOP_LENGTH
+THREAD_LISTS = ("replies", "workflows")  # counted from threads; tags and customers from the summary
 EPOCH = date(1970, 1, 1)
 DAY_SECONDS = 86400
 
@@ -171,16 +171,15 @@ def per_day(total: int, interval: Interval) -> int:
 # -- the overall report ---------------------------------------------------------------------
 
 
-def _time_range(conn: Connection, scope: Scope, interval: Interval) -> dict[str, Any]:
-    totals = queries.bucket_totals(conn, scope, interval)
+def _time_range(interval: Interval, summary: queries.Summary) -> dict[str, Any]:
     return {
         "startDate": timefmt.fmt(interval.start),
         "endDate": timefmt.fmt(interval.end),
-        "totalConversations": totals["total"],
-        "conversationsCreated": totals["created"],
-        "newConversations": totals["created"],
-        "customers": totals["customers"],
-        "conversationsPerDay": per_day(totals["total"], interval),
+        "totalConversations": summary.total,
+        "conversationsCreated": summary.created,
+        "newConversations": summary.created,
+        "customers": summary.customers,
+        "conversationsPerDay": per_day(summary.total, interval),
     }
 
 
@@ -197,31 +196,26 @@ def _top_entry(kind: str, row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _top_list(
-    conn: Connection,
     kind: str,
-    scope: Scope,
-    current: Interval,
+    rows: list[dict[str, Any]],
+    count: int,
     current_total: int,
-    previous: tuple[Interval, int] | None,
+    previous: tuple[dict[int, int], int] | None,
 ) -> dict[str, Any]:
-    rows = queries.top_entries(conn, kind, scope, current, limit=TOP_LENGTH)
-    before: dict[int, int] = {}
-    if previous is not None and rows:
-        ids = [r["id"] for r in rows]
-        before = {r["id"]: r["n"] for r in queries.top_entries(conn, kind, scope, previous[0], only_ids=ids)}
+    """A top list: `rows` (id, names…, n) most first, `count`; `previous`: (counts by id, total)."""
     top = []
     for row in rows:
         entry = _top_entry(kind, row)
         now_percent = percent_of(row["n"], current_total)
         if previous is not None:
-            entry["previousCount"] = before.get(row["id"], 0)
+            entry["previousCount"] = previous[0].get(row["id"], 0)
         entry["percent"] = round(now_percent, 3)
         if previous is not None:
             then_percent = percent_of(entry["previousCount"], previous[1])
             entry["previousPercent"] = round(then_percent, 3)
             entry["deltaPercent"] = round(now_percent - then_percent, 3)
         top.append(entry)
-    return {"count": queries.top_total(conn, kind, scope, current), "top": top}
+    return {"count": count, "top": top}
 
 
 def _busiest(slots: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
@@ -244,16 +238,25 @@ def _busiest(slots: Sequence[tuple[int, int, int]]) -> dict[str, Any]:
 
 
 def overall(conn: Connection, scope: Scope, params: ComparedParams, zone: ZoneInfo) -> dict[str, Any]:
+    """One statement per interval for the bucket's numbers, one per thread-counted list."""
     current = Interval(params.start, params.end)
     previous = Interval(*params.previous) if params.previous else None
-    slots = queries.busy_slots(conn, scope, current, utc_offsets(zone, current))
-    report: dict[str, Any] = {"filterTags": queries.all_tags(conn), **_busiest(slots)}
-    report["current"] = now = _time_range(conn, scope, current)
-    then: dict[str, Any] | None = None
+    now = queries.summary(conn, scope, current, offsets=utc_offsets(zone, current))
+    top_tags = now.tag_counts[:TOP_LENGTH]
+    report: dict[str, Any] = {"filterTags": queries.all_tags(conn), **_busiest(now.slots)}
+    report["current"] = now_range = _time_range(current, now)
+    then: queries.Summary | None = None
     if previous is not None:
-        report["previous"] = then = _time_range(conn, scope, previous)
+        then = queries.summary(
+            conn,
+            scope,
+            previous,
+            customer_ids=[key for key, _ in now.customer_counts],
+            tag_ids=[key for key, _ in top_tags],
+        )
+        report["previous"] = then_range = _time_range(previous, then)
         report["deltas"] = {
-            key: relative_change(now[key], then[key])
+            key: relative_change(now_range[key], then_range[key])
             for key in (
                 "newConversations",
                 "totalConversations",
@@ -262,9 +265,39 @@ def overall(conn: Connection, scope: Scope, params: ComparedParams, zone: ZoneIn
                 "conversationsPerDay",
             )
         }
-    compare = (previous, then["totalConversations"]) if previous and then else None
-    for kind in TOP_LISTS:
-        report[kind] = _top_list(conn, kind, scope, current, now["totalConversations"], compare)
+
+    def before(counts: list[tuple[int, int]]) -> tuple[dict[int, int], int] | None:
+        return (dict(counts), then.total) if then is not None else None
+
+    tag_names = queries.tag_names(conn, [key for key, _ in top_tags])
+    tag_rows = [{"id": key, "name": tag_names.get(key), "n": n} for key, n in top_tags]
+    report["tags"] = _top_list(
+        "tags", tag_rows, len(now.tag_counts), now.total, before(then.tag_counts if then else [])
+    )
+    names = queries.customer_names(conn, [key for key, _ in now.customer_counts])
+    customer_rows = [
+        {"id": key, "first_name": names[key][0], "last_name": names[key][1], "n": n}
+        for key, n in now.customer_counts
+    ]
+    report["customers"] = _top_list(
+        "customers",
+        customer_rows,
+        now.with_customer,
+        now.total,
+        before(then.customer_counts if then else []),
+    )
+    for kind in THREAD_LISTS:
+        entries = queries.thread_counts(conn, kind, scope, current)
+        rows = entries[:TOP_LENGTH]
+        earlier: list[tuple[int, int]] = []
+        if previous is not None and rows:
+            ids = [row["id"] for row in rows]
+            earlier = [
+                (row["id"], row["n"])
+                for row in queries.thread_counts(conn, kind, scope, previous, only_ids=ids)
+            ]
+        runs = sum(row["runs"] for row in entries)
+        report[kind] = _top_list(kind, rows, runs, now.total, before(earlier))
     return report
 
 
@@ -362,11 +395,11 @@ def _result_item(row: dict[str, Any], tag_rows: list[dict[str, Any]]) -> dict[st
     }
 
 
-def _conversation_page(conn: Connection, condition: Any, params: DrilldownParams) -> dict[str, Any]:
-    count = queries.count_conversations(conn, condition)
+def _conversation_page(conn: Connection, matches: Select[Any], params: DrilldownParams) -> dict[str, Any]:
     offset = (params.page - 1) * params.rows
-    rows = queries.drilldown_rows(conn, condition, offset, params.rows) if offset < count else []
-    tags = queries.tags_of(conn, [r["id"] for r in rows])
+    count, ids = queries.page_of(conn, matches, offset, params.rows)
+    rows = queries.drilldown_rows(conn, ids)
+    tags = queries.tags_of(conn, ids)
     return {
         "conversations": {
             "pages": -(-count // params.rows),
@@ -379,18 +412,17 @@ def _conversation_page(conn: Connection, condition: Any, params: DrilldownParams
 
 def drilldown(conn: Connection, scope: Scope, params: DrilldownParams) -> dict[str, Any]:
     """The conversations of the overall report: the whole bucket."""
-    return _conversation_page(conn, queries.in_bucket(scope, Interval(params.start, params.end)), params)
+    return _conversation_page(conn, queries.bucket(scope, Interval(params.start, params.end)), params)
 
 
 def new_drilldown(conn: Connection, scope: Scope, params: DrilldownParams) -> dict[str, Any]:
     """The conversations of the new-conversations report: created in the interval."""
-    return _conversation_page(conn, queries.new_in(scope, Interval(params.start, params.end)), params)
+    return _conversation_page(conn, queries.new(scope, Interval(params.start, params.end)), params)
 
 
 def fields_drilldown(conn: Connection, scope: Scope, params: FieldsDrilldownParams) -> dict[str, Any]:
     """The conversations behind one top-list entry of the overall report."""
     interval = Interval(params.start, params.end)
-    condition = queries.in_bucket(scope, interval) & queries.field_condition(
-        params.field, params.fieldid, interval
+    return _conversation_page(
+        conn, queries.field_bucket(scope, params.field, params.fieldid, interval), params
     )
-    return _conversation_page(conn, condition, params)
