@@ -177,7 +177,7 @@ REPLY_DELAY = {"email": 5 * 3600.0, "chat": 90.0, "phone": 1800.0}
 CUSTOMER_DELAY = {"email": 14 * 3600.0, "chat": 60.0, "phone": 86400.0}
 STEP_DELAY = {NOTE: 1800.0, ASSIGN: 600.0, WORKFLOW: 900.0, STATUS: 7200.0}
 # Exchanges (replies and customer answers) after the first thread: 0, 1, 2, …
-EXCHANGE_WEIGHTS = (4, 26, 24, 18, 12, 9, 7)
+EXCHANGE_WEIGHTS = (2, 16, 20, 20, 17, 13, 12)
 TAG_COUNT_WEIGHTS = (30, 35, 20, 10, 5)
 TYPE_WEIGHTS = (("email", 0.78), ("chat", 0.14), ("phone", 0.08))
 DRAFT_RATE = 0.015
