@@ -331,14 +331,14 @@ def _text_total(
 ) -> int:
     """The exact number of matches, counted through the text index (see `LARGE_TOTAL_SECONDS`)."""
     capped = select(func.count()).select_from(driver.ids(limit=SMALL_TEXT_MATCH + 1).subquery())
-    large = int(conn.execute(capped).scalar_one()) > SMALL_TEXT_MATCH
-    if large and (cached := _large_totals.get(cache_key)) is not None:
-        return cached
     exact = select(func.count()).select_from(conversations).where(c_id_in(driver.ids()), filters)
-    total = int(conn.execute(exact).scalar_one())
-    if large:
-        _large_totals.put(cache_key, total)
-    return total
+
+    def count() -> int:
+        return int(conn.execute(exact).scalar_one())
+
+    if int(conn.execute(capped).scalar_one()) > SMALL_TEXT_MATCH:
+        return _large_totals.get_or_compute(cache_key, count)
+    return count()
 
 
 def _totals_key(conn: Connection, caller: Caller, params: ListParams) -> tuple[Any, ...]:
