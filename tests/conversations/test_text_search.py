@@ -3,10 +3,16 @@ the index walk in list order, and totals of large matches."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.support.api import Api
 from tidings.conversations import listing
+from tidings.kit.db import create_db_engine
 
 
 def _search(api: Api, query: str, **params: object) -> dict:
@@ -165,3 +171,42 @@ class TestLargeTotals:
         assert _search(api, "parsnip")["page"]["totalElements"] == 1
         api.conversation(mailbox, subject="Parsnip again")
         assert _search(api, "parsnip")["page"]["totalElements"] == 2
+
+
+class TestPageStatement:
+    """The page of a text search reads the text index and the filters, nothing it does not need."""
+
+    @pytest.fixture
+    def statements(self, app: FastAPI) -> Iterator[list[str]]:
+        seen: list[str] = []
+
+        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            seen.append(statement)
+
+        event.listen(app.state.db.engine, "before_cursor_execute", keep)
+        yield seen
+        event.remove(app.state.db.engine, "before_cursor_execute", keep)
+
+    @pytest.mark.parametrize("sort_field", ["createdAt", "subject", "score"])
+    def test_a_bare_term_naming_no_customer_pages_without_the_customer_branch(
+        self, api: Api, statements: list[str], sort_field: str
+    ) -> None:
+        mailbox = api.mailbox()
+        wanted = [api.conversation(mailbox, subject=f"Quince {n}") for n in range(3)]
+        api.conversation(mailbox, subject="Medlar")
+        statements.clear()
+        assert set(_ids(_search(api, "quince", sortField=sort_field))) == set(wanted)
+        pages = [s for s in statements if "ORDER BY" in s and "conversations" in s]
+        assert pages, statements
+        for page in pages:
+            assert "customer_emails" not in page, page
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgres_connections_do_not_jit_compile(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
+    finally:
+        engine.dispose()

@@ -632,6 +632,29 @@ class TestQueryShapes:
             assert "ix_conversation_search_document" in plan
             assert "Bitmap Index Scan" in plan
 
+    def test_postgres_one_bare_word_needs_no_weight(self, postgres_db: SearchDb) -> None:
+        """Subject (A) or body (D) is the whole document: an unweighted lexeme the GIN index can
+        answer without reading each document back to check weights."""
+        db = postgres_db
+        subject_only = db.add("Espresso machine", bodies=["it leaks"])
+        body_only = db.add("Broken", bodies=["my espresso machine leaks"])
+        db.add("Tea", bodies=["green tea"])
+        assert db.ids("espresso") == {subject_only, body_only}
+        assert db.ids("espres*") == {subject_only, body_only}
+        sql = str(
+            db.compiled("espresso").condition.compile(
+                dialect=db.conn.dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+        assert "espresso" in sql
+        assert ":A" not in sql and ":D" not in sql, sql
+        quoted = str(
+            db.compiled('"espresso machine"').condition.compile(
+                dialect=db.conn.dialect, compile_kwargs={"literal_binds": True}
+            )
+        )
+        assert ":A" in quoted and ":D" in quoted, quoted
+
 
 class TestLongestQueries:
     """2,000 characters of terms must run: no SQLite depth limit, no Python recursion limit."""

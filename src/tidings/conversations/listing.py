@@ -384,7 +384,10 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
         total = _text_total(conn, compiled.driver, compiled.filters, _totals_key(conn, caller, params))
         rows = _text_page(conn, compiled, params, offset, limit)
         if rows is None:
-            rows = _page(conn, compiled, offset, limit) if offset < total else []
+            # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
+            # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
+            matched = and_(c_id_in(compiled.driver.ids()), compiled.filters)
+            rows = _page(conn, matched, compiled.order, offset, limit) if offset < total else []
         related = load_related(conn, rows, embed_threads=params.embed == "threads")
         items = [conversation_out(request, row, related) for row in rows]
         return paged(request, "conversations", items, params.page, PAGE_SIZE, total)
@@ -392,16 +395,20 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     if counted is None:
         counted = select(func.count()).select_from(conversations).where(compiled.condition)
     total = int(conn.execute(counted).scalar_one())
-    rows = _page(conn, compiled, offset, limit) if offset < total else []
+    rows = _page(conn, compiled.condition, compiled.order, offset, limit) if offset < total else []
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))
 
 
-def _page(conn: Connection, compiled: Compiled, offset: int, limit: int) -> list[dict]:
-    page = (
-        select(conversations).where(compiled.condition).order_by(*compiled.order).offset(offset).limit(limit)
-    )
+def _page(
+    conn: Connection,
+    condition: ColumnElement[bool],
+    order: list[UnaryExpression[Any]],
+    offset: int,
+    limit: int,
+) -> list[dict]:
+    page = select(conversations).where(condition).order_by(*order).offset(offset).limit(limit)
     return [dict(r) for r in conn.execute(page).mappings()]
 
 

@@ -193,6 +193,10 @@ class _TextSearch(ABC, Generic[Q]):
     def body_query(self, value: str, words: list[str], prefix: bool) -> Q:
         return self.phrase(value, words, prefix)
 
+    def anywhere_query(self, value: str, words: list[str], prefix: bool) -> Q:
+        """The subject holds every word, or some body holds them in a row (a bare value)."""
+        return self.either([self.subject_query(value, words, prefix), self.body_query(value, words, prefix)])
+
     def condition(self, query: Q, *, scored: bool) -> Condition:
         if scored:
             self.scored_queries.append(query)
@@ -289,7 +293,9 @@ _TSQUERY_LEXEME = r"('(?:[^']|'')*')"
 
 
 def _tsquery_word(word: str, weight: str, prefix: bool) -> str:
-    return "'" + word.replace("'", "''") + "':" + ("*" if prefix else "") + weight
+    """`'word':*A`; without weight or prefix, just `'word'`."""
+    marks = ("*" if prefix else "") + weight
+    return "'" + word.replace("'", "''") + "'" + (":" + marks if marks else "")
 
 
 def _tsquery(words: list[str], joiner: str, weight: str, prefix: bool) -> ColumnElement[Any]:
@@ -335,6 +341,17 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
         if prefix:
             return query
         return self.either([query, _weighted(func.phraseto_tsquery(_SIMPLE, literal(value, String)), "D")])
+
+    def anywhere_query(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
+        """One word in the subject (A) or a body (D) is the word anywhere in the document, which
+        carries no other weights. Unweighted, the GIN index answers it without reading any
+        document back to check weights (12,700 matches at 1M conversations: 200 ms -> see bench)."""
+        if len(words) != 1:
+            return super().anywhere_query(value, words, prefix)
+        query = _tsquery(words, "", "", prefix)
+        if prefix:
+            return query
+        return self.either([query, func.plainto_tsquery(_SIMPLE, literal(value, String))])
 
     def either(self, queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return _tsquery_tree(queries, "||")
@@ -426,12 +443,7 @@ class _Compiler:
         return self._bare_text(node, words), [(node.value.strip(), node.prefix)]
 
     def _bare_text(self, term: Term, words: list[str]) -> Any:
-        return self.text.either(
-            [
-                self.text.subject_query(term.value, words, term.prefix),
-                self.text.body_query(term.value, words, term.prefix),
-            ]
-        )
+        return self.text.anywhere_query(term.value, words, term.prefix)
 
     def _subject(self, term: Term, negated: bool) -> Condition:
         words = tokens(term.value)
