@@ -344,8 +344,8 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
 
     def anywhere_query(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
         """One word in the subject (A) or a body (D) is the word anywhere in the document, which
-        carries no other weights. Unweighted, the GIN index answers it without reading any
-        document back to check weights (12,700 matches at 1M conversations: 200 ms -> see bench)."""
+        carries no other weights. Unweighted, the GIN index answers it without reading each
+        document back to check weights ('espresso' at 1M conversations: 191 -> 73 ms)."""
         if len(words) != 1:
             return super().anywhere_query(value, words, prefix)
         query = _tsquery(words, "", "", prefix)
