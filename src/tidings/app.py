@@ -41,7 +41,9 @@ ROUTERS = (
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    db = Database(settings.database_url, threads=settings.db_threads)
+    db = Database(
+        settings.database_url, threads=settings.db_threads, pg_prepare_threshold=settings.pg_prepare_threshold
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

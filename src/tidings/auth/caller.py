@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import Connection
 
 from tidings.auth import repository
 from tidings.kit import timefmt
@@ -35,17 +36,33 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-async def current_caller(request: Request) -> Caller:
-    token = _bearer(request)
-    if token is None:
-        raise ApiError(401)
-    found = await request.app.state.db.read(repository.caller_for_token, token, timefmt.now())
+def _caller(found: dict | None) -> Caller:
     if found is None:
         raise ApiError(401)
     ids = found["mailbox_ids"]
-    caller = Caller(found["user_id"], found["role"], found["app_id"], None if ids is None else frozenset(ids))
-    request.state.caller = caller
-    return caller
+    return Caller(found["user_id"], found["role"], found["app_id"], None if ids is None else frozenset(ids))
+
+
+async def current_caller(request: Request) -> Caller:
+    token = await bearer_token(request)
+    return _caller(await request.app.state.db.read(repository.caller_for_token, token, timefmt.now()))
+
+
+async def bearer_token(request: Request) -> str:
+    """The request's bearer token (401 without one), for routes that look it up themselves."""
+    token = _bearer(request)
+    if token is None:
+        raise ApiError(401)
+    return token
+
+
+def caller_on(conn: Connection, token: str) -> Caller:
+    """The caller a token stands for, looked up on a connection the route already holds.
+
+    The hottest read (the conversation list) resolves its caller this way: one thread hop and
+    one transaction per request instead of two, with the same rules as `current_caller`.
+    """
+    return _caller(repository.caller_for_token(conn, token, timefmt.now()))
 
 
 async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
@@ -55,4 +72,5 @@ async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Ca
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
+BearerToken = Annotated[str, Depends(bearer_token)]
 AdminCaller = Annotated[Caller, Depends(admin_caller)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from tidings.auth.secrets import hash_secret, new_token, token_hash
-from tidings.db.tables import apps, tokens, user_mailboxes, users
+from tidings.db.tables import Timestamp, apps, tokens, user_mailboxes, users
+from tidings.kit.prepared import Prepared
 
 
 def create_app(conn: Connection, user_id: int, client_id: str, secret: str, name: str, now: datetime) -> int:
@@ -58,28 +59,28 @@ def consume_refresh_token(conn: Connection, token: str, app_id: int, now: dateti
     return int(row.user_id)
 
 
-def caller_for_token(conn: Connection, token: str, now: datetime) -> dict | None:
-    row = (
-        conn.execute(
-            select(users.c.id, users.c.role, tokens.c.app_id)
-            .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
-            .where(
-                tokens.c.token_hash == token_hash(token),
-                tokens.c.kind == "access",
-                tokens.c.revoked.is_(False),
-                tokens.c.expires_at > now,
-            )
-        )
-        .mappings()
-        .first()
+# Prepared once: every authenticated request runs these (see kit/prepared.py).
+_LIVE_ACCESS_TOKEN = Prepared(
+    select(users.c.id, users.c.role, tokens.c.app_id)
+    .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
+    .where(
+        tokens.c.token_hash == bindparam("token_hash"),
+        tokens.c.kind == "access",
+        tokens.c.revoked.is_(False),
+        tokens.c.expires_at > bindparam("now", type_=Timestamp()),
     )
-    if row is None:
+)
+_GRANTED_MAILBOXES = Prepared(
+    select(user_mailboxes.c.mailbox_id).where(user_mailboxes.c.user_id == bindparam("user_id"))
+)
+
+
+def caller_for_token(conn: Connection, token: str, now: datetime) -> dict | None:
+    rows = _LIVE_ACCESS_TOKEN.rows(conn, token_hash=token_hash(token), now=now)
+    if not rows:
         return None
+    user_id, role, app_id = rows[0]
     mailbox_ids: list[int] | None = None
-    if row["role"] == "user":
-        mailbox_ids = list(
-            conn.execute(select(user_mailboxes.c.mailbox_id).where(user_mailboxes.c.user_id == row["id"]))
-            .scalars()
-            .all()
-        )
-    return {"user_id": row["id"], "role": row["role"], "app_id": row["app_id"], "mailbox_ids": mailbox_ids}
+    if role == "user":
+        mailbox_ids = [mailbox_id for (mailbox_id,) in _GRANTED_MAILBOXES.rows(conn, user_id=user_id)]
+    return {"user_id": user_id, "role": role, "app_id": app_id, "mailbox_ids": mailbox_ids}

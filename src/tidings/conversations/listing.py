@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from functools import lru_cache
+from typing import Any, Literal, get_args
 
-from fastapi import Query, Request
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, select
 from sqlalchemy.sql.elements import UnaryExpression
 
-from tidings.auth.caller import Caller, CurrentCaller
+from tidings.auth.caller import BearerToken, Caller, caller_on
+from tidings.conversations import repository
 from tidings.conversations.presenter import conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
@@ -34,6 +36,7 @@ from tidings.kit import timefmt
 from tidings.kit.cache import TtlCache
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
+from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.schemas import MAX_ID
 from tidings.search import QueryError, TextDriver, bare_term_customers, compile_query, parse_query
 
@@ -162,23 +165,33 @@ def _sort_keys(params: ListParams, score: ColumnElement[Any] | None) -> list[Una
     return [primary, tie]
 
 
-def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
-    """Every filter as one SQL condition (combined with AND), and the ORDER BY."""
+def _is_simple(params: ListParams) -> bool:
+    """Only mailboxes, status and at most one tag: no lookups, and totals from the kept counts."""
+    return not (
+        params.folder
+        or len(params.tag_names) > 1
+        or params.assigned_to
+        or params.modifiedSince
+        or params.number
+        or params.customFieldsByIds
+        or params.query
+    )
+
+
+def _visibility(caller: Caller) -> tuple[int, ...] | None:
+    return tuple(sorted(caller.mailbox_ids)) if caller.mailbox_ids is not None else None
+
+
+def _common_filters(
+    params: ListParams, visible: tuple[int, ...] | None, state: str
+) -> tuple[list[ColumnElement[bool]], list[tuple[str, Any]]]:
+    """State, visibility, mailboxes, status and tags: the conditions, and what kept counts need."""
     c = conversations.c
-    errors: list[FieldError] = []
-    conditions: list[ColumnElement[bool]] = []
-    drafts_folder = False
-    if params.folder is not None:
-        kind = conn.execute(select(folders.c.type).where(folders.c.id == params.folder)).scalar()
-        drafts_folder = kind == "drafts"
-        conditions.append(c.folder_id == params.folder)
-    state = "draft" if drafts_folder else "published"
+    conditions: list[ColumnElement[bool]] = [c.state == state]
     counted: list[tuple[str, Any]] = [("state", state)]
-    conditions.append(c.state == state)
-    if caller.mailbox_ids is not None:
-        visible = sorted(caller.mailbox_ids)
+    if visible is not None:
         conditions.append(c.mailbox_id.in_(visible) if visible else false())
-        counted.append(("mailbox_id", visible))
+        counted.append(("mailbox_id", list(visible)))
     if params.mailbox_ids:
         conditions.append(c.mailbox_id.in_(params.mailbox_ids))
         counted.append(("mailbox_id", params.mailbox_ids))
@@ -195,6 +208,42 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
                 conversation_tags.c.tag_id.in_(select(tags.c.id).where(tags.c.name.in_(params.tag_names))),
             )
         )
+    return conditions, counted
+
+
+@lru_cache(maxsize=512)
+def _simple_compiled(
+    visible: tuple[int, ...] | None,
+    mailbox: str | None,
+    status: str | None,
+    tag: str | None,
+    sort_field: str,
+    sort_order: str,
+) -> Compiled:
+    """A simple list's SQL, built once per shape: building it cost more than running it."""
+    params = ListParams.model_construct(
+        mailbox=mailbox, status=status, tag=tag, sortField=sort_field, sortOrder=sort_order
+    )
+    conditions, counted = _common_filters(params, visible, "published")
+    return Compiled(and_(*conditions), _sort_keys(params, None), _kept_total(counted, params.tag_names))
+
+
+def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
+    """Every filter as one SQL condition (combined with AND), and the ORDER BY."""
+    if _is_simple(params):
+        return _simple_compiled(
+            _visibility(caller), params.mailbox, params.status, params.tag, params.sortField, params.sortOrder
+        )
+    c = conversations.c
+    errors: list[FieldError] = []
+    drafts_folder = False
+    folder: list[ColumnElement[bool]] = []
+    if params.folder is not None:
+        kind = conn.execute(select(folders.c.type).where(folders.c.id == params.folder)).scalar()
+        drafts_folder = kind == "drafts"
+        folder.append(c.folder_id == params.folder)
+    conditions, _ = _common_filters(params, _visibility(caller), "draft" if drafts_folder else "published")
+    conditions += folder
     if params.assigned_to is not None:
         conditions.append(c.assignee_id == params.assigned_to)
     if params.modifiedSince is not None:
@@ -226,21 +275,12 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
             )
     if errors:
         raise invalid(*errors)
-    simple = not (
-        params.folder
-        or len(params.tag_names) > 1
-        or params.assigned_to
-        or params.modifiedSince
-        or params.number
-        or params.customFieldsByIds
-        or params.query
-    )
     if driver is not None and _names_a_customer(conn, driver):
         driver = None
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
-        _kept_total(counted, params.tag_names) if simple else None,
+        None,
         driver,
         and_(*others, driver.rest) if driver is not None else None,
     )
@@ -367,14 +407,14 @@ def _text_page(
         return None
     matches = walk.subquery()
     page = (
-        select(conversations)
+        select(conversations.c.id)
         .join_from(matches, conversations, conversations.c.id == matches.c.id)
         .where(compiled.filters)
         .order_by(matches.c.search_key.desc() if params.sortOrder == "desc" else matches.c.search_key.asc())
         .offset(offset)
         .limit(limit)
     )
-    return [dict(r) for r in conn.execute(page).mappings()]
+    return repository.by_ids(conn, list(conn.execute(page).scalars()))
 
 
 def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> dict[str, Any]:
@@ -408,14 +448,22 @@ def _page(
     offset: int,
     limit: int,
 ) -> list[dict]:
-    page = select(conversations).where(condition).order_by(*order).offset(offset).limit(limit)
-    return [dict(r) for r in conn.execute(page).mappings()]
+    """The page's ids in list order, then its rows through the prepared loader."""
+    page = select(conversations.c.id).where(condition).order_by(*order).offset(offset).limit(limit)
+    return repository.by_ids(conn, list(conn.execute(page).scalars()))
 
 
-async def list_conversations(
-    request: Request, caller: CurrentCaller, params: Annotated[ListParams, Query()]
-) -> HalResponse:
-    return HalResponse(await request.app.state.db.read(list_page, request, caller, params))
+async def list_conversations(request: Request, token: BearerToken) -> HalResponse:
+    return HalResponse(await request.app.state.db.read(_list_for_token, request, token))
 
 
-__all__ = ["SORT_FIELDS", "ListParams", "list_conversations"]
+def _list_for_token(conn: Connection, request: Request, token: str) -> dict[str, Any]:
+    """Caller, then parameters (a bad token is a 401 before any 400), then the page: one hop."""
+    caller = caller_on(conn, token)
+    return list_page(conn, request, caller, read_query_model(ListParams, request))
+
+
+OPENAPI_PARAMETERS = openapi_parameters(ListParams)
+
+
+__all__ = ["OPENAPI_PARAMETERS", "SORT_FIELDS", "ListParams", "list_conversations"]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 from starlette.requests import Request
 
@@ -31,6 +33,8 @@ class Related:
     fields: dict[int, list[dict]] = field(default_factory=dict)
     threads: dict[int, list[dict]] | None = None
     attachments: dict[int, list[dict]] = field(default_factory=dict)
+    # One instant for the whole page: snoozes and "waiting since" wording agree across rows.
+    now: datetime = field(default_factory=timefmt.now)
 
 
 def load_related(conn: Connection, rows: list[dict], *, embed_threads: bool = False) -> Related:
@@ -89,9 +93,15 @@ def author(row: dict, related: Related) -> dict[str, Any]:
     return found or {"id": row["created_by_id"], "type": "customer"}
 
 
+def _address_list(stored: str) -> list[str]:
+    """A stored JSON list of addresses (most are empty: skip the parser for those)."""
+    return [] if stored == "[]" else list(orjson.loads(stored))
+
+
 def conversation_out(request: Request, row: dict, related: Related) -> dict[str, Any]:
     cid = row["id"]
-    now = timefmt.now()
+    now = related.now
+    base = base_url(request)
     assignee = related.users.get(row["assignee_id"]) if row["assignee_id"] else None
     closer = related.users.get(row["closed_by"]) if row["closed_by"] else None
     customer = related.customers.get(row["customer_id"]) if row["customer_id"] else None
@@ -129,8 +139,8 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
         {"id": t["id"], "color": t["color"] or DEFAULT_TAG_COLOR, "tag": t["name"]}
         for t in related.tags.get(cid, [])
     ]
-    doc["cc"] = json.loads(row["cc"])
-    doc["bcc"] = json.loads(row["bcc"])
+    doc["cc"] = _address_list(row["cc"])
+    doc["bcc"] = _address_list(row["bcc"])
     if customer:
         doc["primaryCustomer"] = customer_person(customer)
     if row["snoozed_until"] and row["snoozed_until"] > now:
@@ -150,20 +160,20 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
         doc["_embedded"] = {
             "threads": [thread_out(request, t, related) for t in related.threads.get(cid, [])],
         }
-    links: dict[str, Any] = {"self": href(request, f"/v2/conversations/{cid}")}
-    links["mailbox"] = href(request, f"/v2/mailboxes/{row['mailbox_id']}")
+    links: dict[str, Any] = {"self": {"href": f"{base}/v2/conversations/{cid}"}}
+    links["mailbox"] = {"href": f"{base}/v2/mailboxes/{row['mailbox_id']}"}
     if customer:
-        links["primaryCustomer"] = href(request, f"/v2/customers/{customer['id']}")
+        links["primaryCustomer"] = {"href": f"{base}/v2/customers/{customer['id']}"}
     if row["created_by_type"] == "user":
-        links["createdByUser"] = href(request, f"/v2/users/{row['created_by_id']}")
+        links["createdByUser"] = {"href": f"{base}/v2/users/{row['created_by_id']}"}
     else:
-        links["createdByCustomer"] = href(request, f"/v2/customers/{row['created_by_id']}")
+        links["createdByCustomer"] = {"href": f"{base}/v2/customers/{row['created_by_id']}"}
     if closer:
-        links["closedBy"] = href(request, f"/v2/users/{closer['id']}")
-    links["threads"] = href(request, f"/v2/conversations/{cid}/threads/")
+        links["closedBy"] = {"href": f"{base}/v2/users/{closer['id']}"}
+    links["threads"] = {"href": f"{base}/v2/conversations/{cid}/threads/"}
     if assignee:
-        links["assignee"] = href(request, f"/v2/users/{assignee['id']}")
-    web = request.app.state.settings.web_base_url or base_url(request)
+        links["assignee"] = {"href": f"{base}/v2/users/{assignee['id']}"}
+    web = request.app.state.settings.web_base_url or base
     links["web"] = {"href": f"{web.rstrip('/')}/conversation/{cid}/{row['number']}"}
     doc["_links"] = links
     return doc

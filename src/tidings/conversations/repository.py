@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, select, type_coerce, update
+from sqlalchemy import Connection, case, delete, func, insert, select, type_coerce, update
 
 from tidings.db.tables import (
     Timestamp,
@@ -30,6 +30,7 @@ from tidings.db.tables import (
     threads,
 )
 from tidings.kit.db import insert_or_existing
+from tidings.kit.prepared import Prepared, any_id
 
 CUSTOMER_SIDE_TYPES = ("customer", "chat", "phone")
 
@@ -239,15 +240,15 @@ def add_emails(conn: Connection, conversation_id: int, emails: Iterable[str]) ->
 # -- loading for presentation ---------------------------------------------------------------
 
 
-# Built once: the page loaders run on every list request, and building a statement costs more
-# than running it (measured ~0.1 ms each); `ids` expands to the page's ids.
-_TAGS_OF = (
+# Prepared once: the page loaders run on every list request (see kit/prepared.py).
+_CONVERSATIONS_BY_ID = Prepared(select(conversations).where(any_id(conversations.c.id)))
+_TAGS_OF = Prepared(
     select(conversation_tags.c.conversation_id, tags.c.id, tags.c.name, tags.c.color)
     .join(tags, tags.c.id == conversation_tags.c.tag_id)
-    .where(conversation_tags.c.conversation_id.in_(bindparam("ids", expanding=True)))
+    .where(any_id(conversation_tags.c.conversation_id))
     .order_by(tags.c.name)
 )
-_FIELDS_OF = (
+_FIELDS_OF = Prepared(
     select(
         conversation_fields.c.conversation_id,
         conversation_fields.c.field_id,
@@ -256,20 +257,30 @@ _FIELDS_OF = (
         mailbox_fields.c.type,
     )
     .join(mailbox_fields, mailbox_fields.c.id == conversation_fields.c.field_id)
-    .where(conversation_fields.c.conversation_id.in_(bindparam("ids", expanding=True)))
+    .where(any_id(conversation_fields.c.conversation_id))
     .order_by(mailbox_fields.c.sort_order, mailbox_fields.c.id)
 )
-_OPTION_LABELS = select(mailbox_field_options.c.id, mailbox_field_options.c.label).where(
-    mailbox_field_options.c.id.in_(bindparam("ids", expanding=True))
+_OPTION_LABELS = Prepared(
+    select(mailbox_field_options.c.id, mailbox_field_options.c.label).where(
+        any_id(mailbox_field_options.c.id)
+    )
 )
+
+
+def by_ids(conn: Connection, conversation_ids: Sequence[int]) -> list[dict]:
+    """The conversations with these ids, in the order of `conversation_ids`."""
+    if not conversation_ids:
+        return []
+    found = {r["id"]: r for r in _CONVERSATIONS_BY_ID.dicts(conn, ids=list(conversation_ids))}
+    return [found[i] for i in conversation_ids if i in found]
 
 
 def tags_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, list[dict]]:
     found: dict[int, list[dict]] = defaultdict(list)
     if not conversation_ids:
         return found
-    for r in conn.execute(_TAGS_OF, {"ids": list(conversation_ids)}):
-        found[r.conversation_id].append({"id": r.id, "name": r.name, "color": r.color})
+    for conversation_id, tag_id, name, color in _TAGS_OF.rows(conn, ids=list(conversation_ids)):
+        found[conversation_id].append({"id": tag_id, "name": name, "color": color})
     return found
 
 
@@ -278,12 +289,12 @@ def fields_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, l
     found: dict[int, list[dict]] = defaultdict(list)
     if not conversation_ids:
         return found
-    rows = conn.execute(_FIELDS_OF, {"ids": list(conversation_ids)}).all()
-    option_ids = [int(r.value) for r in rows if r.type == "dropdown" and r.value.isdigit()]
-    labels = dict(conn.execute(_OPTION_LABELS, {"ids": option_ids}).all()) if option_ids else {}
-    for r in rows:
-        text = labels.get(int(r.value), r.value) if r.type == "dropdown" and r.value.isdigit() else r.value
-        found[r.conversation_id].append({"id": r.field_id, "name": r.name, "value": r.value, "text": text})
+    rows = _FIELDS_OF.rows(conn, ids=list(conversation_ids))
+    option_ids = [int(value) for _, _, value, _, kind in rows if kind == "dropdown" and value.isdigit()]
+    labels = dict(_OPTION_LABELS.rows(conn, ids=option_ids)) if option_ids else {}
+    for conversation_id, field_id, value, name, kind in rows:
+        text = labels.get(int(value), value) if kind == "dropdown" and value.isdigit() else value
+        found[conversation_id].append({"id": field_id, "name": name, "value": value, "text": text})
     return found
 
 

@@ -34,6 +34,7 @@ router.add_api_route(
     methods=["GET"],
     summary="List and search conversations",
     response_model=ConversationPage,
+    openapi_extra={"parameters": listing.OPENAPI_PARAMETERS},
 )
 
 

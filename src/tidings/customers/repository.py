@@ -11,7 +11,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Table,
-    bindparam,
     delete,
     false,
     func,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 
 from tidings.db.tables import conversations, customer_emails, customer_phones, customers
 from tidings.kit.db import insert_or_existing
+from tidings.kit.prepared import Prepared, any_id, id_list
 
 CUSTOMER_COLUMNS = {
     "firstName": "first_name",
@@ -85,29 +85,22 @@ def exists(conn: Connection, customer_id: int) -> bool:
     return conn.execute(select(customers.c.id).where(customers.c.id == customer_id)).first() is not None
 
 
-_CUSTOMERS_BY_ID = select(customers).where(customers.c.id.in_(bindparam("ids", expanding=True)))
-_FIRST_EMAIL_IDS = (
-    select(customer_emails.c.customer_id, func.min(customer_emails.c.id).label("email_id"))
-    .where(customer_emails.c.customer_id.in_(bindparam("ids", expanding=True)))
-    .group_by(customer_emails.c.customer_id)
-    .subquery()
+_FIRST_EMAIL = (
+    select(customer_emails.c.value)
+    .where(customer_emails.c.customer_id == customers.c.id)
+    .order_by(customer_emails.c.id)
+    .limit(1)
+    .scalar_subquery()
 )
-_FIRST_EMAILS = select(customer_emails.c.customer_id, customer_emails.c.value).join(
-    _FIRST_EMAIL_IDS, _FIRST_EMAIL_IDS.c.email_id == customer_emails.c.id
-)
+_CUSTOMERS_BY_ID = Prepared(select(customers, _FIRST_EMAIL.label("email")).where(any_id(customers.c.id)))
 
 
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
-    """Customers with their first (primary) email as `email`, in two queries for any number."""
-    wanted = sorted({i for i in ids if i})
+    """Customers with their first (primary) email as `email`, in one query for any number."""
+    wanted = id_list(ids)
     if not wanted:
         return {}
-    found = {r["id"]: dict(r) for r in conn.execute(_CUSTOMERS_BY_ID, {"ids": wanted}).mappings()}
-    for c in found.values():
-        c["email"] = None
-    for r in conn.execute(_FIRST_EMAILS, {"ids": wanted}):
-        found[r.customer_id]["email"] = r.value
-    return found
+    return {c["id"]: c for c in _CUSTOMERS_BY_ID.dicts(conn, ids=wanted)}
 
 
 def sort_keys(customer: dict[str, Any] | None) -> dict[str, str]:

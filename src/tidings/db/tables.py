@@ -11,6 +11,7 @@ so that lists and reports never need per-row work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,6 +63,16 @@ class Timestamp(TypeDecorator[datetime]):
         if value is None:
             return None
         return datetime.fromtimestamp(int(value), tz=UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], datetime | None]:
+        """`process_result_value` without TypeDecorator's generic wrapper: a list page reads
+        ~275 timestamps, and the wrapper doubled their cost (both drivers return integers)."""
+        from_epoch = datetime.fromtimestamp
+
+        def process(value: Any) -> datetime | None:
+            return None if value is None else from_epoch(int(value), UTC)
+
+        return process
 
 
 def _id() -> Column[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     bootstrap_email: str = "owner@localhost"
     web_base_url: str | None = None  # base of `web` links; default: this server
     db_threads: int = 8
+    pg_prepare_threshold: int = Field(default=5, ge=0)  # see kit.db.create_db_engine
 
     @field_validator("timezone")
     @classmethod

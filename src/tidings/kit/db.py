@@ -44,7 +44,10 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_db_engine(url: str, pool_size: int = 8) -> Engine:
+def create_db_engine(url: str, pool_size: int = 8, pg_prepare_threshold: int = 0) -> Engine:
+    """An engine for the URL. `pg_prepare_threshold`: after how many runs of one statement a
+    PostgreSQL connection prepares it server-side (psycopg's `prepare_threshold`); 0 never does,
+    which PgBouncer before 1.21 needs in transaction mode."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
@@ -55,7 +58,7 @@ def create_db_engine(url: str, pool_size: int = 8) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
-        connect_args={"prepare_threshold": None},
+        connect_args={"prepare_threshold": pg_prepare_threshold or None},
     )
     _configure_postgres(engine)
     return engine
@@ -108,9 +111,9 @@ def insert_or_existing(conn: Connection, insert: Callable[[], T], existing: Call
 class Database:
     """The engine plus the thread hop every request uses to reach it."""
 
-    def __init__(self, url: str, threads: int = 8) -> None:
+    def __init__(self, url: str, threads: int = 8, pg_prepare_threshold: int = 0) -> None:
         self.url = normalise_url(url)
-        self.engine = create_db_engine(self.url, pool_size=threads)
+        self.engine = create_db_engine(self.url, pool_size=threads, pg_prepare_threshold=pg_prepare_threshold)
         self.dialect = self.engine.dialect.name
         self._limiter = anyio.CapacityLimiter(threads)
 

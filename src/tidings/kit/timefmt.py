@@ -18,7 +18,8 @@ def now() -> datetime:
 def fmt(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat is ~4x cheaper than strftime; the first 19 characters are YYYY-MM-DDTHH:MM:SS.
+    return value.astimezone(UTC).isoformat()[:19] + "Z"
 
 
 def parse(text: str) -> datetime:

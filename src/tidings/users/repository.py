@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, func, select
 
 from tidings.db.tables import user_mailboxes, users
+from tidings.kit.prepared import Prepared, any_id, id_list
 
 
 def create_user(conn: Connection, values: dict[str, Any], mailbox_ids: Iterable[int], now: datetime) -> int:
@@ -47,12 +48,11 @@ def list_page(
     return [dict(r) for r in rows.mappings()], int(total)
 
 
-_USERS_BY_ID = select(users).where(users.c.id.in_(bindparam("ids", expanding=True)))
+_USERS_BY_ID = Prepared(select(users).where(any_id(users.c.id)))
 
 
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
-    wanted = sorted({i for i in ids if i})
+    wanted = id_list(ids)
     if not wanted:
         return {}
-    rows = conn.execute(_USERS_BY_ID, {"ids": wanted}).mappings()
-    return {r["id"]: dict(r) for r in rows}
+    return {u["id"]: u for u in _USERS_BY_ID.dicts(conn, ids=wanted)}
