@@ -31,3 +31,14 @@ def test_postgres_prepares_repeated_statements_only_when_configured(
             assert (count > 0) is prepared
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_prepared_statements_are_still_planned_for_their_values(db_url: str) -> None:
+    """A generic plan made for a rare word (or tag) took seconds on a common one."""
+    db = Database(db_url, threads=1, pg_prepare_threshold=5)
+    try:
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "force_custom_plan"
+    finally:
+        db.dispose()

@@ -72,6 +72,10 @@ def _configure_postgres(engine: Engine) -> None:
         # A SET rather than a startup option, which connection poolers such as PgBouncer refuse.
         with dbapi_conn.cursor() as cursor:
             cursor.execute("SET jit = off")
+            # Prepared statements (TIDINGS_PG_PREPARE_THRESHOLD) skip parsing, but each run is
+            # still planned for its own values: one generic plan for a text search or a tag
+            # filter fits rare values and takes seconds on common ones ('the' after 'espresso').
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_conn.commit()
 
 
