@@ -6,7 +6,6 @@ and, with `embed=threads`, the threads and their attachments) in one query per k
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from tidings.conversations import repository
 from tidings.customers import repository as customers_repository
 from tidings.kit import timefmt
-from tidings.kit.hal import base_url, href
+from tidings.kit.hal import base_url
 from tidings.users import repository as users_repository
 from tidings.users.schemas import person
 
@@ -207,9 +206,9 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
         doc["assignedTo"] = person(assigned)
     if thread["type"] in ("message", "customer"):
         doc["savedReplyId"] = thread["saved_reply_id"] or 0
-    doc["to"] = json.loads(thread["to_list"])
-    doc["cc"] = json.loads(thread["cc_list"])
-    doc["bcc"] = json.loads(thread["bcc_list"])
+    doc["to"] = _address_list(thread["to_list"])
+    doc["cc"] = _address_list(thread["cc_list"])
+    doc["bcc"] = _address_list(thread["bcc_list"])
     doc["createdAt"] = timefmt.fmt(thread["created_at"])
     if thread["opened_at"]:
         doc["openedAt"] = timefmt.fmt(thread["opened_at"])
@@ -243,12 +242,12 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
     }
     links: dict[str, Any] = {}
     if assigned:
-        links["assignedTo"] = href(request, f"/v2/users/{assigned['id']}")
+        links["assignedTo"] = {"href": f"{base}/v2/users/{assigned['id']}"}
     if thread["created_by_type"] == "user":
-        links["createdByUser"] = href(request, f"/v2/users/{thread['created_by_id']}")
+        links["createdByUser"] = {"href": f"{base}/v2/users/{thread['created_by_id']}"}
     else:
-        links["createdByCustomer"] = href(request, f"/v2/customers/{thread['created_by_id']}")
+        links["createdByCustomer"] = {"href": f"{base}/v2/customers/{thread['created_by_id']}"}
     if customer:
-        links["customer"] = href(request, f"/v2/customers/{customer['id']}")
+        links["customer"] = {"href": f"{base}/v2/customers/{customer['id']}"}
     doc["_links"] = links
     return doc

@@ -298,12 +298,21 @@ def fields_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, l
     return found
 
 
+_THREADS_OF = Prepared(
+    select(threads)
+    .where(any_id(threads.c.conversation_id))
+    .order_by(threads.c.created_at.desc(), threads.c.id.desc())
+)
+
+
 def threads_for(
     conn: Connection, conversation_ids: Sequence[int], *, offset: int = 0, limit: int | None = None
 ) -> list[dict]:
-    """Threads of the conversations, newest first."""
+    """Threads of the conversations, newest first (all of them through the prepared loader)."""
     if not conversation_ids:
         return []
+    if offset == 0 and limit is None:
+        return _THREADS_OF.dicts(conn, ids=list(conversation_ids))
     query = (
         select(threads)
         .where(threads.c.conversation_id.in_(conversation_ids))
