@@ -157,5 +157,5 @@ class Prepared:
 
 
 def id_list(ids: Iterable[int]) -> list[int]:
-    """Distinct ids, sorted: one spelling per set, for the database and for tests alike."""
+    """The distinct non-zero ids, sorted (an absent reference is stored as 0 or NULL)."""
     return sorted({int(i) for i in ids if i})
