@@ -574,6 +574,8 @@ def main() -> None:
         write_results(runs, args)
     if "postgresql" in args.databases:
         pg_dir = DATA / f"pg-{args.conversations}"
+        if args.fresh:
+            shutil.rmtree(pg_dir, ignore_errors=True)
         server = PgServer(pg_dir, tuned_for_tests=False, keep=True).start()
         try:
             url = server.database_url("postgres")

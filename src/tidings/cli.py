@@ -35,12 +35,17 @@ def _settings(database: str | None) -> Settings:
 def prepare_database(settings: Settings) -> None:
     """Migrate and bootstrap once, before any worker process starts."""
     from tidings.auth.service import bootstrap
+    from tidings.db import deferred_indexes
     from tidings.db.migrate import upgrade
     from tidings.kit.db import Database
 
     db = Database(settings.database_url, threads=1)
     try:
         upgrade(db.engine)
+        with db.engine.connect() as conn:
+            rebuilt = deferred_indexes.restore(conn)
+        if rebuilt:
+            console.print(f"Rebuilt {len(rebuilt)} indexes an interrupted bulk load had dropped")
         if db.write_sync(bootstrap, settings):
             console.print(
                 f"Bootstrapped owner {settings.bootstrap_email} and app {settings.bootstrap_app_id}"

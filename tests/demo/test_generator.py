@@ -4,23 +4,27 @@ the data has the variety a demo needs, and the real API serves it (SQLite and Po
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import sys
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Connection, Engine, case, func, select
 
 from tests.support.api import Api
+from tests.support.indexes import index_definitions
 from tidings.conversations.service import preview_of
+from tidings.db import deferred_indexes
 from tidings.db.tables import (
     attachments,
+    conversation_activity,
     conversation_emails,
     conversation_fields,
     conversation_tags,
@@ -36,8 +40,11 @@ from tidings.db.tables import (
     user_mailboxes,
     users,
 )
-from tidings.demo.generator import DemoSummary, generate, is_empty
+from tidings.db.tables import deferred_indexes as deferred_table
+from tidings.demo import generator
+from tidings.demo.generator import BULK_TABLES, DemoSummary, generate, is_empty
 from tidings.kit.db import create_db_engine
+from tidings.search import index as search_index
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 NOW_TS = int(NOW.timestamp())
@@ -350,30 +357,106 @@ def test_an_error_stops_the_run_and_its_thread(engine: Engine) -> None:
         if len(calls) == 2:
             raise RuntimeError("stop here")
 
+    indexes = index_definitions(engine, BULK_TABLES)
     with pytest.raises(RuntimeError, match="stop here"):
         generate(engine, conversations=500, now=NOW, batch_size=50, progress=progress)
     assert threading.active_count() == threads_before
+    assert index_definitions(engine, BULK_TABLES) == indexes
     assert sys.getswitchinterval() == interval
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(conversations)).scalar_one() == 100
 
 
-def test_same_seed_gives_the_same_data(tmp_path: Path, sqlite_template: Path) -> None:
-    def dump(name: str) -> list[Any]:
+class _DyingFactory(generator._ConversationFactory):
+    """Ends its process as a kill would: no exception, no end marker."""
+
+    def batch(self, index: int, start: int, count: int) -> generator._Batch:
+        os._exit(3)
+
+
+def test_a_producer_process_that_dies_is_an_error_not_a_hang(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(generator, "_ConversationFactory", _DyingFactory)
+    with pytest.raises(RuntimeError, match="stopped without finishing"):
+        generate(engine, conversations=50, now=NOW, build_in_process=True)
+    assert is_empty(engine)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(deferred_table)).scalar_one() == 0
+
+
+def test_same_seed_gives_the_same_data_built_in_a_thread_or_a_process(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    def dump(name: str, in_process: bool) -> list[Any]:
         path = tmp_path / name
         shutil.copy(sqlite_template, path)
         engine = create_db_engine(f"sqlite:///{path}")
         try:
-            generate(engine, conversations=120, seed=3, now=NOW, batch_size=50)
+            generate(engine, conversations=120, seed=3, now=NOW, batch_size=50, build_in_process=in_process)
             with engine.connect() as conn:
-                return [
+                tables = [
                     conn.execute(select(table).order_by(*table.primary_key.columns)).all()
-                    for table in (conversations, threads, customers, customer_emails, conversation_tags)
+                    for table in (
+                        conversations,
+                        threads,
+                        customers,
+                        customer_emails,
+                        conversation_tags,
+                        conversation_activity,
+                    )
                 ]
+                return [*tables, _search_documents(conn)]
         finally:
             engine.dispose()
 
-    assert dump("a.db") == dump("b.db")
+    in_thread = dump("a.db", in_process=False)
+    assert in_thread[0] and in_thread[-1]
+    assert dump("b.db", in_process=False) == in_thread
+    assert dump("c.db", in_process=True) == in_thread
+
+
+def _search_documents(conn: Connection) -> list[Any]:
+    if conn.dialect.name == "sqlite":
+        query = "SELECT rowid, subject, body FROM conversation_search ORDER BY rowid"
+        return list(conn.exec_driver_sql(query).all())
+    return conn.exec_driver_sql(
+        "SELECT conversation_id, document::text FROM conversation_search ORDER BY conversation_id"
+    ).all()
+
+
+def test_search_documents_are_those_the_write_path_builds(engine: Engine, demo: DemoSummary) -> None:
+    """The loader joins subjects and bodies in memory; `refresh` joins them in SQL from the tables."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            loaded = _search_documents(conn)
+            conn.exec_driver_sql("DELETE FROM conversation_search")
+            search_index.refresh(conn, conn.execute(select(conversations.c.id)).scalars().all())
+            rebuilt = _search_documents(conn)
+        finally:
+            transaction.rollback()
+    assert len(loaded) == demo.conversations
+    assert loaded == rebuilt
+
+
+def test_a_fresh_load_gets_every_index_back(engine: Engine) -> None:
+    before = index_definitions(engine, BULK_TABLES)
+    dropped: list[str] = []
+    defer = deferred_indexes.defer
+
+    def spy(conn: Connection, tables: Sequence[str]) -> list[str]:
+        dropped.extend(defer(conn, tables))
+        return dropped
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deferred_indexes, "defer", spy)
+        generate(engine, conversations=60, seed=5, now=NOW, batch_size=25)
+        generate(engine, conversations=20, seed=6, now=NOW, batch_size=25)
+    assert len(dropped) == sum(len(pairs) for pairs in before.values()) > 20  # the first run only
+    assert index_definitions(engine, BULK_TABLES) == before
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(deferred_table)).scalar_one() == 0
 
 
 def test_a_second_run_appends(engine: Engine) -> None:

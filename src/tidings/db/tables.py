@@ -521,3 +521,14 @@ Index(
     sqlite_where=_RECEIVED,
     postgresql_where=_RECEIVED,
 )
+
+# Secondary indexes dropped for a bulk load into empty tables, with the statement that recreates
+# them (migration 0007, tidings.db.deferred_indexes): a row here means the index is missing, and
+# every server start and load recreates it before anything else runs.
+deferred_indexes = Table(
+    "deferred_indexes",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("table_name", String(200), nullable=False),
+    Column("ddl", Text, nullable=False),
+)

@@ -20,9 +20,9 @@ Who keeps what:
 
 * the days (and the copied columns with them) are written by the application, like the search
   documents (`tidings.search.index`): every write path ends in
-  `conversations.service.refresh_derived`, which calls `refresh`, and the bulk loader calls
-  `index_new` once per batch. A conversation's rows depend only on its `created_at` and its
-  threads' `created_at`, so they are rewritten whole;
+  `conversations.service.refresh_derived`, which calls `refresh`, and the bulk loader builds
+  them from the rows it has in memory with `rows_for`. A conversation's rows depend only on its
+  `created_at` and its threads' `created_at`, so they are rewritten whole;
 * the copied columns are kept by triggers on `conversations` (`SQLITE_TRIGGERS` /
   `POSTGRES_TRIGGERS`, installed by migration 0006), so that every change of status, folder,
   mailbox, customer, state or modifiedAt — deleting included, which rewrites no threads —
@@ -31,7 +31,8 @@ Who keeps what:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy import BindParameter, Connection, bindparam, text
 
@@ -101,14 +102,29 @@ def refresh(conn: Connection, conversation_ids: Collection[int]) -> None:
     )
 
 
-def index_new(conn: Connection, first_id: int, last_id: int) -> None:
-    """Write the rows of conversations just inserted with ids in [first_id, last_id] (bulk loads)."""
-    conn.execute(
-        text(
-            _REBUILD.format(
-                conversations="WHERE c.id BETWEEN :first AND :last",
-                threads="WHERE t.conversation_id BETWEEN :first AND :last",
-            )
-        ),
-        {"first": first_id, "last": last_id},
-    )
+# The columns of a row built by `rows_for`, in its order.
+COLUMNS = ("conversation_id", "day", "first_at", "last_at", "previous_at", *COPIED)
+
+
+def rows_for(conversation_id: int, instants: Sequence[int], copied: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The rows `_REBUILD` writes for one conversation, from its createdAt and thread times in memory.
+
+    `copied` holds the conversation's values of `COPIED`, in that order. Python's `//` rounds
+    down also before 1970, like `_DAY_OF`; the tests compare the two on generated data.
+    """
+    days: dict[int, list[int]] = {}
+    for at in instants:
+        bounds = days.get(at // DAY)
+        if bounds is None:
+            days[at // DAY] = [at, at]
+        elif at < bounds[0]:
+            bounds[0] = at
+        elif at > bounds[1]:
+            bounds[1] = at
+    rows = []
+    previous = NO_EARLIER
+    for day in sorted(days):
+        first_at, last_at = days[day]
+        rows.append((conversation_id, day, first_at, last_at, previous, *copied))
+        previous = last_at
+    return rows

@@ -2,8 +2,8 @@
 
 Written by the application, not by triggers: a trigger fires per thread row, so a conversation
 with five threads would be re-indexed five times in a bulk load. Every write path ends in
-`refresh` (the conversation service calls it from `refresh_derived`), and the bulk loader calls
-`index_new` once per batch.
+`refresh` (the conversation service calls it from `refresh_derived`), and the bulk loader hands
+each batch's documents, built from the rows it has in memory, to `insert_documents`.
 
 SQLite (FTS5): the rowid is the conversation's *search key*, `created_at * 2^31 + id` (ids are
 below 2^31), so FTS5 returns matches in (createdAt, id) order, the default list order, and a
@@ -18,7 +18,10 @@ deleted afterwards, leaves a gap in the positions for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -26,6 +29,7 @@ TABLE = "conversation_search"
 KEY_SHIFT = 2147483648  # 2^31: ids are below it (MAX_ID)
 ID_MASK = KEY_SHIFT - 1
 THREAD_BREAK = "\ue000"
+FTS5_DEFAULT_AUTOMERGE = 4
 
 SQLITE_KEY = f"c.created_at * {KEY_SHIFT} + c.id"
 REBUILD_SQLITE = f"""INSERT INTO conversation_search (rowid, subject, body)
@@ -65,13 +69,93 @@ def refresh(conn: Connection, conversation_ids: Collection[int]) -> None:
         )
 
 
-def index_new(conn: Connection, first_id: int, last_id: int) -> None:
-    """Index conversations just inserted with ids in [first_id, last_id] (the bulk loader's path)."""
-    rebuild = REBUILD_SQLITE if conn.dialect.name == "sqlite" else REBUILD_POSTGRESQL
-    conn.execute(
-        text(rebuild + " FROM conversations c WHERE c.id BETWEEN :first AND :last"),
-        {"first": first_id, "last": last_id},
-    )
+# (conversation id, createdAt in epoch seconds, subject, thread bodies in thread id order)
+Document = tuple[int, int, str | None, Sequence[str | None]]
+
+_SQLITE_BREAK = f" {THREAD_BREAK} "
+_POSTGRESQL_BREAK = " tidingsthreadbreak "
+# One statement per chunk, not per row: each statement hands the GIL back and forth once.
+_SQLITE_ROWS_PER_STATEMENT = 500
+_INSERT_SQLITE = "INSERT INTO conversation_search (rowid, subject, body) VALUES (?, ?, ?)"
+_INSERT_POSTGRESQL = """INSERT INTO conversation_search (conversation_id, document)
+SELECT d.id,
+    setweight(to_tsvector('simple', coalesce(d.subject, '')), 'A')
+    || coalesce(ts_delete(to_tsvector('simple', d.bodies), 'tidingsthreadbreak'::text), ''::tsvector)
+FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS d(id, subject, bodies)"""
+
+
+def insert_documents(conn: Connection, documents: Sequence[Document]) -> None:
+    """Write the documents of new conversations from their rows in memory (the bulk loader's path).
+
+    The text is joined exactly as `REBUILD_SQLITE` / `REBUILD_POSTGRESQL` join it from the
+    tables (the tests compare both), so the loader need not read back the threads it wrote.
+    """
+    if not documents:
+        return
+    raw: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "sqlite":
+        assert isinstance(raw, sqlite3.Connection)
+        for start in range(0, len(documents), _SQLITE_ROWS_PER_STATEMENT):
+            chunk = documents[start : start + _SQLITE_ROWS_PER_STATEMENT]
+            raw.execute(
+                _INSERT_SQLITE + ", (?, ?, ?)" * (len(chunk) - 1),
+                [value for document in chunk for value in _sqlite_row(document)],
+            )
+        return
+    with raw.cursor() as cursor:
+        cursor.execute(
+            _INSERT_POSTGRESQL,
+            (
+                [document[0] for document in documents],
+                [document[2] for document in documents],
+                [_postgresql_bodies(document[3]) for document in documents],
+            ),
+        )
+
+
+@contextlib.contextmanager
+def bulk_loading(conn: Connection) -> Iterator[None]:
+    """SQLite: no incremental merging of the FTS5 index during a fresh load, one full merge after.
+
+    FTS5 writes each transaction's documents as a new segment and by default merges segments as
+    they pile up (`automerge` 4), which re-reads the growing index again and again; with it off
+    the load leaves many segments, which `optimize` merges into one at the end, the layout
+    queries read fastest. PostgreSQL needs nothing here: its GIN index is a deferred index
+    (`tidings.db.deferred_indexes`).
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    _fts_command(conn, "automerge", 0)
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        _fts_command(conn, "optimize")
+        _fts_command(conn, "automerge", FTS5_DEFAULT_AUTOMERGE)
+
+
+def _fts_command(conn: Connection, command: str, value: int | None = None) -> None:
+    with conn.begin():
+        if value is None:
+            conn.exec_driver_sql(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('{command}')")
+        else:
+            conn.exec_driver_sql(f"INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('{command}', {value})")
+
+
+def _sqlite_row(document: Document) -> tuple[int, str | None, str | None]:
+    """group_concat skips NULL bodies and gives NULL when there is none."""
+    conversation_id, created_at, subject, bodies = document
+    present = [body for body in bodies if body is not None]
+    return created_at * KEY_SHIFT + conversation_id, subject, _SQLITE_BREAK.join(present) if present else None
+
+
+def _postgresql_bodies(bodies: Sequence[str | None]) -> str | None:
+    """string_agg over every thread, a NULL body as empty text; NULL when there is no thread."""
+    if not bodies:
+        return None
+    return " ".join(_POSTGRESQL_BREAK + (body or "") for body in bodies)
 
 
 def _json(ids: list[int]) -> str:
