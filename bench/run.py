@@ -564,7 +564,7 @@ def main() -> None:
     runs = []
     if "sqlite" in args.databases:
         path = DATA / f"bench-{args.conversations}.db"
-        if args.fresh:
+        if args.fresh or not Path(f"{path}.done").exists():  # a load without its marker did not finish
             for suffix in ("", "-wal", "-shm", ".done"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = f"sqlite:///{path}"
@@ -574,7 +574,7 @@ def main() -> None:
         write_results(runs, args)
     if "postgresql" in args.databases:
         pg_dir = DATA / f"pg-{args.conversations}"
-        if args.fresh:
+        if args.fresh or not (pg_dir / "loaded.done").exists():
             shutil.rmtree(pg_dir, ignore_errors=True)
         server = PgServer(pg_dir, tuned_for_tests=False, keep=True).start()
         try:
