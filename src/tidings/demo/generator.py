@@ -1238,19 +1238,31 @@ def _run_batches(
 
 
 def _next_batch(ready: Any, producer: threading.Thread | multiprocessing.process.BaseProcess) -> Any:
-    """The next item from the producer; a producer that died without a word (killed) is an error."""
+    """The next item from the producer; a producer that died without a word (killed) is an error.
+
+    Liveness is read before waiting: whatever a finished producer handed over is in the queue by
+    the time it has exited, so an empty wait after that means nothing more will come.
+    """
     while True:
+        alive = producer.is_alive()
         try:
             return ready.get(timeout=0.5)
         except queue.Empty:
-            if not producer.is_alive():
+            if not alive:
                 raise RuntimeError("the demo batch producer stopped without finishing") from None
 
 
 def _stop_producer(producer: threading.Thread | multiprocessing.process.BaseProcess) -> None:
-    """Wait for the producer; a process still blocked on handing over a batch is ended."""
+    """Wait for the producer; a process still blocked on handing over a batch is ended.
+
+    A thread sees the stop event within 0.1 s of finishing its batch; a process may be stuck in
+    its queue's feeder, which nobody reads any more.
+    """
+    if isinstance(producer, threading.Thread):
+        producer.join()
+        return
     producer.join(timeout=PRODUCER_EXIT_SECONDS)
-    if isinstance(producer, multiprocessing.process.BaseProcess) and producer.is_alive():
+    if producer.is_alive():
         producer.terminate()
         producer.join()
 
