@@ -3,6 +3,8 @@ exactly as it was, also when the load fails or the process dies half-way (SQLite
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -16,6 +18,7 @@ from tidings.db.tables import deferred_indexes as deferred_table
 from tidings.db.tables import tags
 from tidings.kit.config import Settings
 from tidings.kit.db import create_db_engine
+from tidings.search import index as search_index
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 TABLES = ("conversations", "threads", "conversation_search", "users", "tags")
@@ -105,3 +108,31 @@ def test_the_server_start_rebuilds_what_an_interrupted_load_dropped(db_url: str,
     prepare_database(Settings(database_url=db_url, rate_limit_per_minute=0))
     assert _indexes(engine) == before
     assert _pending(engine) == 0
+
+
+def test_the_server_start_puts_back_the_text_index_merging_of_an_interrupted_load(
+    db_url: str, engine: Engine, dialect: str
+) -> None:
+    dies_inside_a_load = (
+        "import os\n"
+        "from tidings.kit.db import create_db_engine\n"
+        "from tidings.search import index\n"
+        f"with create_db_engine({db_url!r}).connect() as conn, index.bulk_loading(conn):\n"
+        "    os._exit(3)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", dies_inside_a_load], check=False).returncode == 3
+    if dialect == "sqlite":
+        assert _automerge(engine) == 0
+        assert _pending(engine) == 2
+    else:
+        assert _pending(engine) == 0  # PostgreSQL's GIN index is a deferred index instead
+    prepare_database(Settings(database_url=db_url, rate_limit_per_minute=0))
+    assert _pending(engine) == 0
+    if dialect == "sqlite":
+        assert _automerge(engine) == search_index.FTS5_DEFAULT_AUTOMERGE
+
+
+def _automerge(engine: Engine) -> int:
+    query = "SELECT v FROM conversation_search_config WHERE k = 'automerge'"
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(query).scalar_one())

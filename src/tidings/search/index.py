@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from tidings.db import deferred_indexes
+
 TABLE = "conversation_search"
 KEY_SHIFT = 2147483648  # 2^31: ids are below it (MAX_ID)
 ID_MASK = KEY_SHIFT - 1
@@ -126,22 +128,28 @@ def bulk_loading(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite":
         yield
         return
-    _fts_command(conn, "automerge", 0)
+    # Recorded where the dropped indexes are, so a load killed half-way is finished by the next
+    # start (`deferred_indexes.restore`) instead of leaving the index without merging.
+    undo = {
+        f"{TABLE} automerge": _fts_command("automerge", FTS5_DEFAULT_AUTOMERGE),
+        f"{TABLE} optimize": _fts_command("optimize"),
+    }
+    with conn.begin():
+        for name, statement in undo.items():
+            deferred_indexes.record(conn, name, TABLE, statement)
+        conn.exec_driver_sql(_fts_command("automerge", 0))
     try:
         yield
     finally:
         if conn.in_transaction():
             conn.rollback()
-        _fts_command(conn, "optimize")
-        _fts_command(conn, "automerge", FTS5_DEFAULT_AUTOMERGE)
+        deferred_indexes.restore(conn, undo)
 
 
-def _fts_command(conn: Connection, command: str, value: int | None = None) -> None:
-    with conn.begin():
-        if value is None:
-            conn.exec_driver_sql(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('{command}')")
-        else:
-            conn.exec_driver_sql(f"INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('{command}', {value})")
+def _fts_command(command: str, value: int | None = None) -> str:
+    if value is None:
+        return f"INSERT INTO {TABLE} ({TABLE}) VALUES ('{command}')"
+    return f"INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('{command}', {value})"
 
 
 def _sqlite_row(document: Document) -> tuple[int, str | None, str | None]:
