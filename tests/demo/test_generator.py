@@ -374,6 +374,25 @@ class _DyingFactory(generator._ConversationFactory):
         os._exit(3)
 
 
+def test_a_fresh_load_leaves_postgresql_vacuumed_and_analysed(engine: Engine, dialect: str) -> None:
+    generate(engine, conversations=40, seed=5, now=NOW, batch_size=25)
+    with engine.connect() as conn:
+        if dialect == "sqlite":
+            # No statistics on SQLite: its plans (checked by the search and list tests) stay as chosen.
+            stats = "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            assert conn.exec_driver_sql(stats).all() == []
+            return
+        seen = conn.exec_driver_sql(
+            "SELECT relname, last_vacuum IS NOT NULL, last_analyze IS NOT NULL FROM pg_stat_user_tables "
+            "WHERE relname IN ('conversations', 'threads', 'conversation_activity') ORDER BY relname"
+        ).all()
+    assert [tuple(row) for row in seen] == [
+        ("conversation_activity", True, True),
+        ("conversations", True, True),
+        ("threads", True, True),
+    ]
+
+
 def test_a_producer_process_that_dies_is_an_error_not_a_hang(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
