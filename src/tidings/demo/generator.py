@@ -4,7 +4,7 @@ The small, fixed part (mailboxes with their folders, users, saved replies, workf
 fields, tags) goes through the repositories, so it is created exactly as the API creates it.
 Customers and conversations are built in Python as plain tuples with ids assigned here (after the
 largest existing id of each table), so threads, tags and addresses can point at their conversation
-without reading anything back, and each batch is written in one transaction by `bulk.BulkWriter`.
+without reading anything back, and each batch is written in one transaction by `kit.bulk.BulkWriter`.
 
 Every denormalised conversation column is computed from the threads generated for it, with the
 rules of `conversations.service.refresh_derived`, so the API reads the same values it would have
@@ -60,8 +60,8 @@ from tidings.db.tables import conversations as conversations_table
 from tidings.db.tables import customers as customers_table
 from tidings.db.tables import mailboxes as mailboxes_table
 from tidings.demo import words
-from tidings.demo.bulk import BulkWriter, Row
 from tidings.demo.text import SENTENCE_POOL, Corpus, pick, zipf_cum_weights
+from tidings.kit.bulk import BulkWriter, Row
 from tidings.mailboxes import repository as mailboxes_repository
 from tidings.reports import activity as report_activity
 from tidings.saved_replies import repository as saved_replies_repository

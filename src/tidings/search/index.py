@@ -19,13 +19,13 @@ deleted afterwards, leaves a gap in the positions for the same reason.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from tidings.db import deferred_indexes
+from tidings.kit.bulk import BulkWriter
 
 TABLE = "conversation_search"
 KEY_SHIFT = 2147483648  # 2^31: ids are below it (MAX_ID)
@@ -76,9 +76,6 @@ Document = tuple[int, int, str | None, Sequence[str | None]]
 
 _SQLITE_BREAK = f" {THREAD_BREAK} "
 _POSTGRESQL_BREAK = " tidingsthreadbreak "
-# One statement per chunk, not per row: each statement hands the GIL back and forth once.
-_SQLITE_ROWS_PER_STATEMENT = 500
-_INSERT_SQLITE = "INSERT INTO conversation_search (rowid, subject, body) VALUES (?, ?, ?)"
 _INSERT_POSTGRESQL = """INSERT INTO conversation_search (conversation_id, document)
 SELECT d.id,
     setweight(to_tsvector('simple', coalesce(d.subject, '')), 'A')
@@ -94,16 +91,10 @@ def insert_documents(conn: Connection, documents: Sequence[Document]) -> None:
     """
     if not documents:
         return
-    raw: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "sqlite":
-        assert isinstance(raw, sqlite3.Connection)
-        for start in range(0, len(documents), _SQLITE_ROWS_PER_STATEMENT):
-            chunk = documents[start : start + _SQLITE_ROWS_PER_STATEMENT]
-            raw.execute(
-                _INSERT_SQLITE + ", (?, ?, ?)" * (len(chunk) - 1),
-                [value for document in chunk for value in _sqlite_row(document)],
-            )
+        BulkWriter(conn).insert(TABLE, ("rowid", "subject", "body"), [_sqlite_row(d) for d in documents])
         return
+    raw: Any = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
         cursor.execute(
             _INSERT_POSTGRESQL,

@@ -1,8 +1,9 @@
 """The fastest insert path each database offers for rows built as plain tuples.
 
 SQLite: multi-row `INSERT … VALUES (…), (…), …` statements, 1,000–2,000 rows each: a plain
-`executemany` runs one statement per row (measured 19k thread rows/s against 67k). The search
-documents are then written once per batch by `tidings.search.index.index_new`.
+`executemany` runs one statement per row (measured 19k thread rows/s against 67k), and each
+statement hands the GIL back and forth once. Used by the demo loader and, for SQLite's search
+documents, by `tidings.search.index.insert_documents`.
 
 PostgreSQL: `COPY … FROM STDIN` through psycopg, with the column list. Explicit ids do not
 advance the serial sequences, so `sync_sequences` moves them past the rows written, or the next
