@@ -164,6 +164,32 @@ class TestLargeTotals:
         listing._large_totals.clear()
         assert _search(api, "pumpkin")["page"]["totalElements"] == 5
 
+    def test_a_kept_total_is_not_counted_again(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Neither the exact count nor the check that the match is large runs while it is kept."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        for n in range(4):
+            api.conversation(mailbox, subject=f"Gourd {n}")
+        seen: list[str] = []
+
+        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            seen.append(statement)
+
+        event.listen(app.state.db.engine, "before_cursor_execute", keep)
+        try:
+            _search(api, "gourd")
+            first = [s for s in seen if "count(" in s.lower()]
+            seen.clear()
+            assert _search(api, "gourd", page=2)["page"]["totalElements"] == 4
+            again = [s for s in seen if "count(" in s.lower()]
+        finally:
+            event.remove(app.state.db.engine, "before_cursor_execute", keep)
+        assert len(first) == 2, first
+        assert again == []
+
     def test_small_matches_are_always_exact(self, api: Api) -> None:
         listing._large_totals.clear()
         mailbox = api.mailbox()
