@@ -37,7 +37,7 @@ async def _run(
     request: Request, caller: CurrentCaller, params: P, build: Callable[..., Any], *zoned: ZoneInfo
 ) -> ReportResponse:
     scope = service.scope_for(caller.mailbox_ids, params)
-    return ReportResponse(await request.app.state.db.read(build, scope, params, *zoned))
+    return ReportResponse(await request.app.state.db.read_report(build, scope, params, *zoned))
 
 
 @router.get(BASE, summary="Conversations report (overall)", response_model=OverallReport)
