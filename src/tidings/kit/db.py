@@ -9,11 +9,12 @@ writers queue on the lock instead of failing half-way with SQLITE_BUSY on upgrad
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, String, create_engine, event, func, literal, select, true
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
@@ -98,6 +99,36 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def postgres_settings(conn: Connection, **settings: str) -> Iterator[None]:
+    """Run the block with these PostgreSQL settings, then put the previous values back.
+
+    Local to the transaction either way (`set_config(..., true)`); restoring them keeps the
+    rest of the transaction on the connection's own settings. Nothing happens on SQLite.
+    """
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    names = list(settings)
+    previous = conn.execute(select(*(func.current_setting(literal(name, String)) for name in names))).one()
+    _set_local(conn, dict(settings))
+    try:
+        yield
+    finally:
+        _set_local(conn, dict(zip(names, previous, strict=True)))
+
+
+def _set_local(conn: Connection, settings: dict[str, str]) -> None:
+    conn.execute(
+        select(
+            *(
+                func.set_config(literal(name, String), literal(value, String), true())
+                for name, value in settings.items()
+            )
+        )
+    )
 
 
 def insert_or_existing(conn: Connection, insert: Callable[[], T], existing: Callable[[], T | None]) -> T:
