@@ -374,23 +374,46 @@ LARGE_COUNT_PLAN = {"work_mem": "64MB", "enable_seqscan": "off"}
 _large_totals = TtlCache[tuple[Any, ...], int](max_entries=512, seconds=LARGE_TOTAL_SECONDS)
 
 
+# SQLite counts a large match one of two ways. By default it lists the text's matches and looks
+# each one up among the filtered conversations: ~1.2 µs per match. When the filters keep fewer
+# conversations than the text matches, listing those instead and walking the text's matches
+# past the list costs ~0.15 µs per match: "the" with the default status at 1M conversations
+# 1.15 s -> 0.34 s, with every status 2.45 s -> 0.88 s. Sizing the filters first reads at most
+# `FILTER_SIDE_CAP` of them; beyond that the default way is kept.
+FILTER_SIDE_CAP = 200_000
+
+
+def _count(conn: Connection, query: Select[Any]) -> int:
+    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+
+
+def _exact_text_count(
+    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], *, large: bool
+) -> int:
+    if large and conn.dialect.name == "sqlite":
+        cap = min(_count(conn, driver.ids()), FILTER_SIDE_CAP)
+        kept = select(conversations.c.id).where(filters)
+        if _count(conn, kept.limit(cap)) < cap:
+            matches = driver.ids().subquery()
+            return _count(conn, select(matches).where(list(matches.c)[0].in_(kept)))
+    with postgres_settings(conn, **LARGE_COUNT_PLAN):
+        return _count(conn, select(conversations.c.id).where(c_id_in(driver.ids()), filters))
+
+
 def _text_total(
     conn: Connection, driver: TextDriver, filters: ColumnElement[bool], cache_key: tuple[Any, ...]
 ) -> int:
     """The exact number of matches, counted through the text index (see `LARGE_TOTAL_SECONDS`)."""
     capped = select(func.count()).select_from(driver.ids(limit=SMALL_TEXT_MATCH + 1).subquery())
-    exact = select(func.count()).select_from(conversations).where(c_id_in(driver.ids()), filters)
-
-    def count() -> int:
-        with postgres_settings(conn, **LARGE_COUNT_PLAN):
-            return int(conn.execute(exact).scalar_one())
 
     kept = _large_totals.get(cache_key)
     if kept is not None:
         return kept
     if int(conn.execute(capped).scalar_one()) > SMALL_TEXT_MATCH:
-        return _large_totals.get_or_compute(cache_key, count)
-    return count()
+        return _large_totals.get_or_compute(
+            cache_key, lambda: _exact_text_count(conn, driver, filters, large=True)
+        )
+    return _exact_text_count(conn, driver, filters, large=False)
 
 
 def _totals_key(conn: Connection, caller: Caller, params: ListParams) -> tuple[Any, ...]:
