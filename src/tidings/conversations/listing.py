@@ -395,7 +395,7 @@ def _exact_text_count(
         kept = select(conversations.c.id).where(filters)
         if _count(conn, kept.limit(cap)) < cap:
             matches = driver.ids().subquery()
-            return _count(conn, select(matches).where(list(matches.c)[0].in_(kept)))
+            return _count(conn, select(matches).where(next(iter(matches.c)).in_(kept)))
     with postgres_settings(conn, **LARGE_COUNT_PLAN):
         return _count(conn, select(conversations.c.id).where(c_id_in(driver.ids()), filters))
 
