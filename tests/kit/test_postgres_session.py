@@ -52,6 +52,29 @@ def test_postgres_settings_hold_for_the_block_then_come_back(db_url: str) -> Non
         db.dispose()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_none_stands_for_the_server_value(db_url: str) -> None:
+    """A connection turns parallel workers off; a block can ask for the server's value back."""
+    db = Database(db_url, threads=1)
+    try:
+
+        def inside_and_after(conn: Connection) -> tuple[str, str, str]:
+            server = str(
+                conn.exec_driver_sql(
+                    "SELECT reset_val FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'"
+                ).scalar_one()
+            )
+            with postgres_settings(conn, max_parallel_workers_per_gather=None):
+                inside = _workers(conn)
+            return server, inside, _workers(conn)
+
+        server, inside, after = db.read_sync(inside_and_after)
+        assert (inside, after) == (server, "0")
+        assert server != "0"
+    finally:
+        db.dispose()
+
+
 def test_postgres_settings_do_nothing_on_sqlite(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'plain.db'}", threads=1)
     try:

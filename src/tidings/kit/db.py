@@ -14,7 +14,20 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, String, create_engine, event, func, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    String,
+    column,
+    create_engine,
+    event,
+    func,
+    literal,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
@@ -102,9 +115,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def postgres_settings(conn: Connection, **settings: str) -> Iterator[None]:
+def postgres_settings(conn: Connection, **settings: str | None) -> Iterator[None]:
     """Run the block with these PostgreSQL settings, then put the previous values back.
 
+    None stands for the server's own value, whatever this connection set at its start.
     Local to the transaction either way (`set_config(..., true)`); restoring them keeps the
     rest of the transaction on the connection's own settings. Nothing happens on SQLite.
     """
@@ -120,11 +134,20 @@ def postgres_settings(conn: Connection, **settings: str) -> Iterator[None]:
         _set_local(conn, dict(zip(names, previous, strict=True)))
 
 
-def _set_local(conn: Connection, settings: dict[str, str]) -> None:
+_PG_SETTINGS = table("pg_settings", column("name", String), column("reset_val", String))
+
+
+def _set_local(conn: Connection, settings: dict[str, str | None]) -> None:
+    def value_of(name: str, value: str | None) -> ColumnElement[Any]:
+        if value is not None:
+            return literal(value, String)
+        server_value = select(_PG_SETTINGS.c.reset_val).where(_PG_SETTINGS.c.name == name)
+        return server_value.scalar_subquery()
+
     conn.execute(
         select(
             *(
-                func.set_config(literal(name, String), literal(value, String), true())
+                func.set_config(literal(name, String), value_of(name, value), true())
                 for name, value in settings.items()
             )
         )
