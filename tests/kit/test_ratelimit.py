@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import anyio
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event, select
+from starlette.types import Message, Receive, Scope, Send
 
 from tests.conftest import BOOT_APP_ID, BOOT_APP_SECRET
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
 from tidings.app import create_app
 from tidings.auth.service import bootstrap
+from tidings.db.tables import rate_limit_windows
 from tidings.kit import ratelimit
 from tidings.kit.config import Settings
+from tidings.kit.db import Database
+from tidings.kit.ratelimit import RateLimitMiddleware
 
 
 def _client(settings: Settings, limit: int) -> TestClient:
@@ -57,3 +66,93 @@ def test_zero_turns_it_off(settings: Settings) -> None:
     with _client(settings, 0) as client:
         response = client.get("/v2/users/me")
         assert "x-ratelimit-limit-minute" not in response.headers
+
+
+async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+
+class _Counted:
+    """A rate-limited trivial app on a real database, and the count writes it made."""
+
+    def __init__(self, db: Database, limit: int) -> None:
+        self.writes = 0
+        self.middleware = RateLimitMiddleware(_ok, db, limit)
+        event.listen(db.engine, "before_cursor_execute", self._count_writes)
+
+    def _count_writes(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO RATE_LIMIT_WINDOWS"):
+            self.writes += 1
+
+    async def get(self) -> tuple[int, int]:
+        """One GET: its status and the remaining budget it was told."""
+        started: dict[str, Any] = {}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                started.update(message)
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        scope = {"type": "http", "method": "GET", "path": "/v2/conversations", "headers": [], "state": {}}
+        await self.middleware(scope, receive, send)
+        headers = dict(started["headers"])
+        return started["status"], int(headers[b"x-ratelimit-remaining-minute"])
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.database_url, threads=2)
+
+
+def test_far_from_the_limit_a_process_counts_ahead(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A high limit does not cost a write per request, and each request still counts one."""
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    db = _database(settings)
+    try:
+        limited = _Counted(db, 1_000_000)
+
+        async def run() -> list[tuple[int, int]]:
+            return [await limited.get() for _ in range(250)]
+
+        answers = anyio.run(run)
+        assert [status for status, _ in answers] == [200] * 250
+        assert [remaining for _, remaining in answers] == list(range(999_999, 999_749, -1))
+        assert limited.writes == 3  # 1 + 99 tokens ahead, three times
+        shared = db.read_sync(lambda conn: conn.execute(select(rate_limit_windows.c.hits)).scalar_one())
+        assert shared == 300
+    finally:
+        db.dispose()
+
+
+def test_two_processes_counting_ahead_stop_exactly_at_the_limit(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tokens taken ahead run out before the last 2,000, so the 429 falls where one count would put it."""
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    limit = 2_200
+    db_one, db_two = _database(settings), _database(settings)
+    try:
+        one, two = _Counted(db_one, limit), _Counted(db_two, limit)
+
+        async def run() -> list[int]:
+            statuses = []
+            for _ in range(limit // 2 + 5):
+                statuses += [(await one.get())[0], (await two.get())[0]]
+            return statuses
+
+        statuses = anyio.run(run)
+        assert statuses[:limit] == [200] * limit
+        assert set(statuses[limit:]) == {429}
+        assert one.writes + two.writes < limit
+    finally:
+        db_one.dispose()
+        db_two.dispose()
+
+
+def test_how_far_ahead_depends_on_what_is_left() -> None:
+    left = (0, 399, 1_999, 2_000, 10_500, 10**9)
+    assert [ratelimit.lease_extra(budget) for budget in left] == [0, 0, 0, 1, 9, 99]
