@@ -53,6 +53,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 # The rate limiter stays on, as in a deployment, at a limit no scenario reaches: what it costs
 # a request is part of what is measured.
 RATE_LIMIT = 1_000_000_000
+SPEED_PROBE_ADDITIONS = 5_000_000
 WORD_CANDIDATES = (
     "the",
     "you",
@@ -481,6 +482,20 @@ def verdicts(row: Row) -> list[str]:
     return missed
 
 
+def machine_speed() -> float:
+    """Milliseconds for a fixed pure-Python loop (best of three): the machines this runs on
+    change speed from day to day (twofold seen), so results of different days are compared
+    through it."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(SPEED_PROBE_ADDITIONS):
+            total += i
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best
+
+
 def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
@@ -506,7 +521,9 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{commit}`",
         f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, "
-        f"Python {platform.python_version()}",
+        f"Python {platform.python_version()}; speed: {SPEED_PROBE_ADDITIONS:,} pure-Python additions "
+        f"in {min(args.speed_ms):,.0f}-{max(args.speed_ms):,.0f} ms "
+        "(probed before and after each database; lower is faster)",
         f"- data: {args.conversations:,} conversations, 50 mailboxes, 200 tags (Zipf), "
         f"{max(10, args.conversations // 10):,} customers, two years of timestamps",
         f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario "
@@ -564,6 +581,13 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (make bench installs it through apt)")
     DATA.mkdir(parents=True, exist_ok=True)
+    args.speed_ms = []
+
+    def probe_speed() -> None:
+        args.speed_ms.append(machine_speed())
+        print(f"machine speed: {args.speed_ms[-1]:,.0f} ms", flush=True)
+
+    probe_speed()
     runs = []
     if "sqlite" in args.databases:
         path = DATA / f"bench-{args.conversations}.db"
@@ -574,6 +598,7 @@ def main() -> None:
         gen = prepare(url, args.conversations, Path(f"{path}.done"), fresh=args.fresh)
         print(f"[sqlite] data ready: {gen}", flush=True)
         runs.append(run_database("SQLite", url, args, gen))
+        probe_speed()
         write_results(runs, args)
     if "postgresql" in args.databases:
         pg_dir = DATA / f"pg-{args.conversations}"
@@ -587,6 +612,7 @@ def main() -> None:
             runs.append(run_database("PostgreSQL", url, args, gen))
         finally:
             server.stop()
+        probe_speed()
     write_results(runs, args)
 
 
