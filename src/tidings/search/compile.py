@@ -67,6 +67,7 @@ from tidings.db.tables import (
 from tidings.search import index
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import And, Node, Not, Or, QueryError, Range, Term
+from tidings.search.text import fold
 
 __all__ = [
     "DIALECTS",
@@ -174,8 +175,9 @@ def _driver(node: Node, dialect: str, now: datetime) -> TextDriver | None:
 
 
 def tokens(value: str) -> list[str]:
-    """Words as FTS5's unicode61 tokenizer splits them: runs of letters and digits, lower-cased."""
-    return _TOKEN.findall(unicodedata.normalize("NFC", value).lower())
+    """Words as FTS5's unicode61 tokenizer splits them: runs of letters and digits, lower-cased,
+    folded as the documents are (`tidings.search.text`)."""
+    return _TOKEN.findall(fold(unicodedata.normalize("NFC", value)).lower())
 
 
 class _TextSearch(ABC, Generic[Q]):
@@ -334,13 +336,15 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
         query = _tsquery(words, " & ", "A", prefix)
         if prefix:
             return query
-        return self.either([query, _weighted(func.plainto_tsquery(_SIMPLE, literal(value, String)), "A")])
+        as_typed = func.plainto_tsquery(_SIMPLE, literal(fold(value), String))
+        return self.either([query, _weighted(as_typed, "A")])
 
     def phrase(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
         query = _tsquery(words, " <-> ", "D", prefix)
         if prefix:
             return query
-        return self.either([query, _weighted(func.phraseto_tsquery(_SIMPLE, literal(value, String)), "D")])
+        as_typed = func.phraseto_tsquery(_SIMPLE, literal(fold(value), String))
+        return self.either([query, _weighted(as_typed, "D")])
 
     def anywhere_query(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
         """One word in the subject (A) or a body (D) is the word anywhere in the document, which
@@ -351,7 +355,7 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
         query = _tsquery(words, "", "", prefix)
         if prefix:
             return query
-        return self.either([query, func.plainto_tsquery(_SIMPLE, literal(value, String))])
+        return self.either([query, func.plainto_tsquery(_SIMPLE, literal(fold(value), String))])
 
     def either(self, queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         return _tsquery_tree(queries, "||")

@@ -3,7 +3,8 @@
 Written by the application, not by triggers: a trigger fires per thread row, so a conversation
 with five threads would be re-indexed five times in a bulk load. Every write path ends in
 `refresh` (the conversation service calls it from `refresh_derived`), and the bulk loader hands
-each batch's documents, built from the rows it has in memory, to `insert_documents`.
+each batch's documents, built from the rows it has in memory, to `insert_documents`. Both go
+through the same Python (`tidings.search.text`): bodies lose their HTML, every text its diacritics.
 
 SQLite (FTS5): the rowid is the conversation's *search key*, `created_at * 2^31 + id` (ids are
 below 2^31), so FTS5 returns matches in (createdAt, id) order, the default list order, and a
@@ -22,10 +23,12 @@ import contextlib
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import BigInteger, Connection, select, text, type_coerce
 
 from tidings.db import deferred_indexes
+from tidings.db.tables import conversations, threads
 from tidings.kit.bulk import BulkWriter
+from tidings.search.text import body_text, subject_text
 
 TABLE = "conversation_search"
 KEY_SHIFT = 2147483648  # 2^31: ids are below it (MAX_ID)
@@ -34,41 +37,60 @@ THREAD_BREAK = "\ue000"
 FTS5_DEFAULT_AUTOMERGE = 4
 
 SQLITE_KEY = f"c.created_at * {KEY_SHIFT} + c.id"
-REBUILD_SQLITE = f"""INSERT INTO conversation_search (rowid, subject, body)
-SELECT {SQLITE_KEY}, c.subject,
-    (SELECT group_concat(b.body, ' ' || char(57344) || ' ')
-     FROM (SELECT t.body FROM threads t WHERE t.conversation_id = c.id ORDER BY t.id) AS b)"""
-
-REBUILD_POSTGRESQL = """INSERT INTO conversation_search (conversation_id, document)
-SELECT c.id,
-    setweight(to_tsvector('simple', coalesce(c.subject, '')), 'A')
-    || coalesce((SELECT ts_delete(
-                    to_tsvector('simple', string_agg(' tidingsthreadbreak ' || coalesce(t.body, ''), ' '
-                                                     ORDER BY t.id)),
-                    'tidingsthreadbreak'::text)
-                 FROM threads t WHERE t.conversation_id = c.id), ''::tsvector)"""
+REFRESH_CHUNK = 2000
+_CHUNK_IDS = "(SELECT value FROM json_each(:ids))"
 
 
 def refresh(conn: Connection, conversation_ids: Collection[int]) -> None:
     """Rewrite the search documents of these conversations from their current subject and threads."""
     ids = sorted(set(conversation_ids))
-    if not ids:
-        return
-    if conn.dialect.name == "sqlite":
-        keys = f"SELECT {SQLITE_KEY} FROM conversations c WHERE c.id IN (SELECT value FROM json_each(:ids))"
-        conn.execute(text(f"DELETE FROM conversation_search WHERE rowid IN ({keys})"), {"ids": _json(ids)})
-        conn.execute(
-            text(REBUILD_SQLITE + " FROM conversations c WHERE c.id IN (SELECT value FROM json_each(:ids))"),
-            {"ids": _json(ids)},
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[start : start + REFRESH_CHUNK]
+        documents = documents_of(conn, chunk)
+        if conn.dialect.name == "sqlite":
+            keys = f"SELECT {SQLITE_KEY} FROM conversations c WHERE c.id IN {_CHUNK_IDS}"
+            conn.execute(text(f"DELETE FROM {TABLE} WHERE rowid IN ({keys})"), {"ids": _json(chunk)})
+            insert_documents(conn, documents)
+        else:
+            insert_documents(conn, documents, replace=True)
+
+
+def write_all_documents(conn: Connection) -> int:
+    """The document of every conversation, in chunks, into an emptied table (a migration that
+    changes how text is indexed empties it and sets its indexes aside first)."""
+    done, last_id = 0, 0
+    while True:
+        ids = list(
+            conn.execute(
+                select(conversations.c.id)
+                .where(conversations.c.id > last_id)
+                .order_by(conversations.c.id)
+                .limit(REFRESH_CHUNK)
+            ).scalars()
         )
-    else:
-        conn.execute(
-            text(
-                REBUILD_POSTGRESQL + " FROM conversations c WHERE c.id = ANY(:ids) "
-                "ON CONFLICT (conversation_id) DO UPDATE SET document = EXCLUDED.document"
-            ),
-            {"ids": ids},
+        if not ids:
+            return done
+        insert_documents(conn, documents_of(conn, ids))
+        done, last_id = done + len(ids), ids[-1]
+
+
+def documents_of(conn: Connection, conversation_ids: Sequence[int]) -> list[Document]:
+    """The documents of these conversations (those that exist), read from the tables."""
+    c, t = conversations, threads
+    heads = conn.execute(
+        select(c.c.id, type_coerce(c.c.created_at, BigInteger), c.c.subject).where(
+            c.c.id.in_(conversation_ids)
         )
+    ).all()
+    bodies: dict[int, list[str | None]] = {}
+    rows = conn.execute(
+        select(t.c.conversation_id, t.c.body)
+        .where(t.c.conversation_id.in_(conversation_ids))
+        .order_by(t.c.conversation_id, t.c.id)
+    )
+    for conversation_id, body in rows:
+        bodies.setdefault(conversation_id, []).append(body)
+    return [(row[0], int(row[1]), row[2], bodies.get(row[0], [])) for row in heads]
 
 
 # (conversation id, createdAt in epoch seconds, subject, thread bodies in thread id order)
@@ -81,14 +103,13 @@ SELECT d.id,
     setweight(to_tsvector('simple', coalesce(d.subject, '')), 'A')
     || coalesce(ts_delete(to_tsvector('simple', d.bodies), 'tidingsthreadbreak'::text), ''::tsvector)
 FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS d(id, subject, bodies)"""
+# Concurrent refreshes of one conversation: a delete then insert could collide on the key.
+_REPLACE_POSTGRESQL = " ON CONFLICT (conversation_id) DO UPDATE SET document = EXCLUDED.document"
 
 
-def insert_documents(conn: Connection, documents: Sequence[Document]) -> None:
-    """Write the documents of new conversations from their rows in memory (the bulk loader's path).
-
-    The text is joined exactly as `REBUILD_SQLITE` / `REBUILD_POSTGRESQL` join it from the
-    tables (the tests compare both), so the loader need not read back the threads it wrote.
-    """
+def insert_documents(conn: Connection, documents: Sequence[Document], *, replace: bool = False) -> None:
+    """Write documents from rows in memory: the bulk loader's (it need not read back the threads
+    it wrote) and `refresh`'s. `replace` (PostgreSQL): overwrite a conversation's document."""
     if not documents:
         return
     if conn.dialect.name == "sqlite":
@@ -97,10 +118,10 @@ def insert_documents(conn: Connection, documents: Sequence[Document]) -> None:
     raw: Any = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
         cursor.execute(
-            _INSERT_POSTGRESQL,
+            _INSERT_POSTGRESQL + (_REPLACE_POSTGRESQL if replace else ""),
             (
                 [document[0] for document in documents],
-                [document[2] for document in documents],
+                [_subject(document[2]) for document in documents],
                 [_postgresql_bodies(document[3]) for document in documents],
             ),
         )
@@ -143,18 +164,26 @@ def _fts_command(command: str, value: int | None = None) -> str:
     return f"INSERT INTO {TABLE} ({TABLE}, rank) VALUES ('{command}', {value})"
 
 
+def _subject(subject: str | None) -> str | None:
+    return subject_text(subject) if subject is not None else None
+
+
 def _sqlite_row(document: Document) -> tuple[int, str | None, str | None]:
-    """group_concat skips NULL bodies and gives NULL when there is none."""
+    """NULL bodies are left out; no body at all is a NULL column."""
     conversation_id, created_at, subject, bodies = document
-    present = [body for body in bodies if body is not None]
-    return created_at * KEY_SHIFT + conversation_id, subject, _SQLITE_BREAK.join(present) if present else None
+    present = [body_text(body) for body in bodies if body is not None]
+    return (
+        created_at * KEY_SHIFT + conversation_id,
+        _subject(subject),
+        _SQLITE_BREAK.join(present) if present else None,
+    )
 
 
 def _postgresql_bodies(bodies: Sequence[str | None]) -> str | None:
-    """string_agg over every thread, a NULL body as empty text; NULL when there is no thread."""
+    """Every thread after a break, a NULL body as empty text; NULL when there is no thread."""
     if not bodies:
         return None
-    return " ".join(_POSTGRESQL_BREAK + (body or "") for body in bodies)
+    return " ".join(_POSTGRESQL_BREAK + (body_text(body) if body else "") for body in bodies)
 
 
 def _json(ids: list[int]) -> str:

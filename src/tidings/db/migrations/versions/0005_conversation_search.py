@@ -25,7 +25,20 @@ import importlib
 import sqlalchemy as sa
 from alembic import op
 
-from tidings.search.index import REBUILD_POSTGRESQL, REBUILD_SQLITE
+# The documents as this revision built them (bodies as stored); 0008 rebuilds them as text.
+KEY_SHIFT = 2147483648
+REBUILD_SQLITE = f"""INSERT INTO conversation_search (rowid, subject, body)
+SELECT c.created_at * {KEY_SHIFT} + c.id, c.subject,
+    (SELECT group_concat(b.body, ' ' || char(57344) || ' ')
+     FROM (SELECT t.body FROM threads t WHERE t.conversation_id = c.id ORDER BY t.id) AS b)"""
+REBUILD_POSTGRESQL = """INSERT INTO conversation_search (conversation_id, document)
+SELECT c.id,
+    setweight(to_tsvector('simple', coalesce(c.subject, '')), 'A')
+    || coalesce((SELECT ts_delete(
+                    to_tsvector('simple', string_agg(' tidingsthreadbreak ' || coalesce(t.body, ''), ' '
+                                                     ORDER BY t.id)),
+                    'tidingsthreadbreak'::text)
+                 FROM threads t WHERE t.conversation_id = c.id), ''::tsvector)"""
 
 revision = "0005"
 down_revision = "0004"
