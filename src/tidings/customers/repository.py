@@ -165,10 +165,12 @@ def list_page(
     descending: bool,
     offset: int,
     limit: int,
+    query: ColumnElement[bool] | None = None,
 ) -> tuple[list[dict], int]:
-    """One page of customers and the total; `visible_mailboxes` limits to customers of those."""
+    """One page of customers and the total; `visible_mailboxes` limits to customers of those,
+    `query` is the compiled `query=` (`tidings.customers.query`)."""
     c = customers.c
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[ColumnElement[bool]] = [] if query is None else [query]
     if first_name is not None:
         conditions.append(func.lower(c.first_name) == first_name.strip().lower())
     if last_name is not None:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from tidings.auth.caller import CurrentCaller
 from tidings.customers import repository, service
+from tidings.customers.query import compiled_query
 from tidings.customers.schemas import (
     CustomerCreate,
     CustomerListParams,
@@ -41,10 +42,12 @@ async def list_customers(
     request: Request, caller: CurrentCaller, params: Annotated[CustomerListParams, Query()]
 ) -> HalResponse:
     offset, limit = window(params.page, PAGE_SIZE)
+    query = compiled_query(params.query, timefmt.now())
 
     def read(conn: Connection) -> tuple[list[dict], int]:
         rows, total = repository.list_page(
             conn,
+            query=query,
             first_name=params.firstName,
             last_name=params.lastName,
             email=params.email,

@@ -90,6 +90,7 @@ class CustomerListParams(BaseModel):
     email: str | None = Field(default=None, max_length=254)
     mailbox: int | None = Field(default=None, ge=1, le=MAX_ID)
     modifiedSince: ApiTimestamp | None = None
+    query: str | None = None
     sortField: Literal["score", "firstName", "lastName", "modifiedAt"] = "score"
     sortOrder: Literal["asc", "desc"] = "desc"
     page: int = Field(default=1, ge=1, le=1_000_000)

@@ -76,6 +76,9 @@ __all__ = [
     "TextDriver",
     "bare_term_customers",
     "compile_query",
+    "date_range",
+    "during",
+    "like_prefix",
 ]
 
 DIALECTS = ("sqlite", "postgresql")
@@ -557,16 +560,7 @@ class _Compiler:
         return self._during(conversations.c.created_at, term)
 
     def _during(self, stored: ColumnElement[datetime], term: Term) -> Condition:
-        period = self._period(term.field or "", term.value, term.position)
-        return and_(stored >= _ceil_seconds(period.start), stored < _ceil_seconds(period.end_exclusive))
-
-    def _period(self, field: str, value: str, position: int) -> Period:
-        try:
-            return resolve(value, self.now)
-        except DateMathError as exc:
-            raise QueryValueError(
-                f"invalid date for {field} at position {position}: {exc.message}", position
-            ) from None
+        return during(stored, term, self.now)
 
     def _range(self, node: Range) -> Condition:
         if node.field not in RANGE_FIELDS:
@@ -575,28 +569,44 @@ class _Compiler:
                 f"ranges work on {', '.join(RANGE_FIELDS)}",
                 node.position,
             )
-        bounds: list[Condition] = []
         if node.field in ("createdAt", "modifiedAt"):
             stored = conversations.c.created_at if node.field == "createdAt" else conversations.c.modified_at
-            if node.low is not None:
-                low = self._period(node.field, node.low, node.position).start
-                bounds.append(
-                    stored >= _ceil_seconds(low) if node.include_low else stored > _floor_seconds(low)
-                )
-            if node.high is not None:
-                high = self._period(node.field, node.high, node.position).start
-                bounds.append(
-                    stored <= _floor_seconds(high) if node.include_high else stored < _ceil_seconds(high)
-                )
-        else:
-            column_ = conversations.c.number if node.field == "number" else conversations.c.id
-            if node.low is not None:
-                low_number = _range_integer(node, node.low)
-                bounds.append(column_ >= low_number if node.include_low else column_ > low_number)
-            if node.high is not None:
-                high_number = _range_integer(node, node.high)
-                bounds.append(column_ <= high_number if node.include_high else column_ < high_number)
+            return date_range(stored, node, self.now)
+        bounds: list[Condition] = []
+        column_ = conversations.c.number if node.field == "number" else conversations.c.id
+        if node.low is not None:
+            low_number = _range_integer(node, node.low)
+            bounds.append(column_ >= low_number if node.include_low else column_ > low_number)
+        if node.high is not None:
+            high_number = _range_integer(node, node.high)
+            bounds.append(column_ <= high_number if node.include_high else column_ < high_number)
         return and_(true(), *bounds)
+
+
+def during(stored: ColumnElement[datetime], term: Term, now: datetime) -> Condition:
+    """A stored instant inside the period a date value denotes (`createdAt:2000-11`)."""
+    period = _period(term.field or "", term.value, term.position, now)
+    return and_(stored >= _ceil_seconds(period.start), stored < _ceil_seconds(period.end_exclusive))
+
+
+def date_range(stored: ColumnElement[datetime], node: Range, now: datetime) -> Condition:
+    """A stored instant inside `[low TO high]`, each bound the start of the period it denotes."""
+    bounds: list[Condition] = []
+    if node.low is not None:
+        low = _period(node.field, node.low, node.position, now).start
+        bounds.append(stored >= _ceil_seconds(low) if node.include_low else stored > _floor_seconds(low))
+    if node.high is not None:
+        high = _period(node.field, node.high, node.position, now).start
+        bounds.append(stored <= _floor_seconds(high) if node.include_high else stored < _ceil_seconds(high))
+    return and_(true(), *bounds)
+
+
+def _period(field: str, value: str, position: int, now: datetime) -> Period:
+    try:
+        return resolve(value, now)
+    except DateMathError as exc:
+        message = f"invalid date for {field} at position {position}: {exc.message}"
+        raise QueryValueError(message, position) from None
 
 
 _FLAT_CHAIN = 16
@@ -634,7 +644,7 @@ def bare_term_customers(value: str, prefix: bool) -> Select[Any]:
     name_matches: Condition
     email_matches: Condition
     if prefix:
-        pattern = _like_prefix(value.lower())
+        pattern = like_prefix(value.lower())
         name_matches = or_(
             func.lower(customers.c.first_name).like(pattern, escape="!"),
             func.lower(customers.c.last_name).like(pattern, escape="!"),
@@ -658,7 +668,8 @@ def _customer_in(customer_ids: Select[Any]) -> Condition:
     return and_(conversations.c.customer_id.is_not(None), conversations.c.customer_id.in_(customer_ids))
 
 
-def _like_prefix(value: str) -> str:
+def like_prefix(value: str) -> str:
+    """A LIKE pattern (escape `!`) for values starting with `value`."""
     escaped = value.replace("!", "!!").replace("%", "!%").replace("_", "!_")
     return escaped + "%"
 

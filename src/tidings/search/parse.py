@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import decimal
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from luqum import tree
@@ -69,7 +70,6 @@ FIELDS = (
     "status",
     "type",
 )
-_FIELD_BY_LOWER_NAME = {name.lower(): name for name in FIELDS}
 
 
 class QueryError(Exception):
@@ -133,8 +133,9 @@ _LUQUM_UNEXPECTED = re.compile(r"unexpected\s+'(.*)' at position")
 _ESCAPED = re.compile(r"\\(.)", re.DOTALL)
 
 
-def parse_query(text: str) -> Node | None:
-    """Parse a `query=` value; None means no filter. Raises QuerySyntaxError."""
+def parse_query(text: str, fields: Sequence[str] = FIELDS) -> Node | None:
+    """Parse a `query=` value whose fields are `fields` (the conversation fields unless said
+    otherwise); None means no filter. Raises QuerySyntaxError."""
     if len(text) > MAX_LENGTH:
         raise QuerySyntaxError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}", MAX_LENGTH)
     if "\x00" in text:
@@ -149,7 +150,7 @@ def parse_query(text: str) -> Node | None:
     except Exception as exc:
         raise _syntax_error(exc, prepared, origin, len(text)) from None
     try:
-        return _Converter(origin).convert(luqum_tree, None)
+        return _Converter(origin, fields).convert(luqum_tree, None)
     except RecursionError:
         raise QuerySyntaxError("query is nested too deeply", 0) from None
 
@@ -276,8 +277,10 @@ _OR_MARK = object()
 class _Converter:
     """luqum tree → our AST, refusing every construct the compiler does not support."""
 
-    def __init__(self, origin: list[int]) -> None:
+    def __init__(self, origin: list[int], fields: Sequence[str]) -> None:
         self.origin = origin
+        self.fields = fields
+        self.field_by_lower_name = {name.lower(): name for name in fields}
 
     def position(self, item: tree.Item) -> int:
         pos = getattr(item, "pos", None)
@@ -348,10 +351,10 @@ class _Converter:
                 'quote values that contain ":" (for example "2014-02-27T00:00:00+02:00")',
                 position,
             )
-        name = _FIELD_BY_LOWER_NAME.get(item.name.lower())
+        name = self.field_by_lower_name.get(item.name.lower())
         if name is None:
             raise QuerySyntaxError(
-                f"unknown field {item.name!r} at position {position}; known fields: {', '.join(FIELDS)}",
+                f"unknown field {item.name!r} at position {position}; known fields: {', '.join(self.fields)}",
                 position,
             )
         return self.convert(item.expr, name)
