@@ -3,14 +3,19 @@ databases. A query is never ignored: an unknown field or a bad value is a 400 on
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.support.api import Api
 from tests.support.asserts import errors_by_path
+from tidings.customers.query import FIELDS, customer_condition
 from tidings.db.tables import customers
+from tidings.search import parse_query
+
+NOW = datetime(2026, 12, 2, tzinfo=UTC)
 
 
 def _customer(api: Api, first: str, last: str, *emails: str) -> int:
@@ -125,3 +130,19 @@ class TestInvalid:
         assert error["source"] == "query"
         assert error["rejectedValue"] == query
         assert fragment in error["message"]
+
+
+def test_email_domain_reads_the_index_of_domains(app: Any, dialect: str) -> None:
+    """`emailDomain:` compiles to the expression migration 0009 indexes, on either database."""
+    node = parse_query("emailDomain:acme.com", FIELDS)
+    assert node is not None
+    condition = customer_condition(node, NOW)
+    statement = select(customers.c.id).where(condition)
+    with app.state.db.engine.begin() as conn:
+        sql = str(statement.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        if dialect == "sqlite":
+            plan = " ".join(str(row) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        else:
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = " ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+    assert "ix_customer_emails_domain" in plan, plan

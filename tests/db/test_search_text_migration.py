@@ -61,7 +61,7 @@ def test_0008_rebuilds_documents_built_from_html(engine: Engine, dialect: str) -
         assert _matches(conn, "caf") == 1
         assert _matches(conn, "cafe") == 0
         documents_before = conn.exec_driver_sql("SELECT count(*) FROM conversation_search").scalar_one()
-    upgrade(engine)
+    upgrade(engine, "0008")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0008"
         assert _matches(conn, "caf") == 0

@@ -6,16 +6,21 @@ Fields, as the service documents them: `firstName`, `lastName`, `email`, `emailD
 conversation query. Names and addresses compare case-insensitively and whole; `value*` makes a
 prefix. Decided here (the service's page calls `email` "contains"): `email` matches whole
 addresses, or their beginning with `*`, so that a lookup by address is exact and uses the
-index; `emailDomain:acme.com` matches addresses at that domain. `modifiedAt` takes a date, date
-math or a range, as in conversation queries. AND, OR, NOT and parentheses as there.
+index; `emailDomain:acme.com` matches addresses at that domain, through an index of domains.
+`modifiedAt` takes a date, date math or a range, as in conversation queries. AND, OR, NOT and
+parentheses as there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, func, not_, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from tidings.db.tables import customer_emails, customers
 from tidings.kit.errors import invalid_field
@@ -88,11 +93,32 @@ def _email(value: str, prefix: bool) -> Condition:
     return _with_email(address.like(like_prefix(value), escape="!") if prefix else address == value)
 
 
+class EmailDomain(FunctionElement[str]):
+    """What follows the first `@` of an address, written exactly as the index
+    `ix_customer_emails_domain` (migration 0009) is, so that both databases use it."""
+
+    type = String()
+    inherit_cache = True
+    name = "email_domain"
+
+
+@compiles(EmailDomain)
+def _email_domain_sqlite(element: EmailDomain, compiler: SQLCompiler, **kw: Any) -> str:
+    address = compiler.process(element.clauses, **kw)
+    return f"substr({address}, instr({address}, '@') + 1)"
+
+
+@compiles(EmailDomain, "postgresql")
+def _email_domain_postgresql(element: EmailDomain, compiler: SQLCompiler, **kw: Any) -> str:
+    address = compiler.process(element.clauses, **kw)
+    return f"substr({address}, strpos({address}, '@') + 1)"
+
+
 def _email_domain(value: str, prefix: bool) -> Condition:
-    """Addresses end in `@domain`: a suffix match over the customers' addresses (no index)."""
-    domain = like_prefix(value.removeprefix("@"))  # escaped, with a trailing %
-    pattern = "%@" + (domain if prefix else domain[:-1])
-    return _with_email(customer_emails.c.value.like(pattern, escape="!"))
+    """Addresses at the domain: through the index, or for `gm*` a pass over every domain."""
+    domain = EmailDomain(customer_emails.c.value)
+    wanted = value.removeprefix("@")
+    return _with_email(domain.like(like_prefix(wanted), escape="!") if prefix else domain == wanted)
 
 
 def _with_email(condition: Condition) -> Condition:
