@@ -32,11 +32,10 @@ from tidings.search import (
     QueryError,
     QueryValueError,
     Range,
-    Term,
     bare_term_customers,
     parse_query,
 )
-from tidings.search.compile import date_range, during, like_prefix
+from tidings.search.compile import date_range, during, like_prefix, value_error
 
 FIELDS = ("firstName", "lastName", "email", "emailDomain", "modifiedAt")
 Condition = ColumnElement[bool]
@@ -70,11 +69,11 @@ def customer_condition(node: Node, now: datetime) -> Condition:
         return date_range(customers.c.updated_at, node, now)
     if node.field == "modifiedAt":
         if node.prefix:
-            raise _value_error(node, "does not support wildcards")
+            raise value_error(node, "does not support wildcards")
         return during(customers.c.updated_at, node, now)
     value = node.value.strip()
     if not value:
-        raise _value_error(node, "needs a value")
+        raise value_error(node, "needs a value")
     if node.field is None:
         return customers.c.id.in_(bare_term_customers(value, node.prefix))
     return _FIELD_CONDITIONS[node.field](value.lower(), node.prefix)
@@ -124,10 +123,6 @@ def _email_domain(value: str, prefix: bool) -> Condition:
 def _with_email(condition: Condition) -> Condition:
     owners: Select[tuple[int]] = select(customer_emails.c.customer_id).where(condition)
     return customers.c.id.in_(owners)
-
-
-def _value_error(term: Term, problem: str) -> QueryValueError:
-    return QueryValueError(f"{term.field} {problem} (at position {term.position})", term.position)
 
 
 _FIELD_CONDITIONS: dict[str, Callable[[str, bool], Condition]] = {

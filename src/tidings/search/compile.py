@@ -79,6 +79,7 @@ __all__ = [
     "date_range",
     "during",
     "like_prefix",
+    "value_error",
 ]
 
 DIALECTS = ("sqlite", "postgresql")
@@ -422,7 +423,7 @@ class _Compiler:
         if handler is None:
             raise QueryValueError(f"unknown field {node.field!r} at position {node.position}", node.position)
         if node.prefix and node.field not in TEXT_FIELDS:
-            raise _value_error(node, "does not support wildcards; '*' works on subject, body and bare words")
+            raise value_error(node, "does not support wildcards; '*' works on subject, body and bare words")
         return handler(node, negated)
 
     # text
@@ -533,7 +534,7 @@ class _Compiler:
     def _attachments(self, term: Term, negated: bool) -> Condition:
         value = term.value.strip().lower()
         if value not in ("true", "false"):
-            raise _value_error(term, f"expects true or false, got {term.value!r}")
+            raise value_error(term, f"expects true or false, got {term.value!r}")
         has_attachments = conversations.c.has_attachments
         return has_attachments.is_(true()) if value == "true" else has_attachments.is_(false())
 
@@ -674,13 +675,14 @@ def like_prefix(value: str) -> str:
     return escaped + "%"
 
 
-def _value_error(term: Term, problem: str) -> QueryValueError:
+def value_error(term: Term, problem: str) -> QueryValueError:
+    """`field problem (at position N)`: how every bad value of a query is reported."""
     return QueryValueError(f"{term.field} {problem} (at position {term.position})", term.position)
 
 
 def _integer(term: Term, value: str) -> int:
     if not _INTEGER.fullmatch(value.strip()):
-        raise _value_error(term, f"expects a whole number, got {value!r}")
+        raise value_error(term, f"expects a whole number, got {value!r}")
     return int(value)
 
 
@@ -697,7 +699,7 @@ def _range_integer(node: Range, value: str) -> int:
 def _choice(term: Term, allowed: tuple[str, ...]) -> str:
     value = term.value.strip().lower()
     if value not in allowed:
-        raise _value_error(term, f"expects one of {', '.join(allowed)}, got {term.value!r}")
+        raise value_error(term, f"expects one of {', '.join(allowed)}, got {term.value!r}")
     return value
 
 
