@@ -199,9 +199,11 @@ class Database:
         return await anyio.to_thread.run_sync(self._report_sync, fn, *args, limiter=self._limiter)
 
     def _report_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        with self.engine.connect() as conn, conn.begin():
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+        with (
+            self.engine.connect() as conn,
+            conn.begin(),
+            postgres_settings(conn, max_parallel_workers_per_gather=None),
+        ):
             return fn(conn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
