@@ -190,6 +190,25 @@ class TestLargeTotals:
         assert len(first) >= 2, first  # whether the match is large, then its count
         assert again == []
 
+    def test_a_small_count_runs_with_the_connection_settings(self, api: Api, app: FastAPI) -> None:
+        """Only a large count changes PostgreSQL settings (three more round trips): a small one
+        is one statement on the connection's own settings."""
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        for n in range(3):
+            api.conversation(mailbox, subject=f"Parsnip {n}")
+        seen: list[str] = []
+
+        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            seen.append(statement)
+
+        event.listen(app.state.db.engine, "before_cursor_execute", keep)
+        try:
+            assert _search(api, "parsnip")["page"]["totalElements"] == 3
+        finally:
+            event.remove(app.state.db.engine, "before_cursor_execute", keep)
+        assert [s for s in seen if "set_config" in s or "current_setting" in s] == []
+
     @pytest.mark.parametrize(
         ("query", "status", "expected", "filters_listed"),
         [

@@ -396,14 +396,17 @@ def _count(conn: Connection, query: Select[Any]) -> int:
 def _exact_text_count(
     conn: Connection, driver: TextDriver, filters: ColumnElement[bool], *, large: bool
 ) -> int:
-    if large and conn.dialect.name == "sqlite":
+    matched = select(conversations.c.id).where(c_id_in(driver.ids()), filters)
+    if not large:
+        return _count(conn, matched)
+    if conn.dialect.name == "sqlite":
         cap = min(_count(conn, driver.ids()), FILTER_SIDE_CAP)
         kept = select(conversations.c.id).where(filters)
         if _count(conn, kept.limit(cap)) < cap:
             matches = driver.ids().subquery()
             return _count(conn, select(matches).where(next(iter(matches.c)).in_(kept)))
     with postgres_settings(conn, **LARGE_COUNT_PLAN):
-        return _count(conn, select(conversations.c.id).where(c_id_in(driver.ids()), filters))
+        return _count(conn, matched)
 
 
 def _text_total(
