@@ -4,13 +4,12 @@ the index walk in list order, and totals of large matches."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from tests.support.api import Api
+from tests.support.sql import statements
 from tidings.conversations import listing
 from tidings.kit.db import create_db_engine
 
@@ -173,20 +172,12 @@ class TestLargeTotals:
         mailbox = api.mailbox()
         for n in range(4):
             api.conversation(mailbox, subject=f"Gourd {n}")
-        seen: list[str] = []
-
-        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-            seen.append(statement)
-
-        event.listen(app.state.db.engine, "before_cursor_execute", keep)
-        try:
+        with statements(app) as seen:
             _search(api, "gourd")
             first = [s for s in seen if "count(" in s.lower()]
             seen.clear()
             assert _search(api, "gourd", page=2)["page"]["totalElements"] == 4
             again = [s for s in seen if "count(" in s.lower()]
-        finally:
-            event.remove(app.state.db.engine, "before_cursor_execute", keep)
         assert len(first) >= 2, first  # whether the match is large, then its count
         assert again == []
 
@@ -197,16 +188,8 @@ class TestLargeTotals:
         mailbox = api.mailbox()
         for n in range(3):
             api.conversation(mailbox, subject=f"Parsnip {n}")
-        seen: list[str] = []
-
-        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-            seen.append(statement)
-
-        event.listen(app.state.db.engine, "before_cursor_execute", keep)
-        try:
+        with statements(app) as seen:
             assert _search(api, "parsnip")["page"]["totalElements"] == 3
-        finally:
-            event.remove(app.state.db.engine, "before_cursor_execute", keep)
         assert [s for s in seen if "set_config" in s or "current_setting" in s] == []
 
     @pytest.mark.parametrize(
@@ -241,23 +224,16 @@ class TestLargeTotals:
         for closed in turnips[:2]:
             api.patch(f"/v2/conversations/{closed}", {"op": "replace", "path": "/status", "value": "closed"})
         api.put(f"/v2/conversations/{turnips[-1]}/tags", {"tags": ["root"]})
-        seen: list[str] = []
-
-        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-            seen.append(" ".join(statement.split()))
-
-        event.listen(app.state.db.engine, "before_cursor_execute", keep)
-        try:
+        with statements(app) as seen:
             totals = []
             for cap in (0, 1_000):
                 monkeypatch.setattr(listing, "FILTER_SIDE_CAP", cap)
                 listing._large_totals.clear()
                 totals.append(_search(api, query, status=status)["page"]["totalElements"])
-        finally:
-            event.remove(app.state.db.engine, "before_cursor_execute", keep)
         assert totals == [expected, expected]
         if app.state.db.dialect == "sqlite":
-            listed_filters = [s for s in seen if "IN (SELECT conversations.id FROM conversations" in s]
+            flat = [" ".join(s.split()) for s in seen]
+            listed_filters = [s for s in flat if "IN (SELECT conversations.id FROM conversations" in s]
             assert bool(listed_filters) == filters_listed, seen
 
     def test_small_matches_are_always_exact(self, api: Api) -> None:
@@ -272,16 +248,10 @@ class TestLargeTotals:
 class TestPageStatement:
     """The page of a text search reads the text index and the filters, nothing it does not need."""
 
-    @pytest.fixture
-    def statements(self, app: FastAPI) -> Iterator[list[str]]:
-        seen: list[str] = []
-
-        def keep(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-            seen.append(statement)
-
-        event.listen(app.state.db.engine, "before_cursor_execute", keep)
-        yield seen
-        event.remove(app.state.db.engine, "before_cursor_execute", keep)
+    @pytest.fixture(name="statements")
+    def run_statements(self, app: FastAPI) -> Iterator[list[str]]:
+        with statements(app) as seen:
+            yield seen
 
     @pytest.mark.parametrize("sort_field", ["createdAt", "subject", "score"])
     def test_a_bare_term_naming_no_customer_pages_without_the_customer_branch(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from tests.support.api import Api
 from tests.support.asserts import errors_by_path, vnd_error
+from tests.support.sql import statements
 from tidings.db.tables import customers
 
 # Keys of the recorded GET /v2/customers/{id} response of the real service, in its order.
@@ -60,21 +59,6 @@ def _conversation_for(api: Api, mailbox_id: int, customer_id: int) -> int:
         customer={"id": customer_id},
         threads=[{"type": "customer", "customer": {"id": customer_id}, "text": "Hello"}],
     )
-
-
-@contextmanager
-def _statements(app: Any) -> Iterator[list[str]]:
-    """Every SQL statement the app runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(app.state.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(app.state.db.engine, "before_cursor_execute", record)
 
 
 class TestCreateCustomer:
@@ -335,7 +319,7 @@ class TestListCustomers:
 
     def test_one_query_for_all_emails_of_a_page(self, api: Api, app: Any) -> None:
         def run() -> int:
-            with _statements(app) as seen:
+            with statements(app) as seen:
                 assert api.get("/v2/customers").status_code == 200
             return len(seen)
 

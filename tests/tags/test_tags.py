@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
+from tests.support.sql import statements
 from tidings.db.tables import tags
 
 
@@ -23,20 +22,6 @@ def _listed(api: Api, **params: Any) -> dict[str, dict]:
     response = api.get("/v2/tags", params=params)
     assert response.status_code == 200, response.text
     return {t["name"]: t for t in response.json()["_embedded"]["tags"]}
-
-
-@contextmanager
-def _statements(app: Any) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(app.state.db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(app.state.db.engine, "before_cursor_execute", record)
 
 
 class TestListTags:
@@ -106,7 +91,7 @@ class TestListTags:
         _tag(api, api.conversation(mailbox), "only")
 
         def run() -> int:
-            with _statements(app) as seen:
+            with statements(app) as seen:
                 assert api.get("/v2/tags").status_code == 200
             return len(seen)
 
