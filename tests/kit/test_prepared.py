@@ -116,3 +116,13 @@ def test_any_id_also_runs_through_sqlalchemy(conn: Connection) -> None:
     ids = _tag_ids(conn)
     statement = select(tags.c.name).where(any_id(tags.c.id)).order_by(tags.c.id)
     assert list(conn.execute(statement, {"ids": ids[:2]}).scalars()) == ["tag 1", "tag 2"]
+
+
+def test_an_in_over_a_fixed_list_keeps_its_values(conn: Connection) -> None:
+    """A statement built per shape (a list's filters) may hold `IN (...)` over fixed values."""
+    wanted = ["tag 2", "tag 5", "tag 30"]
+    by_names = Prepared(
+        select(tags.c.name).where(tags.c.name.in_(wanted)).order_by(tags.c.name).limit(bindparam("size"))
+    )
+    assert by_names.rows(conn, size=10) == [("tag 2",), ("tag 30",), ("tag 5",)]
+    assert by_names.rows(conn, size=1) == [("tag 2",)]

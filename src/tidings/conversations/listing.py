@@ -15,7 +15,18 @@ from typing import Any, Literal, get_args
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.sql.elements import UnaryExpression
 
 from tidings.auth.caller import BearerToken, Caller, caller_on
@@ -37,6 +48,7 @@ from tidings.kit.cache import TtlCache
 from tidings.kit.db import postgres_settings
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
+from tidings.kit.prepared import Prepared
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.schemas import MAX_ID
 from tidings.search import QueryError, TextDriver, bare_term_customers, compile_query, parse_query
@@ -133,12 +145,19 @@ def _split_custom_fields(item: str) -> list[str]:
 class Compiled:
     condition: ColumnElement[bool]
     order: list[UnaryExpression[Any]]
-    # When the filters are only state, mailboxes, statuses and at most one tag, the total comes
-    # from the trigger-kept conversation_counts / conversation_tag_counts instead of a COUNT.
-    totals: Select[Any] | None = None
     # Text terms ANDed at the top of `query`, and every other filter: see `_text_page`.
     driver: TextDriver | None = None
     filters: ColumnElement[bool] | None = None
+    # A simple list's total and page ids, compiled once per shape (see `_simple_compiled`).
+    prepared: SimpleList | None = None
+
+
+@dataclass(frozen=True)
+class SimpleList:
+    # The filters are only state, mailboxes, statuses and at most one tag: the total comes
+    # from the trigger-kept conversation_counts / conversation_tag_counts instead of a COUNT.
+    total: Prepared
+    page_ids: Prepared
 
 
 def _sort_keys(params: ListParams, score: ColumnElement[Any] | None) -> list[UnaryExpression[Any]]:
@@ -221,12 +240,22 @@ def _simple_compiled(
     sort_field: str,
     sort_order: str,
 ) -> Compiled:
-    """A simple list's SQL, built once per shape: building it cost more than running it."""
+    """A simple list's SQL, built and compiled once per shape: through SQLAlchemy's execution,
+    building and running its two statements cost ~0.2 ms more than the SQL itself."""
     params = ListParams.model_construct(
         mailbox=mailbox, status=status, tag=tag, sortField=sort_field, sortOrder=sort_order
     )
     conditions, counted = _common_filters(params, visible, "published")
-    return Compiled(and_(*conditions), _sort_keys(params, None), _kept_total(counted, params.tag_names))
+    condition, order = and_(*conditions), _sort_keys(params, None)
+    total = _kept_total(counted, params.tag_names)
+    page_ids = (
+        select(conversations.c.id)
+        .where(condition)
+        .order_by(*order)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(PAGE_SIZE)
+    )
+    return Compiled(condition, order, prepared=SimpleList(Prepared(total), Prepared(page_ids)))
 
 
 def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
@@ -281,7 +310,6 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
-        None,
         driver,
         and_(*others, driver.rest) if driver is not None else None,
     )
@@ -475,11 +503,14 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
         related = load_related(conn, rows, embed_threads=params.embed == "threads")
         items = [conversation_out(request, row, related) for row in rows]
         return paged(request, "conversations", items, params.page, PAGE_SIZE, total)
-    counted = compiled.totals
-    if counted is None:
+    if compiled.prepared is not None:
+        total = int(compiled.prepared.total.rows(conn)[0][0])
+        ids = [i for (i,) in compiled.prepared.page_ids.rows(conn, offset=offset)] if offset < total else []
+        rows = repository.by_ids(conn, ids)
+    else:
         counted = select(func.count()).select_from(conversations).where(compiled.condition)
-    total = int(conn.execute(counted).scalar_one())
-    rows = _page(conn, compiled.condition, compiled.order, offset, limit) if offset < total else []
+        total = int(conn.execute(counted).scalar_one())
+        rows = _page(conn, compiled.condition, compiled.order, offset, limit) if offset < total else []
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))

@@ -85,16 +85,25 @@ def any_id(column: ColumnElement[Any], name: str = "ids") -> AnyId:
 
 class _Compiled:
     def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        # An IN over a fixed list (`status IN ('active', 'pending')`) is rendered once with one
+        # placeholder per value, which keep the values the statement was built with.
         compiled = statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler), "a Prepared holds a SQL statement"
-        self.sql = compiled.string
-        self.names: list[str] = list(compiled.positiontup or []) if compiled.positional else []
+        expanded = compiled.construct_expanded_state(
+            {bind.key: bind.value for bind in compiled.bind_names if not bind.expanding}
+        )
+        self.sql = expanded.statement
+        self.names: list[str] = list(expanded.positiontup or []) if compiled.positional else []
         self.positional = bool(compiled.positional)
         # rendered name -> (the caller's key, the value fixed in the statement, bind processor)
-        self.binds: dict[str, tuple[str, Any, Callable[[Any], Any] | None]] = {
-            rendered: (bind.key, bind.value, bind.type.dialect_impl(dialect).bind_processor(dialect))
-            for bind, rendered in compiled.bind_names.items()
-        }
+        self.binds: dict[str, tuple[str, Any, Callable[[Any], Any] | None]] = {}
+        for bind, rendered in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.expanding:
+                for position, value in enumerate(bind.value or (), start=1):
+                    self.binds[f"{rendered}_{position}"] = (f"{bind.key}_{position}", value, processor)
+            else:
+                self.binds[rendered] = (bind.key, bind.value, processor)
         columns = getattr(statement, "selected_columns", ())
         self.processors = [
             (index, processor)
