@@ -17,7 +17,7 @@ from starlette.requests import Request
 from tidings.conversations import repository
 from tidings.customers import repository as customers_repository
 from tidings.kit import timefmt
-from tidings.kit.hal import base_url
+from tidings.kit.hal import base_url, web_base_url
 from tidings.users import repository as users_repository
 from tidings.users.schemas import person
 
@@ -172,8 +172,7 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
     links["threads"] = {"href": f"{base}/v2/conversations/{cid}/threads/"}
     if assignee:
         links["assignee"] = {"href": f"{base}/v2/users/{assignee['id']}"}
-    web = request.app.state.settings.web_base_url or base
-    links["web"] = {"href": f"{web.rstrip('/')}/conversation/{cid}/{row['number']}"}
+    links["web"] = {"href": f"{web_base_url(request)}/conversation/{cid}/{row['number']}"}
     doc["_links"] = links
     return doc
 
@@ -221,7 +220,7 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
             "unscheduleOnCustomerReply": bool(thread["unschedule_on_customer_reply"]),
         }
     base = base_url(request)
-    web = request.app.state.settings.web_base_url or base
+    web = web_base_url(request)
     doc["_embedded"] = {
         "attachments": [
             {
@@ -234,7 +233,7 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
                 "_links": {
                     "data": {"href": f"{base}/v2/conversations/{cid}/attachments/{a['id']}/data"},
                     "self": {"href": f"{base}/v2/conversations/{cid}/attachments/{a['id']}"},
-                    "web": {"href": f"{web.rstrip('/')}/file/{a['id']}/{a['filename']}"},
+                    "web": {"href": f"{web}/file/{a['id']}/{a['filename']}"},
                 },
             }
             for a in related.attachments.get(tid, [])

@@ -45,6 +45,15 @@ def base_url(request: Request) -> str:
     return found
 
 
+def web_base_url(request: Request) -> str:
+    """Base of the `web` links (TIDINGS_WEB_BASE_URL, else this server), once per request."""
+    cached: str | None = request.scope.get("tidings.web_base_url")
+    if cached is None:
+        cached = (request.app.state.settings.web_base_url or base_url(request)).rstrip("/")
+        request.scope["tidings.web_base_url"] = cached
+    return cached
+
+
 def href(request: Request, path: str) -> dict[str, str]:
     return {"href": base_url(request) + path}
 

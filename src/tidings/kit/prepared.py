@@ -16,10 +16,10 @@ re-rendered per call, and PostgreSQL plans one statement shape instead of one pe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import BigInteger, ClauseElement, ColumnElement, Connection, Dialect, Text, TypeDecorator
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
@@ -43,7 +43,7 @@ class IdList(TypeDecorator[list[int]]):
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         ids = [int(i) for i in value or ()]
-        return ids if dialect.name == "postgresql" else json.dumps(ids)
+        return ids if dialect.name == "postgresql" else orjson.dumps(ids).decode()
 
 
 class AnyId(ColumnElement[bool]):

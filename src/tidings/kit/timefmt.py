@@ -19,7 +19,9 @@ def fmt(value: datetime | None) -> str | None:
     if value is None:
         return None
     # isoformat is ~4x cheaper than strftime; the first 19 characters are YYYY-MM-DDTHH:MM:SS.
-    return value.astimezone(UTC).isoformat()[:19] + "Z"
+    if value.tzinfo is not UTC:  # what the database gives is UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat()[:19] + "Z"
 
 
 def parse(text: str) -> datetime:
