@@ -6,7 +6,7 @@ misses that must not, and the test asserts the exact set of ids found.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -880,3 +880,17 @@ class TestTextDriver:
         driver = db.compiled('zanzibar AND "Jane Doe" AND jan* AND subject:x').driver
         assert driver is not None
         assert driver.bare_terms == (("zanzibar", False), ("Jane Doe", False), ("jan", True))
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_query_without_dates_is_compiled_once_and_one_with_dates_each_time(dialect: str) -> None:
+    """Compiling costs more than a rare word's page; only NOW makes the result change."""
+    words = parse_query("espresso AND NOT tag:spam")
+    dated = parse_query("espresso AND createdAt:[NOW-1DAY TO *]")
+    assert words is not None and dated is not None
+    first = compile_query(words, dialect=dialect, now=NOW)
+    assert compile_query(words, dialect=dialect, now=datetime(2031, 1, 1, tzinfo=UTC)) is first
+    earlier = compile_query(dated, dialect=dialect, now=NOW)
+    later = compile_query(dated, dialect=dialect, now=datetime(2031, 1, 1, tzinfo=UTC))
+    assert later is not earlier
+    assert str(earlier.condition.compile().params) != str(later.condition.compile().params)
