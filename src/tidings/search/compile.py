@@ -155,17 +155,18 @@ class _Clock:
 
 
 # Compiling builds SQLAlchemy expressions, which took longer than running a rare word's page:
-# 0.5 ms for one word, 1.3-1.7 ms for a three-part boolean query. A query without dates compiles
-# the same every time, so its result is kept and shared (the expressions are immutable once
-# built); one with a date reads the clock and is compiled afresh.
-_compiled = TtlCache[tuple[Node, str], CompiledQuery](max_entries=2048, seconds=math.inf)
+# 0.5 ms for one word, 1.3-1.7 ms for a three-part boolean query. The result depends on the
+# query, the dialect and, for a query with dates, NOW (whole seconds), so it is kept and shared
+# (the expressions are immutable once built): a query without dates for good, one with dates
+# for the rest of its second.
+_compiled = TtlCache[tuple[Node, str, datetime | None], CompiledQuery](max_entries=2048, seconds=math.inf)
 
 
 def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     """Translate a parsed query for `dialect` ("sqlite" or "postgresql"); `now` is what NOW means."""
     if dialect not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect!r}; expected one of {DIALECTS}")
-    kept = _compiled.get((node, dialect))
+    kept = _compiled.get((node, dialect, None)) or _compiled.get((node, dialect, now))
     if kept is not None:
         return kept
     clock = _Clock(now)
@@ -175,8 +176,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     compiled = CompiledQuery(
         condition=condition, score=score, has_text=score is not None, driver=_driver(node, dialect, clock)
     )
-    if not clock.read:
-        _compiled.put((node, dialect), compiled)
+    _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled
 
 
