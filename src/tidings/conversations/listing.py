@@ -274,7 +274,7 @@ def _simple_compiled(
         .correlate(None)
     )
     page = (
-        select(conversations, total.scalar_subquery().label(_LIST_TOTAL))
+        select(*repository.LISTED_COLUMNS, total.scalar_subquery().label(_LIST_TOTAL))
         .where(conversations.c.id.in_(page_ids))
         .order_by(*order)
     )
