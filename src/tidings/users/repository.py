@@ -48,10 +48,16 @@ def list_page(
     return [dict(r) for r in rows.mappings()], int(total)
 
 
-_USERS_BY_ID = Prepared(select(users).where(any_id(users.c.id)))
+# What the short form of a user (in conversations and threads) shows.
+_USERS_BY_ID = Prepared(
+    select(users.c.id, users.c.first_name, users.c.last_name, users.c.email, users.c.photo_url).where(
+        any_id(users.c.id)
+    )
+)
 
 
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
+    """Users in their short form's fields, in one query for any number."""
     wanted = id_list(ids)
     if not wanted:
         return {}
