@@ -1,8 +1,9 @@
 """GET /v2/conversations: the parameters of the source page, their validation, and the SQL.
 
 All parameters are read into one `ListParams` model so that every invalid one is reported in
-the same 400. The page is one query for the ids of the page, one COUNT, then one batched load
-of everything the page shows (plus one thread query with `embed=threads`).
+the same 400. A plain list's page and total are one statement (`SimpleList`); with other
+filters, the page is one query for its ids and one COUNT. Then one batched load of everything
+the page shows (plus one thread query with `embed=threads`).
 """
 
 from __future__ import annotations
