@@ -149,7 +149,7 @@ class Compiled:
     # Text terms ANDed at the top of `query`, and every other filter: see `_text_page`.
     driver: TextDriver | None = None
     filters: ColumnElement[bool] | None = None
-    # A simple list's total and page ids, compiled once per shape (see `_simple_compiled`).
+    # A plain list's page and total, compiled once per shape (see `_simple_compiled`).
     prepared: SimpleList | None = None
 
 
