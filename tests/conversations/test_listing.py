@@ -5,12 +5,15 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
+from tests.support.sql import statements
+from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
 
 
@@ -207,6 +210,24 @@ class TestSorting:
         return _ids(
             api.get("/v2/conversations", params={"status": "all", "sortField": field, "sortOrder": order})
         )
+
+    @pytest.mark.parametrize("field", SORT_FIELDS)
+    def test_a_few_matches_sort_as_the_index_walk_does(
+        self, api: Api, app: FastAPI, desk: dict, field: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """With few matches the page sorts them (keys out of the indexes' reach); with many it
+        walks an index in list order. Both give the same page."""
+        params = {"status": "all", "modifiedSince": "2000-01-01T00:00:00Z", "sortField": field}
+        pages: list[list[int]] = []
+        for few in (listing.FEW_MATCHES, 0):
+            monkeypatch.setattr(listing, "FEW_MATCHES", few)
+            for order in ("asc", "desc"):
+                with statements(app) as seen:
+                    pages.append(_ids(api.get("/v2/conversations", params={**params, "sortOrder": order})))
+                sorted_matches = [s for s in seen if "conversations.id IN (SELECT conversations.id" in s]
+                assert len(sorted_matches) == (1 if few else 0), seen
+        assert len(pages[0]) == 6
+        assert pages[:2] == pages[2:]
 
     def test_text_sorts_are_case_insensitive(self, api: Api, desk: dict) -> None:
         by_subject = self._all(api, "subject", "asc")

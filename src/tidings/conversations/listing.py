@@ -146,6 +146,8 @@ def _split_custom_fields(item: str) -> list[str]:
 class Compiled:
     condition: ColumnElement[bool]
     order: list[UnaryExpression[Any]]
+    # The same order, out of the indexes' reach: for a few matches (see `FEW_MATCHES`).
+    few_order: list[UnaryExpression[Any]]
     # Text terms ANDed at the top of `query`, and every other filter: see `_text_page`.
     driver: TextDriver | None = None
     filters: ColumnElement[bool] | None = None
@@ -178,7 +180,14 @@ class SimpleList:
 _LIST_TOTAL = "list_total"
 
 
-def _sort_keys(params: ListParams, score: ColumnElement[Any] | None) -> list[UnaryExpression[Any]]:
+_TEXT_SORTS = frozenset({"customerEmail", "customerName", "status", "subject"})
+
+
+def _sort_keys(
+    params: ListParams, score: ColumnElement[Any] | None, *, past_indexes: bool = False
+) -> list[UnaryExpression[Any]]:
+    """The ORDER BY; `past_indexes` writes the keys so that no index can give their order
+    (`key + 0`, `key || ''`), which makes the database find the matches first, then sort them."""
     c = conversations.c
     columns: dict[str, ColumnElement[Any]] = {
         "createdAt": c.created_at,
@@ -196,6 +205,8 @@ def _sort_keys(params: ListParams, score: ColumnElement[Any] | None) -> list[Una
         key: ColumnElement[Any] = score if score is not None else c.created_at
     else:
         key = columns[params.sortField]
+    if past_indexes:
+        key = key.concat("") if params.sortField in _TEXT_SORTS else key + 0
     primary = key.desc() if descending else key.asc()
     if params.sortField == "waitingSince":
         primary = primary.nulls_last()
@@ -279,7 +290,7 @@ def _simple_compiled(
         .where(conversations.c.id.in_(page_ids))
         .order_by(*order)
     )
-    return Compiled(condition, order, prepared=SimpleList(Prepared(total), Prepared(page)))
+    return Compiled(condition, order, order, prepared=SimpleList(Prepared(total), Prepared(page)))
 
 
 def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
@@ -334,6 +345,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
+        _sort_keys(params, score, past_indexes=True),
         driver,
         and_(*others, driver.rest) if driver is not None else None,
     )
@@ -532,10 +544,25 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     else:
         counted = select(func.count()).select_from(conversations).where(compiled.condition)
         total = int(conn.execute(counted).scalar_one())
-        rows = _page(conn, compiled.condition, compiled.order, offset, limit) if offset < total else []
+        if offset >= total:
+            rows = []
+        elif total <= FEW_MATCHES:
+            matches = select(conversations.c.id).where(compiled.condition).correlate(None)
+            rows = _page(conn, conversations.c.id.in_(matches), compiled.few_order, offset, limit)
+        else:
+            rows = _page(conn, compiled.condition, compiled.order, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))
+
+
+# Up to this many matches (known from the count), the page finds the matches as the count did
+# and sorts them, rather than walk an index in list order: SQLite otherwise walked every active
+# conversation, newest first, looking for a page of matches, for an address in one
+# conversation (6.9 ms at 1M against 0.5 ms for its count). The matches are a subquery and the
+# keys are out of the indexes' reach (`_sort_keys(past_indexes=True)`), or SQLite still chose
+# the walk. Sorting this many rows takes under a millisecond.
+FEW_MATCHES = 1_000
 
 
 def _page(
