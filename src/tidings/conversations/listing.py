@@ -146,8 +146,9 @@ def _split_custom_fields(item: str) -> list[str]:
 class Compiled:
     condition: ColumnElement[bool]
     order: list[UnaryExpression[Any]]
-    # The same order, out of the indexes' reach: for a few matches (see `FEW_MATCHES`).
-    few_order: list[UnaryExpression[Any]]
+    # What `order` ranks by for sortField=score (None: createdAt), to write it again when few
+    # matches are sorted (see `FEW_MATCHES`).
+    score: ColumnElement[Any] | None
     # Text terms ANDed at the top of `query`, and every other filter: see `_text_page`.
     driver: TextDriver | None = None
     filters: ColumnElement[bool] | None = None
@@ -290,7 +291,7 @@ def _simple_compiled(
         .where(conversations.c.id.in_(page_ids))
         .order_by(*order)
     )
-    return Compiled(condition, order, order, prepared=SimpleList(Prepared(total), Prepared(page)))
+    return Compiled(condition, order, None, prepared=SimpleList(Prepared(total), Prepared(page)))
 
 
 def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
@@ -345,7 +346,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
-        _sort_keys(params, score, past_indexes=True),
+        score,
         driver,
         and_(*others, driver.rest) if driver is not None else None,
     )
@@ -548,7 +549,8 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
             rows = []
         elif total <= FEW_MATCHES:
             matches = select(conversations.c.id).where(compiled.condition).correlate(None)
-            rows = _page(conn, conversations.c.id.in_(matches), compiled.few_order, offset, limit)
+            order = _sort_keys(params, compiled.score, past_indexes=True)
+            rows = _page(conn, conversations.c.id.in_(matches), order, offset, limit)
         else:
             rows = _page(conn, compiled.condition, compiled.order, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
