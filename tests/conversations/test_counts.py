@@ -6,7 +6,14 @@ from __future__ import annotations
 from sqlalchemy import event, func, select
 
 from tests.support.api import Api
-from tidings.db.tables import conversation_counts, conversation_tag_counts, conversation_tags, conversations
+from tidings.db.tables import (
+    conversation_assignee_counts,
+    conversation_counts,
+    conversation_folder_counts,
+    conversation_tag_counts,
+    conversation_tags,
+    conversations,
+)
 
 
 def _real_and_kept(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -139,5 +146,128 @@ def test_tag_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: 
             assert len(body["_embedded"]["conversations"]) == expected, params
             assert any("conversation_tag_counts" in s for s in statements), params
             assert not any("count(*)" in s.lower() for s in statements), params
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", record)
+
+
+def _real_and_kept_per_assignee(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    c = conversations.c
+    key = (c.assignee_id, c.mailbox_id, c.state, c.status)
+    with app.state.db.engine.connect() as conn:
+        real = {
+            tuple(r[:4]): r.n
+            for r in conn.execute(
+                select(*key, func.count().label("n")).where(c.assignee_id.is_not(None)).group_by(*key)
+            )
+        }
+        kept = {
+            (r.assignee_id, r.mailbox_id, r.state, r.status): r.n
+            for r in conn.execute(select(conversation_assignee_counts))
+            if r.n
+        }
+    return real, kept
+
+
+def test_assignee_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: ignore[no-untyped-def]
+    one, two = api.mailbox(), api.mailbox()
+    ann, bob = api.user("user", [one, two]), api.user("user", [one, two])
+    ids = [api.conversation(one, assignTo=ann) for _ in range(4)] + [api.conversation(two, assignTo=bob)]
+    unassigned = api.conversation(one)
+    api.patch(f"/v2/conversations/{ids[0]}", {"op": "replace", "path": "/assignTo", "value": bob})
+    api.patch(f"/v2/conversations/{ids[1]}", {"op": "remove", "path": "/assignTo"})
+    api.patch(f"/v2/conversations/{ids[2]}", {"op": "replace", "path": "/status", "value": "pending"})
+    api.patch(f"/v2/conversations/{ids[3]}", {"op": "move", "path": "/mailboxId", "value": two})
+    api.delete(f"/v2/conversations/{ids[4]}")
+    api.patch(f"/v2/conversations/{unassigned}", {"op": "replace", "path": "/assignTo", "value": ann})
+    real, kept = _real_and_kept_per_assignee(app)
+    assert kept == real
+    assert real == {
+        (bob, one, "published", "active"): 1,
+        (ann, one, "published", "pending"): 1,
+        (ann, two, "published", "active"): 1,
+        (ann, one, "published", "active"): 1,
+        (bob, two, "deleted", "active"): 1,  # deleting keeps the row, in another state
+    }
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", record)
+    try:
+        for params, expected in (
+            ({"assigned_to": ann}, [unassigned, ids[3]]),
+            ({"assigned_to": ann, "status": "all"}, [unassigned, ids[3], ids[2]]),
+            ({"assigned_to": ann, "status": "open", "mailbox": one}, [unassigned, ids[2]]),
+            ({"assigned_to": bob, "sortField": "number", "sortOrder": "asc"}, [ids[0]]),
+            ({"assigned_to": bob, "status": "closed"}, []),
+        ):
+            statements.clear()
+            body = api.get("/v2/conversations", params=params).json()
+            assert body["page"]["totalElements"] == len(expected), params
+            assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, params
+            assert any("conversation_assignee_counts" in s for s in statements), params
+            assert not any("count(*)" in s.lower() for s in statements), params
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", record)
+
+
+def _real_and_kept_per_folder(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    c = conversations.c
+    key = (c.folder_id, c.mailbox_id, c.state, c.status)
+    with app.state.db.engine.connect() as conn:
+        real = {tuple(r[:4]): r.n for r in conn.execute(select(*key, func.count().label("n")).group_by(*key))}
+        kept = {
+            (r.folder_id, r.mailbox_id, r.state, r.status): r.n
+            for r in conn.execute(select(conversation_folder_counts))
+            if r.n
+        }
+    return real, kept
+
+
+def _folder(api: Api, mailbox: int, kind: str) -> int:
+    found = api.get(f"/v2/mailboxes/{mailbox}/folders").json()["_embedded"]["folders"]
+    return int(next(f["id"] for f in found if f["type"] == kind))
+
+
+def test_folder_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: ignore[no-untyped-def]
+    one, two = api.mailbox(), api.mailbox()
+    agent = api.user("user", [one, two])
+    ids = [api.conversation(one) for _ in range(5)]
+    draft = api.conversation(one, threads=[{"type": "reply", "draft": True, "text": "d"}])
+    api.patch(f"/v2/conversations/{ids[0]}", {"op": "replace", "path": "/status", "value": "closed"})
+    api.patch(f"/v2/conversations/{ids[1]}", {"op": "replace", "path": "/assignTo", "value": agent})
+    api.patch(f"/v2/conversations/{ids[2]}", {"op": "move", "path": "/mailboxId", "value": two})
+    api.patch(f"/v2/conversations/{ids[3]}", {"op": "replace", "path": "/status", "value": "pending"})
+    api.delete(f"/v2/conversations/{ids[4]}")
+    real, kept = _real_and_kept_per_folder(app)
+    assert kept == real
+    assert len(real) >= 6
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(app.state.db.engine, "before_cursor_execute", record)
+    try:
+        for (mailbox, kind), params, expected, total in (
+            ((one, "closed"), {}, [ids[0]], 1),
+            ((one, "assigned"), {}, [ids[1]], 1),
+            ((one, "unassigned"), {}, [ids[3]], 1),  # ids[4] was deleted
+            ((one, "unassigned"), {"status": "pending"}, [ids[3]], 1),
+            ((one, "unassigned"), {"status": "active"}, [], 0),
+            ((one, "unassigned"), {"page": 2}, [], 1),  # past the last page: no rows, the total
+            ((two, "unassigned"), {"sortField": "subject"}, [ids[2]], 1),
+            ((one, "drafts"), {}, [draft], 1),
+        ):
+            folder = _folder(api, mailbox, kind)
+            statements.clear()
+            body = api.get("/v2/conversations", params={"folder": folder, **params}).json()
+            assert body["page"]["totalElements"] == total, (kind, params)
+            assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, (kind, params)
+            assert any("conversation_folder_counts" in s for s in statements), (kind, params)
+            assert not any("count(*)" in s.lower() for s in statements), (kind, params)
     finally:
         event.remove(app.state.db.engine, "before_cursor_execute", record)

@@ -240,12 +240,14 @@ conversations = Table(
     Index(
         "ix_conversations_mailbox_state_status_created", "mailbox_id", "state", "status", "created_at", "id"
     ),
-    Index("ix_conversations_folder_created", "folder_id", "created_at", "id"),
+    Index("ix_conversations_folder_state_created", "folder_id", "state", "created_at", "id"),
     Index("ix_conversations_state_modified", "state", "modified_at", "id"),
     Index("ix_conversations_state_created", "state", "created_at", "id"),
     Index("ix_conversations_state_mailbox", "state", "mailbox_id", "id"),
     Index("ix_conversations_state_status", "state", "status", "id"),
-    Index("ix_conversations_assignee", "assignee_id"),
+    Index(
+        "ix_conversations_assignee_state_status_created", "assignee_id", "state", "status", "created_at", "id"
+    ),
     Index("ix_conversations_customer", "customer_id"),
 )
 
@@ -401,6 +403,27 @@ conversation_tag_counts = Table(
     Column("state", String(10), primary_key=True),
     Column("status", String(10), primary_key=True),
     Column("n", BigInteger, nullable=False),
+)
+
+# The same counts per assignee (unassigned conversations have none) and per folder: `assigned_to`
+# and `folder` list totals (0010).
+conversation_assignee_counts = Table(
+    "conversation_assignee_counts",
+    metadata,
+    Column("assignee_id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, primary_key=True),
+    Column("state", String(10), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("n", BigInteger, nullable=False, server_default="1"),
+)
+conversation_folder_counts = Table(
+    "conversation_folder_counts",
+    metadata,
+    Column("folder_id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, primary_key=True),
+    Column("state", String(10), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("n", BigInteger, nullable=False, server_default="1"),
 )
 
 # When each conversation was active, for the report bucket (migration 0006, tidings.reports.activity):
