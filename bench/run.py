@@ -165,6 +165,13 @@ def discover(base: str, token: str, url: str) -> dict[str, Any]:
             "SELECT workflow_id FROM threads WHERE workflow_id IS NOT NULL "
             "GROUP BY workflow_id ORDER BY count(*) DESC LIMIT 1"
         ).scalar_one()
+        found["assignee"] = conn.exec_driver_sql(
+            "SELECT assignee_id FROM conversations WHERE assignee_id IS NOT NULL "
+            "GROUP BY assignee_id ORDER BY count(*) DESC LIMIT 1"
+        ).scalar_one()
+        found["folder"] = conn.exec_driver_sql(
+            "SELECT folder_id FROM conversations GROUP BY folder_id ORDER BY count(*) DESC LIMIT 1"
+        ).scalar_one()
         found["latest"] = conn.exec_driver_sql("SELECT max(created_at) FROM conversations").scalar_one()
     engine.dispose()
     counts = {}
@@ -192,6 +199,12 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             f"/v2/conversations?mailbox={p['mailbox']}&status=closed&tag={quote(p['tag'])}",
             "filtered",
         ),
+        Scenario(
+            "filter: assigned_to (busiest agent)",
+            f"/v2/conversations?assigned_to={p['assignee']}",
+            "filtered",
+        ),
+        Scenario("filter: folder (largest)", f"/v2/conversations?folder={p['folder']}", "filtered"),
     ]
     for sort in SORT_FIELDS:
         found.append(Scenario(f"sort: {sort}", f"/v2/conversations?status=all&sortField={sort}", "filtered"))

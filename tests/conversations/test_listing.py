@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
 from tests.support.sql import statements
 from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
+from tidings.db.tables import conversations
 
 
 def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]
@@ -228,6 +230,33 @@ class TestSorting:
                 assert len(sorted_matches) == (1 if few else 0), seen
         assert len(pages[0]) == 6
         assert pages[:2] == pages[2:]
+
+    def test_modified_since_with_many_matches_walks_the_sort_index(
+        self, api: Api, app: FastAPI, dialect: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A page of many matches reads `modifiedSince` while walking the sort's index (on SQLite
+        out of the modification index's reach) and still leaves out what is older."""
+        mailbox = api.mailbox()
+        old, *recent = [api.conversation(mailbox) for _ in range(3)]
+        with app.state.db.engine.begin() as conn:
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == old)
+                .values(modified_at=datetime(2001, 1, 1, tzinfo=UTC))
+            )
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        params = {"mailbox": mailbox, "modifiedSince": "2020-01-01T00:00:00Z"}
+        with statements(app) as seen:
+            body = api.get("/v2/conversations", params=params).json()
+        assert [c["id"] for c in body["_embedded"]["conversations"]] == list(reversed(recent))
+        assert body["page"]["totalElements"] == 2
+        pages = [s for s in seen if "ORDER BY" in s and "modified_at" in s]
+        assert len(pages) == 1 and ("modified_at + " in pages[0]) == (dialect == "sqlite"), pages
+        # Sorted by modification time, the range on that index is the walk: it is kept.
+        with statements(app) as seen:
+            body = api.get("/v2/conversations", params={**params, "sortField": "modifiedAt"}).json()
+        assert sorted(c["id"] for c in body["_embedded"]["conversations"]) == recent
+        assert not any("modified_at + " in s for s in seen)
 
     def test_text_sorts_are_case_insensitive(self, api: Api, desk: dict) -> None:
         by_subject = self._all(api, "subject", "asc")

@@ -28,6 +28,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    type_coerce,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 
@@ -36,6 +37,7 @@ from tidings.conversations import repository
 from tidings.conversations.presenter import conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
+    Timestamp,
     conversation_assignee_counts,
     conversation_counts,
     conversation_fields,
@@ -157,6 +159,9 @@ class Compiled:
     filters: ColumnElement[bool] | None = None
     # A plain list's page and total, compiled once per shape (see `_simple_compiled`).
     prepared: SimpleList | None = None
+    # `condition` as a page with many matches reads it while walking the sort's index, where it
+    # differs (see `_modified_since`).
+    walked: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -353,8 +358,10 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     c = conversations.c
     errors: list[FieldError] = []
     conditions, _ = _common_filters(params, _visibility(caller), state)
+    since = None
     if params.modifiedSince is not None:
-        conditions.append(c.modified_at >= params.modifiedSince)
+        since = c.modified_at >= params.modifiedSince
+        conditions.append(since)
     if params.number is not None:
         conditions.append(c.number == params.number)
     if params.customFieldsByIds:
@@ -384,13 +391,29 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         raise invalid(*errors)
     if driver is not None and _names_a_customer(conn, driver):
         driver = None
+    walked = None
+    if since is not None and conn.dialect.name == "sqlite" and params.sortField != "modifiedAt":
+        unindexed = _modified_since(params.modifiedSince)
+        walked = and_(*[unindexed if condition is since else condition for condition in conditions])
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
         score,
         driver,
         and_(*others, driver.rest) if driver is not None else None,
+        walked=walked,
     )
+
+
+def _modified_since(since: datetime | None) -> ColumnElement[bool]:
+    """`modified_at >= since` out of the indexes' reach, for SQLite's page of many matches.
+
+    Given the index on modification time, SQLite read every match through it and sorted them
+    for the page (76 ms for 36k matches at 1M conversations); walking the sort's index and
+    checking each row stops after the page (0.3 ms). The count still uses that index, and so
+    does a list sorted by modification time, for which it is the sort's index.
+    """
+    return type_coerce(conversations.c.modified_at + 0, Timestamp) >= since
 
 
 def _folder_state(conn: Connection, folder_id: int) -> str:
@@ -606,7 +629,8 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
             order = _sort_keys(params, compiled.score, past_indexes=True)
             rows = _page(conn, conversations.c.id.in_(matches), order, offset, limit)
         else:
-            rows = _page(conn, compiled.condition, compiled.order, offset, limit)
+            walked = compiled.walked if compiled.walked is not None else compiled.condition
+            rows = _page(conn, walked, compiled.order, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))

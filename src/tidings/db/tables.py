@@ -242,6 +242,7 @@ conversations = Table(
     ),
     Index("ix_conversations_folder_state_created", "folder_id", "state", "created_at", "id"),
     Index("ix_conversations_state_modified", "state", "modified_at", "id"),
+    Index("ix_conversations_state_status_modified", "state", "status", "modified_at", "id"),
     Index("ix_conversations_state_created", "state", "created_at", "id"),
     Index("ix_conversations_state_mailbox", "state", "mailbox_id", "id"),
     Index("ix_conversations_state_status", "state", "status", "id"),
