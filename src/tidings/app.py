@@ -17,6 +17,7 @@ from tidings.kit.hal import HalResponse
 from tidings.kit.middleware import RequestEnvelopeMiddleware
 from tidings.kit.openapi import install_openapi
 from tidings.kit.ratelimit import RateLimitMiddleware
+from tidings.kit.runtime import settle_heap
 from tidings.mailboxes.router import router as mailboxes_router
 from tidings.reports.router import router as reports_router
 from tidings.saved_replies.router import router as saved_replies_router
@@ -47,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.settle_heap:
+            settle_heap()
         yield
         db.dispose()
 

@@ -76,6 +76,7 @@ def serve(
     """Serve the API (migrations are applied first)."""
     if rate_limit is not None:
         os.environ["TIDINGS_RATE_LIMIT_PER_MINUTE"] = str(rate_limit)
+    os.environ["TIDINGS_SETTLE_HEAP"] = "1"  # read by each worker's app (kit/runtime.settle_heap)
     settings = _settings(database)
     prepare_database(settings)
     console.print(f"Serving Tidings on http://{host}:{port} with {workers} worker(s)")

@@ -166,11 +166,11 @@ class Compiled:
 
 @dataclass(frozen=True)
 class SimpleList:
-    """A list whose filters are only state, mailboxes, statuses and at most one tag.
+    """A list whose filters are only state, mailboxes, statuses and one tag, assignee or folder.
 
-    Its total comes from the trigger-kept conversation_counts / conversation_tag_counts, and
-    rides along with the page's rows: one statement, where there were three (total, ids, rows)
-    and as many round trips to PostgreSQL. Only an empty page asks for the total alone.
+    Its total comes from the trigger-kept conversation_counts (or those per tag, assignee or
+    folder) and rides along with the page's rows: one statement, where there were three (total,
+    ids, rows) and as many round trips to PostgreSQL. Only an empty page asks for the total alone.
     """
 
     total: Prepared
@@ -329,10 +329,10 @@ def _rows_left(total: Select[Any], offset: BindParameter[int]) -> ColumnElement[
     """SQLite's page LIMIT: as many of the kept total as are left past the offset, at most a page.
 
     The LIMIT is read before the first row, so a page past the last match (an empty folder or
-    status, a page too far) reads none, and a last page stops at its last match
-    instead of walking the rest of the index for more: at 1M conversations a status that no
-    conversation of a large folder had took 73 ms, a page past the end of a mailbox 380 ms. A
-    condition on the total in WHERE did not do it: SQLite checks a subquery row by row.
+    status, a page too far) reads none, and a last page stops at its last match instead of
+    walking the rest of the index for more: at 1M conversations a status that no conversation
+    of a large folder had took 73 ms, a page past the end of a mailbox 380 ms. A condition on
+    the total in WHERE did not do it: SQLite checks a subquery row by row.
     """
     counted = total.subquery()
     left = next(iter(counted.c)) - offset

@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     bootstrap_app_secret: str | None = None
     bootstrap_email: str = "owner@localhost"
     web_base_url: str | None = None  # base of `web` links; default: this server
-    db_threads: int = 8
+    # Threads (and pooled connections) per process for database work. More did not serve more:
+    # they took turns holding the GIL (list page 1 at 1M conversations, 2 workers, heap settled:
+    # 4 threads 790-850 req/s with p99 52-54 ms, 2 threads 900-1,360 with p99 29-43 ms).
+    db_threads: int = 2
+    # Set by `tidings serve` for its workers: freeze the start-up heap (see kit/runtime.py).
+    settle_heap: bool = False
     pg_prepare_threshold: int = Field(default=5, ge=0)  # see kit.db.create_db_engine
 
     @field_validator("timezone")
