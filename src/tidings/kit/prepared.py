@@ -26,7 +26,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.sql.visitors import InternalTraversal, replacement_traverse
 from sqlalchemy.types import Boolean, TypeEngine
 
 
@@ -122,10 +122,15 @@ class _Compiled:
 
 
 class Prepared:
-    """One fixed statement, compiled on first use per dialect; see the module docstring."""
+    """One fixed statement, compiled on first use per dialect; see the module docstring.
 
-    def __init__(self, statement: ClauseElement) -> None:
+    `server_prepared=False`: PostgreSQL plans it on every run (never a generic plan), for a
+    statement whose best plan depends on a parameter's value.
+    """
+
+    def __init__(self, statement: ClauseElement, *, server_prepared: bool = True) -> None:
         self.statement = statement
+        self.server_prepared = server_prepared
         self._by_dialect: dict[str, _Compiled] = {}
 
     def _compiled(self, conn: Connection) -> _Compiled:
@@ -142,7 +147,10 @@ class Prepared:
         try:
             if conn.dispatch.before_cursor_execute:
                 conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
-            cursor.execute(compiled.sql, parameters)
+            if self.server_prepared or conn.dialect.name != "postgresql":
+                cursor.execute(compiled.sql, parameters)
+            else:
+                cursor.execute(compiled.sql, parameters, prepare=False)  # type: ignore[call-arg]  # psycopg
             names = [d[0] for d in cursor.description]
             rows = cast(list[tuple[Any, ...]], cursor.fetchall())  # both drivers give tuples
         finally:
@@ -163,6 +171,26 @@ class Prepared:
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
         return self.tuples(conn, **values)[1]
+
+
+def with_values_inline(statement: ClauseElement, **values: Any) -> ClauseElement:
+    """The statement with every bound value (or the one given for its name) written into its
+    SQL text.
+
+    For PostgreSQL, whose generic plan for a prepared statement does not know the values: a
+    statement with nothing left to bind is planned for its own values once and kept.
+    """
+
+    def inline(element: Any, **_: Any) -> Any:
+        if isinstance(element, BindParameter):
+            inlined = element._clone()
+            if element.key in values:
+                inlined.value = values[element.key]
+            inlined.literal_execute = True
+            return inlined
+        return None
+
+    return cast(ClauseElement, replacement_traverse(statement, {}, inline))
 
 
 def id_list(ids: Iterable[int]) -> list[int]:
