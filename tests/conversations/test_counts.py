@@ -3,9 +3,10 @@ writes happened, and list totals read from them equal the real number of matches
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.support.api import Api
+from tests.support.sql import statements
 from tidings.db.tables import (
     conversation_assignee_counts,
     conversation_counts,
@@ -70,26 +71,18 @@ def test_simple_lists_read_totals_without_counting(api: Api, app) -> None:  # ty
     mailbox = api.mailbox()
     for _ in range(3):
         api.conversation(mailbox)
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(app.state.db.engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as seen:
         for params in ({}, {"status": "all", "sortField": "subject"}, {"mailbox": mailbox, "status": "open"}):
-            statements.clear()
+            seen.clear()
             assert api.get("/v2/conversations", params=params).json()["page"]["totalElements"] == 3
-            assert any("conversation_counts" in s for s in statements), params
-            assert not any("count(*)" in s.lower() for s in statements), params
-        statements.clear()
+            assert any("conversation_counts" in s for s in seen), params
+            assert not any("count(*)" in s.lower() for s in seen), params
+        seen.clear()
         assert (
             api.get("/v2/conversations", params={"query": "subject:subject"}).json()["page"]["totalElements"]
             == 3
         )
-        assert any("count(*)" in s.lower() for s in statements)
-    finally:
-        event.remove(app.state.db.engine, "before_cursor_execute", record)
+        assert any("count(*)" in s.lower() for s in seen)
 
 
 def _real_and_kept_per_tag(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -126,13 +119,7 @@ def test_tag_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: 
     assert kept == real
     assert len(real) >= 5
 
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(app.state.db.engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as seen:
         for params, expected in (
             ({"tag": "red"}, 2),  # ids[2] (moved, still active) and `plain`
             ({"tag": "red", "mailbox": one}, 1),
@@ -140,14 +127,12 @@ def test_tag_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: 
             ({"tag": "green", "status": "all"}, 1),
             ({"tag": "nothing", "status": "all"}, 0),
         ):
-            statements.clear()
+            seen.clear()
             body = api.get("/v2/conversations", params=params).json()
             assert body["page"]["totalElements"] == expected, params
             assert len(body["_embedded"]["conversations"]) == expected, params
-            assert any("conversation_tag_counts" in s for s in statements), params
-            assert not any("count(*)" in s.lower() for s in statements), params
-    finally:
-        event.remove(app.state.db.engine, "before_cursor_execute", record)
+            assert any("conversation_tag_counts" in s for s in seen), params
+            assert not any("count(*)" in s.lower() for s in seen), params
 
 
 def _real_and_kept_per_assignee(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -189,13 +174,7 @@ def test_assignee_counts_follow_every_kind_of_write(api: Api, app) -> None:  # t
         (bob, two, "deleted", "active"): 1,  # deleting keeps the row, in another state
     }
 
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(app.state.db.engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as seen:
         for params, expected in (
             ({"assigned_to": ann}, [unassigned, ids[3]]),
             ({"assigned_to": ann, "status": "all"}, [unassigned, ids[3], ids[2]]),
@@ -203,14 +182,12 @@ def test_assignee_counts_follow_every_kind_of_write(api: Api, app) -> None:  # t
             ({"assigned_to": bob, "sortField": "number", "sortOrder": "asc"}, [ids[0]]),
             ({"assigned_to": bob, "status": "closed"}, []),
         ):
-            statements.clear()
+            seen.clear()
             body = api.get("/v2/conversations", params=params).json()
             assert body["page"]["totalElements"] == len(expected), params
             assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, params
-            assert any("conversation_assignee_counts" in s for s in statements), params
-            assert not any("count(*)" in s.lower() for s in statements), params
-    finally:
-        event.remove(app.state.db.engine, "before_cursor_execute", record)
+            assert any("conversation_assignee_counts" in s for s in seen), params
+            assert not any("count(*)" in s.lower() for s in seen), params
 
 
 def _real_and_kept_per_folder(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -245,13 +222,7 @@ def test_folder_counts_follow_every_kind_of_write(api: Api, app) -> None:  # typ
     assert kept == real
     assert len(real) >= 6
 
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(app.state.db.engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as seen:
         for (mailbox, kind), params, expected, total in (
             ((one, "closed"), {}, [ids[0]], 1),
             ((one, "assigned"), {}, [ids[1]], 1),
@@ -263,11 +234,9 @@ def test_folder_counts_follow_every_kind_of_write(api: Api, app) -> None:  # typ
             ((one, "drafts"), {}, [draft], 1),
         ):
             folder = _folder(api, mailbox, kind)
-            statements.clear()
+            seen.clear()
             body = api.get("/v2/conversations", params={"folder": folder, **params}).json()
             assert body["page"]["totalElements"] == total, (kind, params)
             assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, (kind, params)
-            assert any("conversation_folder_counts" in s for s in statements), (kind, params)
-            assert not any("count(*)" in s.lower() for s in statements), (kind, params)
-    finally:
-        event.remove(app.state.db.engine, "before_cursor_execute", record)
+            assert any("conversation_folder_counts" in s for s in seen), (kind, params)
+            assert not any("count(*)" in s.lower() for s in seen), (kind, params)

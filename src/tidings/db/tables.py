@@ -395,37 +395,26 @@ conversation_counts = Table(
     Column("n", BigInteger, nullable=False),
 )
 
-# The same counts per tag: list totals for a single `tag` filter (kept by triggers, 0005).
-conversation_tag_counts = Table(
-    "conversation_tag_counts",
-    metadata,
-    Column("tag_id", Integer, primary_key=True),
-    Column("mailbox_id", Integer, primary_key=True),
-    Column("state", String(10), primary_key=True),
-    Column("status", String(10), primary_key=True),
-    Column("n", BigInteger, nullable=False),
-)
 
-# The same counts per assignee (unassigned conversations have none) and per folder: `assigned_to`
-# and `folder` list totals (0010).
-conversation_assignee_counts = Table(
-    "conversation_assignee_counts",
-    metadata,
-    Column("assignee_id", Integer, primary_key=True),
-    Column("mailbox_id", Integer, primary_key=True),
-    Column("state", String(10), primary_key=True),
-    Column("status", String(10), primary_key=True),
-    Column("n", BigInteger, nullable=False, server_default="1"),
-)
-conversation_folder_counts = Table(
-    "conversation_folder_counts",
-    metadata,
-    Column("folder_id", Integer, primary_key=True),
-    Column("mailbox_id", Integer, primary_key=True),
-    Column("state", String(10), primary_key=True),
-    Column("status", String(10), primary_key=True),
-    Column("n", BigInteger, nullable=False, server_default="1"),
-)
+def _counts_by(name: str, by: str, **n_options: Any) -> Table:
+    """The counts of conversation_counts, per `by` as well (kept by triggers on write)."""
+    return Table(
+        name,
+        metadata,
+        Column(by, Integer, primary_key=True),
+        Column("mailbox_id", Integer, primary_key=True),
+        Column("state", String(10), primary_key=True),
+        Column("status", String(10), primary_key=True),
+        Column("n", BigInteger, nullable=False, **n_options),
+    )
+
+
+# Per tag: list totals for a single `tag` filter (0005).
+conversation_tag_counts = _counts_by("conversation_tag_counts", "tag_id")
+# Per assignee (unassigned conversations have none) and per folder: `assigned_to` and `folder`
+# list totals (0010).
+conversation_assignee_counts = _counts_by("conversation_assignee_counts", "assignee_id", server_default="1")
+conversation_folder_counts = _counts_by("conversation_folder_counts", "folder_id", server_default="1")
 
 # When each conversation was active, for the report bucket (migration 0006, tidings.reports.activity):
 # one row per conversation per UTC day on which it was created or had a thread created, with the
