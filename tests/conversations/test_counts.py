@@ -3,7 +3,7 @@ writes happened, and list totals read from them equal the real number of matches
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from tests.support.api import Api
 from tests.support.sql import statements
@@ -135,21 +135,14 @@ def test_tag_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: 
             assert not any("count(*)" in s.lower() for s in seen), params
 
 
-def _real_and_kept_per_assignee(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+def _real_and_kept_by(app, by: str, kept_table: Table) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    """COUNT per (`by`, mailbox, state, status) over the conversations, and the kept counts."""
     c = conversations.c
-    key = (c.assignee_id, c.mailbox_id, c.state, c.status)
+    key = (c[by], c.mailbox_id, c.state, c.status)
+    counted = select(*key, func.count().label("n")).where(c[by].is_not(None)).group_by(*key)
     with app.state.db.engine.connect() as conn:
-        real = {
-            tuple(r[:4]): r.n
-            for r in conn.execute(
-                select(*key, func.count().label("n")).where(c.assignee_id.is_not(None)).group_by(*key)
-            )
-        }
-        kept = {
-            (r.assignee_id, r.mailbox_id, r.state, r.status): r.n
-            for r in conn.execute(select(conversation_assignee_counts))
-            if r.n
-        }
+        real = {tuple(r[:4]): r.n for r in conn.execute(counted)}
+        kept = {tuple(r[:4]): r.n for r in conn.execute(select(kept_table)) if r.n}
     return real, kept
 
 
@@ -164,7 +157,7 @@ def test_assignee_counts_follow_every_kind_of_write(api: Api, app) -> None:  # t
     api.patch(f"/v2/conversations/{ids[3]}", {"op": "move", "path": "/mailboxId", "value": two})
     api.delete(f"/v2/conversations/{ids[4]}")
     api.patch(f"/v2/conversations/{unassigned}", {"op": "replace", "path": "/assignTo", "value": ann})
-    real, kept = _real_and_kept_per_assignee(app)
+    real, kept = _real_and_kept_by(app, "assignee_id", conversation_assignee_counts)
     assert kept == real
     assert real == {
         (bob, one, "published", "active"): 1,
@@ -190,19 +183,6 @@ def test_assignee_counts_follow_every_kind_of_write(api: Api, app) -> None:  # t
             assert not any("count(*)" in s.lower() for s in seen), params
 
 
-def _real_and_kept_per_folder(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
-    c = conversations.c
-    key = (c.folder_id, c.mailbox_id, c.state, c.status)
-    with app.state.db.engine.connect() as conn:
-        real = {tuple(r[:4]): r.n for r in conn.execute(select(*key, func.count().label("n")).group_by(*key))}
-        kept = {
-            (r.folder_id, r.mailbox_id, r.state, r.status): r.n
-            for r in conn.execute(select(conversation_folder_counts))
-            if r.n
-        }
-    return real, kept
-
-
 def _folder(api: Api, mailbox: int, kind: str) -> int:
     found = api.get(f"/v2/mailboxes/{mailbox}/folders").json()["_embedded"]["folders"]
     return int(next(f["id"] for f in found if f["type"] == kind))
@@ -218,7 +198,7 @@ def test_folder_counts_follow_every_kind_of_write(api: Api, app) -> None:  # typ
     api.patch(f"/v2/conversations/{ids[2]}", {"op": "move", "path": "/mailboxId", "value": two})
     api.patch(f"/v2/conversations/{ids[3]}", {"op": "replace", "path": "/status", "value": "pending"})
     api.delete(f"/v2/conversations/{ids[4]}")
-    real, kept = _real_and_kept_per_folder(app)
+    real, kept = _real_and_kept_by(app, "folder_id", conversation_folder_counts)
     assert kept == real
     assert len(real) >= 6
 
