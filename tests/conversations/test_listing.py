@@ -159,6 +159,20 @@ class TestFilters:
         closed = next(f["id"] for f in folders if f["type"] == "closed")
         assert _ids(api.get("/v2/conversations", params={"folder": closed})) == [desk["d"]]
 
+    @pytest.mark.parametrize("page", [1, 2])
+    def test_tag_with_quotes_and_percent_signs(self, api: Api, page: int) -> None:
+        """A plain list's page 1 has its values written into the SQL on PostgreSQL: a tag that
+        looks like SQL or like a driver placeholder must still be only a value."""
+        mailbox = api.mailbox()
+        odd = "50%off 'x' %(offset)s"
+        ids = [api.conversation(mailbox, tags=[odd]) for _ in range(26)]
+        api.conversation(mailbox, tags=["plain"])
+        body = api.get("/v2/conversations", params={"tag": odd, "page": page}).json()
+        assert body["page"]["totalElements"] == 26
+        expected = list(reversed(ids))[25 * (page - 1) : 25 * page]
+        assert [c["id"] for c in body["_embedded"]["conversations"]] == expected
+        assert body["_embedded"]["conversations"][0]["tags"][0]["tag"] == odd
+
     def test_tag_any_of_case_insensitive(self, api: Api, desk: dict) -> None:
         assert set(_ids(api.get("/v2/conversations", params={"tag": "RED", "status": "all"}))) == {
             desk["a"],
