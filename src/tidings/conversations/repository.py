@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, insert, select, type_coerce, update
+from sqlalchemy import Connection, Text, and_, case, cast, delete, func, insert, select, type_coerce, update
 
 from tidings.db.tables import (
     Timestamp,
@@ -260,22 +260,27 @@ _TAGS_OF = Prepared(
     .where(any_id(conversation_tags.c.conversation_id))
     .order_by(tags.c.name)
 )
+# A dropdown's value is its option's id as text (service._field_value_problem): the label joins
+# in here, where a second statement per page looked the labels up.
 _FIELDS_OF = Prepared(
     select(
         conversation_fields.c.conversation_id,
         conversation_fields.c.field_id,
         conversation_fields.c.value,
         mailbox_fields.c.name,
-        mailbox_fields.c.type,
+        mailbox_field_options.c.label,
     )
     .join(mailbox_fields, mailbox_fields.c.id == conversation_fields.c.field_id)
+    .outerjoin(
+        mailbox_field_options,
+        and_(
+            mailbox_fields.c.type == "dropdown",
+            mailbox_field_options.c.field_id == conversation_fields.c.field_id,
+            cast(mailbox_field_options.c.id, Text) == conversation_fields.c.value,
+        ),
+    )
     .where(any_id(conversation_fields.c.conversation_id))
     .order_by(mailbox_fields.c.sort_order, mailbox_fields.c.id)
-)
-_OPTION_LABELS = Prepared(
-    select(mailbox_field_options.c.id, mailbox_field_options.c.label).where(
-        any_id(mailbox_field_options.c.id)
-    )
 )
 
 
@@ -301,11 +306,8 @@ def fields_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, l
     found: dict[int, list[dict]] = defaultdict(list)
     if not conversation_ids:
         return found
-    rows = _FIELDS_OF.rows(conn, ids=list(conversation_ids))
-    option_ids = [int(value) for _, _, value, _, kind in rows if kind == "dropdown" and value.isdigit()]
-    labels = dict(_OPTION_LABELS.rows(conn, ids=option_ids)) if option_ids else {}
-    for conversation_id, field_id, value, name, kind in rows:
-        text = labels.get(int(value), value) if kind == "dropdown" and value.isdigit() else value
+    for conversation_id, field_id, value, name, label in _FIELDS_OF.rows(conn, ids=list(conversation_ids)):
+        text = value if label is None else label
         found[conversation_id].append({"id": field_id, "name": name, "value": value, "text": text})
     return found
 
