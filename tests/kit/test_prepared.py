@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Connection, bindparam, event, select
+from sqlalchemy import Connection, bindparam, event, literal_column, select
 
 from tidings.auth.repository import create_app
 from tidings.db.tables import tags, tokens, users
 from tidings.kit.db import create_db_engine
-from tidings.kit.prepared import Prepared, any_id
+from tidings.kit.prepared import Prepared, Together, any_id
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
@@ -126,3 +128,64 @@ def test_an_in_over_a_fixed_list_keeps_its_values(conn: Connection) -> None:
     )
     assert by_names.rows(conn, size=10) == [("tag 2",), ("tag 30",), ("tag 5",)]
     assert by_names.rows(conn, size=1) == [("tag 2",)]
+
+
+TAG_NAMES = Prepared(select(tags.c.name).where(any_id(tags.c.id)).order_by(tags.c.name))
+
+
+def test_a_batch_gives_each_statement_its_own_rows(conn: Connection) -> None:
+    seen: list[str] = []
+
+    def keep(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    ids = _tag_ids(conn)
+    event.listen(conn.engine, "before_cursor_execute", keep)
+    try:
+        batch = Together(conn)
+        first = batch.add(TAGS_BY_ID, ids=ids[:2])
+        names = batch.add(TAG_NAMES, ids=[ids[4], ids[2]])
+        nothing = batch.add(TAGS_BY_ID, ids=[10**9])
+        batch.run()
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", keep)
+    assert first.dicts() == TAGS_BY_ID.dicts(conn, ids=ids[:2])
+    assert [n["name"] for n in first.dicts()] == ["tag 1", "tag 2"]
+    assert names.rows() == [("tag 3",), ("tag 5",)]
+    assert nothing.rows() == []
+    assert len(seen) == 3, "each statement of a batch is announced to before_cursor_execute listeners"
+
+
+def test_a_failing_statement_fails_its_batch(conn: Connection) -> None:
+    broken = Prepared(select(tags.c.id, literal_column("no_such_column")).where(any_id(tags.c.id)))
+    batch = Together(conn)
+    batch.add(TAGS_BY_ID, ids=_tag_ids(conn))
+    batch.add(broken, ids=[1])
+    with pytest.raises(Exception, match="no_such_column"):
+        batch.run()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_batch_is_one_round_trip_on_postgresql(conn: Connection, tmp_path: Path) -> None:
+    """Counted in the protocol itself: each round trip ends with one Sync message."""
+    ids = _tag_ids(conn)
+    raw: Any = conn.connection.dbapi_connection
+    trace = tmp_path / "protocol.trace"
+
+    def syncs(run: Callable[[], object]) -> int:
+        with trace.open("w") as out:
+            raw.pgconn.trace(out.fileno())
+            try:
+                run()
+            finally:
+                raw.pgconn.untrace()
+        return trace.read_text().count("\tSync")
+
+    def together() -> None:
+        batch = Together(conn)
+        for n in range(3):
+            batch.add(TAGS_BY_ID, ids=ids[n : n + 1])
+        batch.run()
+
+    assert syncs(lambda: [TAGS_BY_ID.rows(conn, ids=ids[n : n + 1]) for n in range(3)]) == 3
+    assert syncs(together) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from tidings.db.tables import (
     threads,
 )
 from tidings.kit.db import insert_or_existing
-from tidings.kit.prepared import Prepared, any_id
+from tidings.kit.prepared import Prepared, Together, any_id
 
 CUSTOMER_SIDE_TYPES = ("customer", "chat", "phone")
 
@@ -292,23 +292,31 @@ def by_ids(conn: Connection, conversation_ids: Sequence[int]) -> list[dict]:
     return [found[i] for i in conversation_ids if i in found]
 
 
-def tags_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, list[dict]]:
-    found: dict[int, list[dict]] = defaultdict(list)
-    if not conversation_ids:
-        return found
-    for conversation_id, tag_id, name, color in _TAGS_OF.rows(conn, ids=list(conversation_ids)):
-        found[conversation_id].append({"id": tag_id, "name": name, "color": color})
+def tags_in(batch: Together, conversation_ids: Sequence[int]) -> Callable[[], dict[int, list[dict]]]:
+    """The conversations' tags, read with the batch: call the result once `batch.run()` has."""
+    pending = batch.add(_TAGS_OF, ids=list(conversation_ids)) if conversation_ids else None
+
+    def found() -> dict[int, list[dict]]:
+        tags: dict[int, list[dict]] = defaultdict(list)
+        for conversation_id, tag_id, name, color in pending.rows() if pending else ():
+            tags[conversation_id].append({"id": tag_id, "name": name, "color": color})
+        return tags
+
     return found
 
 
-def fields_for(conn: Connection, conversation_ids: Sequence[int]) -> dict[int, list[dict]]:
-    """Custom-field values with their field names and, for dropdowns, option labels."""
-    found: dict[int, list[dict]] = defaultdict(list)
-    if not conversation_ids:
-        return found
-    for conversation_id, field_id, value, name, label in _FIELDS_OF.rows(conn, ids=list(conversation_ids)):
-        text = value if label is None else label
-        found[conversation_id].append({"id": field_id, "name": name, "value": value, "text": text})
+def fields_in(batch: Together, conversation_ids: Sequence[int]) -> Callable[[], dict[int, list[dict]]]:
+    """Custom-field values with their field names and, for dropdowns, option labels (see
+    `tags_in`)."""
+    pending = batch.add(_FIELDS_OF, ids=list(conversation_ids)) if conversation_ids else None
+
+    def found() -> dict[int, list[dict]]:
+        fields: dict[int, list[dict]] = defaultdict(list)
+        for conversation_id, field_id, value, name, label in pending.rows() if pending else ():
+            text = value if label is None else label
+            fields[conversation_id].append({"id": field_id, "name": name, "value": value, "text": text})
+        return fields
+
     return found
 
 

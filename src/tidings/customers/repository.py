@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from tidings.db.tables import conversations, customer_emails, customer_phones, customers
 from tidings.kit.db import insert_or_existing
-from tidings.kit.prepared import Prepared, any_id, id_list
+from tidings.kit.prepared import Prepared, Together, any_id, id_list
 
 CUSTOMER_COLUMNS = {
     "firstName": "first_name",
@@ -107,10 +107,17 @@ _CUSTOMERS_BY_ID = Prepared(
 
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
     """Customers' names, photo and first (primary) email as `email`, in one query for any number."""
+    batch = Together(conn)
+    found = by_ids_in(batch, ids)
+    batch.run()
+    return found()
+
+
+def by_ids_in(batch: Together, ids: Iterable[int]) -> Callable[[], dict[int, dict]]:
+    """`by_ids`, read with the batch's other statements: call the result once `batch.run()` has."""
     wanted = id_list(ids)
-    if not wanted:
-        return {}
-    return {c["id"]: c for c in _CUSTOMERS_BY_ID.dicts(conn, ids=wanted)}
+    pending = batch.add(_CUSTOMERS_BY_ID, ids=wanted) if wanted else None
+    return lambda: {c["id"]: c for c in pending.dicts()} if pending else {}
 
 
 def sort_keys(customer: dict[str, Any] | None) -> dict[str, str]:

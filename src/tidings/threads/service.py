@@ -15,15 +15,20 @@ from tidings.conversations.service import refresh_derived, visible_conversation
 from tidings.customers import repository as customers_repository
 from tidings.kit import timefmt
 from tidings.kit.errors import invalid_field, not_found
+from tidings.kit.prepared import Together
 from tidings.users import repository as users_repository
 
 
 def present(conn: Connection, request: Request, rows: list[dict]) -> list[dict]:
     """Threads as JSON, with their people and attachments loaded once for the whole page."""
-    users, customers = thread_people(rows)
+    user_ids, customer_ids = thread_people(rows)
+    batch = Together(conn)
+    users = users_repository.by_ids_in(batch, user_ids)
+    customers = customers_repository.by_ids_in(batch, customer_ids)
+    batch.run()
     related = Related(
-        users=users_repository.by_ids(conn, {u for u in users if u}),
-        customers=customers_repository.by_ids(conn, {c for c in customers if c}),
+        users=users(),
+        customers=customers(),
         attachments=repository.attachments_for(conn, [t["id"] for t in rows]),
     )
     return [thread_out(request, t, related) for t in rows]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from tidings.db.tables import user_mailboxes, users
-from tidings.kit.prepared import Prepared, any_id, id_list
+from tidings.kit.prepared import Prepared, Together, any_id, id_list
 
 
 def create_user(conn: Connection, values: dict[str, Any], mailbox_ids: Iterable[int], now: datetime) -> int:
@@ -58,7 +58,14 @@ _USERS_BY_ID = Prepared(
 
 def by_ids(conn: Connection, ids: Iterable[int]) -> dict[int, dict]:
     """Users in their short form's fields, in one query for any number."""
+    batch = Together(conn)
+    found = by_ids_in(batch, ids)
+    batch.run()
+    return found()
+
+
+def by_ids_in(batch: Together, ids: Iterable[int]) -> Callable[[], dict[int, dict]]:
+    """`by_ids`, read with the batch's other statements: call the result once `batch.run()` has."""
     wanted = id_list(ids)
-    if not wanted:
-        return {}
-    return {u["id"]: u for u in _USERS_BY_ID.dicts(conn, ids=wanted)}
+    pending = batch.add(_USERS_BY_ID, ids=wanted) if wanted else None
+    return lambda: {u["id"]: u for u in pending.dicts()} if pending else {}
