@@ -105,6 +105,7 @@ class _Compiled:
             else:
                 self.binds[rendered] = (bind.key, bind.value, processor)
         columns = getattr(statement, "selected_columns", ())
+        self.names_read: list[str] | None = None
         self.processors = [
             (index, processor)
             for index, column in enumerate(columns)
@@ -161,7 +162,11 @@ class Prepared:
 
     @staticmethod
     def _received(compiled: _Compiled, cursor: Any) -> tuple[list[str], list[tuple[Any, ...]]]:
-        names = [d[0] for d in cursor.description]
+        names = compiled.names_read
+        if names is None:
+            # A fixed statement's columns never change; psycopg builds its description anew each
+            # time it is asked (50 column objects a list page).
+            names = compiled.names_read = [d[0] for d in cursor.description]
         rows = cast(list[tuple[Any, ...]], cursor.fetchall())  # both drivers give tuples
         if compiled.processors:
             converted = []
