@@ -468,7 +468,13 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
     finally:
         floor.terminate()
         floor.wait(timeout=10)
-    return {"label": label, "rows": rows, "generation": gen, "params": params}
+    return {
+        "label": label,
+        "rows": rows,
+        "generation": gen,
+        "params": params,
+        "finished": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+    }
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -509,10 +515,33 @@ def machine_speed() -> float:
     return best
 
 
-def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    commit = subprocess.run(
+def current_commit() -> str:
+    return subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
+
+
+def earlier_sections(text: str, skip: set[str]) -> list[str]:
+    """The `## <database>` sections of an earlier RESULTS.md, except those named in `skip`.
+
+    A run of one database keeps the other's figures. A section written before sections carried
+    their own run line gets one, from the earlier file's header.
+    """
+    header = re.search(r"^- date: (.+?) UTC; commit `(\w+)`", text, re.M)
+    sections = re.split(r"^(?=## )", text, flags=re.M)[1:]
+    kept = []
+    for section in sections:
+        label = section.splitlines()[0][3:].strip()
+        if label in skip:
+            continue
+        if "\nRun: " not in section and header:
+            title, rest = section.split("\n", 1)
+            section = f"{title}\n\nRun: {header.group(1)} UTC, commit `{header.group(2)}`.\n{rest}"
+        kept.append(section.rstrip("\n") + "\n")
+    return kept
+
+
+def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -532,10 +561,11 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     lines = [
         "# Benchmark results",
         "",
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{commit}`",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{current_commit()}` (each "
+        "database's section names its own run: a run of one database keeps the other's section)",
         f"- machine: {os.cpu_count()} cores ({cpu}), {int(memory) // 1024 // 1024} GiB, "
         f"Python {platform.python_version()}; speed: {SPEED_PROBE_ADDITIONS:,} pure-Python additions "
-        f"in {min(args.speed_ms):,.0f}-{max(args.speed_ms):,.0f} ms "
+        f"in {min(args.speed_ms):,.0f}-{max(args.speed_ms):,.0f} ms in this run "
         "(probed before and after each database; lower is faster)",
         f"- data: {args.conversations:,} conversations, 50 mailboxes, 200 tags (Zipf), "
         f"{max(10, args.conversations // 10):,} customers, two years of timestamps",
@@ -553,10 +583,14 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "total of a text search matching > 10,000 conversations is reused for 60 s after it).",
         "",
     ]
+    earlier = RESULTS.read_text() if RESULTS.exists() else ""
     for run in runs:
         seconds, threads = run["generation"]
         lines += [
             f"## {run['label']}",
+            "",
+            f"Run: {run['finished']} UTC, commit `{current_commit()}`; speed probe "
+            f"{run['speed'][0]:,.0f} ms before, {run['speed'][1]:,.0f} ms after.",
             "",
             f"Generation: {args.conversations:,} conversations and {threads:,} threads in {seconds:,.0f} s "
             f"({args.conversations / max(seconds, 0.001):,.0f} conversations/s).",
@@ -576,7 +610,10 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 f"{speedup} | {'met' if not missed else 'MISSED: ' + '; '.join(missed)} |"
             )
         lines += ["", f"Word counts used to pick the search words: {run['params']['word_counts']}", ""]
-    RESULTS.write_text("\n".join(lines) + "\n")
+    text = "\n".join(lines) + "\n"
+    for section in earlier_sections(earlier, {run["label"] for run in runs}):
+        text += "\n" + section
+    RESULTS.write_text(text)
     print(f"wrote {RESULTS}")
 
 
@@ -612,12 +649,14 @@ def main() -> None:
         print(f"[sqlite] data ready: {gen}", flush=True)
         runs.append(run_database("SQLite", url, args, gen))
         probe_speed()
+        runs[-1]["speed"] = args.speed_ms[-2:]
         write_results(runs, args)
     if "postgresql" in args.databases:
         pg_dir = DATA / f"pg-{args.conversations}"
         if args.fresh or not (pg_dir / "loaded.done").exists():
             shutil.rmtree(pg_dir, ignore_errors=True)
         server = PgServer(pg_dir, tuned_for_tests=False, keep=True).start()
+        before = args.speed_ms[-1]
         try:
             url = server.database_url("postgres")
             gen = prepare(url, args.conversations, pg_dir / "loaded.done", fresh=args.fresh)
@@ -626,6 +665,7 @@ def main() -> None:
         finally:
             server.stop()
         probe_speed()
+        runs[-1]["speed"] = [before, args.speed_ms[-1]]
     write_results(runs, args)
 
 
