@@ -247,10 +247,11 @@ def _visibility(caller: Caller) -> tuple[int, ...] | None:
 
 
 def _common_filters(
-    params: ListParams, visible: tuple[int, ...] | None, state: str
+    params: ListParams, visible: tuple[int, ...] | None, state: str, tag_ids: list[int] | None = None
 ) -> tuple[list[ColumnElement[bool]], list[tuple[str, Any]]]:
     """State, visibility, mailboxes, status, assignee, folder and tags: the conditions, and what
-    kept counts need."""
+    kept counts need. `tag_ids`: the tags' ids, looked up for this request (see `_tag_ids`);
+    without them the condition finds the tags by name, as a statement kept across requests must."""
     c = conversations.c
     conditions: list[ColumnElement[bool]] = [c.state == state]
     counted: list[tuple[str, Any]] = [("state", state)]
@@ -273,12 +274,10 @@ def _common_filters(
         counted.append(("folder_id", params.folder))
     if params.tag_names:
         # EXISTS, not IN: a common tag must not materialise every conversation id carrying it.
-        conditions.append(
-            exists().where(
-                conversation_tags.c.conversation_id == c.id,
-                conversation_tags.c.tag_id.in_(select(tags.c.id).where(tags.c.name.in_(params.tag_names))),
-            )
+        carrying = conversation_tags.c.tag_id.in_(
+            tag_ids if tag_ids is not None else select(tags.c.id).where(tags.c.name.in_(params.tag_names))
         )
+        conditions.append(exists().where(conversation_tags.c.conversation_id == c.id, carrying))
     return conditions, counted
 
 
@@ -356,6 +355,17 @@ def _rows_left(total: Select[Any], offset: BindParameter[int]) -> ColumnElement[
     return select(case((left >= PAGE_SIZE, PAGE_SIZE), (left > 0, left), else_=0)).scalar_subquery()
 
 
+def _tag_ids(conn: Connection, names: list[str]) -> list[int]:
+    """The ids of the tags named, for a statement planned for this request only.
+
+    PostgreSQL then plans with each tag's own frequency: behind `tag_id IN (SELECT … WHERE name
+    IN …)` it assumed an average tag, and for two common tags (`tag=billing,refund&status=all`,
+    255,039 matches at 1M) probed the conversations once per tagged row: 2.0 s, against 0.3 s
+    through a hash join with the ids written in.
+    """
+    return list(conn.execute(select(tags.c.id).where(tags.c.name.in_(names))).scalars())
+
+
 def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
     """Every filter as one SQL condition (combined with AND), and the ORDER BY."""
     state = _folder_state(conn, params.folder) if params.folder is not None else "published"
@@ -374,7 +384,8 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         )
     c = conversations.c
     errors: list[FieldError] = []
-    conditions, _ = _common_filters(params, _visibility(caller), state)
+    tag_ids = _tag_ids(conn, params.tag_names) if params.tag_names else None
+    conditions, _ = _common_filters(params, _visibility(caller), state, tag_ids)
     since = None
     if params.modifiedSince is not None:
         since = c.modified_at >= params.modifiedSince
