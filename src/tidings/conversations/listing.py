@@ -162,6 +162,9 @@ class Compiled:
     # `condition` as a page with many matches reads it while walking the sort's index, where it
     # differs (see `_modified_since`).
     walked: ColumnElement[bool] | None = None
+    # `condition` as the COUNT reads it, where it differs (see `_tags_drive`): a page walking the
+    # sort's index keeps probing for tags, and stops after 25 matches.
+    counted_by: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -247,11 +250,17 @@ def _visibility(caller: Caller) -> tuple[int, ...] | None:
 
 
 def _common_filters(
-    params: ListParams, visible: tuple[int, ...] | None, state: str, tag_ids: list[int] | None = None
+    params: ListParams,
+    visible: tuple[int, ...] | None,
+    state: str,
+    tag_ids: list[int] | None = None,
+    *,
+    tags_drive: bool = False,
 ) -> tuple[list[ColumnElement[bool]], list[tuple[str, Any]]]:
     """State, visibility, mailboxes, status, assignee, folder and tags: the conditions, and what
     kept counts need. `tag_ids`: the tags' ids, looked up for this request (see `_tag_ids`);
-    without them the condition finds the tags by name, as a statement kept across requests must."""
+    without them the condition finds the tags by name, as a statement kept across requests must.
+    `tags_drive`: the tagged conversations are listed first (see `_tags_drive`)."""
     c = conversations.c
     conditions: list[ColumnElement[bool]] = [c.state == state]
     counted: list[tuple[str, Any]] = [("state", state)]
@@ -273,11 +282,15 @@ def _common_filters(
         conditions.append(c.folder_id == params.folder)
         counted.append(("folder_id", params.folder))
     if params.tag_names:
-        # EXISTS, not IN: a common tag must not materialise every conversation id carrying it.
         carrying = conversation_tags.c.tag_id.in_(
             tag_ids if tag_ids is not None else select(tags.c.id).where(tags.c.name.in_(params.tag_names))
         )
-        conditions.append(exists().where(conversation_tags.c.conversation_id == c.id, carrying))
+        if tags_drive:
+            conditions.append(c.id.in_(select(conversation_tags.c.conversation_id).where(carrying)))
+        else:
+            # EXISTS by default: a common tag must not materialise every conversation id carrying
+            # it when the other filters leave few conversations to probe.
+            conditions.append(exists().where(conversation_tags.c.conversation_id == c.id, carrying))
     return conditions, counted
 
 
@@ -366,6 +379,32 @@ def _tag_ids(conn: Connection, names: list[str]) -> list[int]:
     return list(conn.execute(select(tags.c.id).where(tags.c.name.in_(names))).scalars())
 
 
+# SQLite lists the tagged conversations first when the tags are on fewer rows than this share
+# of the conversations the other filters allow (see `_tags_drive`).
+TAGS_DRIVE_SHARE = 0.5
+
+
+def _tags_drive(conn: Connection, tag_ids: list[int], counted: list[tuple[str, Any]]) -> bool:
+    """SQLite: whether a COUNT lists the tagged conversations first (`id IN (tagged)`) rather
+    than probe each conversation the other filters allow for a tag (EXISTS).
+
+    Chosen from the kept counts: the probe costs per allowed conversation, the list per tagged
+    row. Two common tags at 1M (274k tagged rows): `status=all` (1M conversations) 719 -> 372 ms
+    for the count; `status=active` (70k) stays with the probe (49 ms, against 258 listed first).
+    PostgreSQL picks a hash join itself once it knows the tags' ids.
+    """
+    if conn.dialect.name != "sqlite":
+        return False
+    tagged = select(func.coalesce(func.sum(conversation_tag_counts.c.n), 0)).where(
+        conversation_tag_counts.c.tag_id.in_(tag_ids)
+    )
+    allowed = _kept_total([(name, value) for name, value in counted if name in _COUNTED_ALWAYS], [])
+    return int(conn.execute(tagged).scalar_one()) < TAGS_DRIVE_SHARE * int(conn.execute(allowed).scalar_one())
+
+
+_COUNTED_ALWAYS = frozenset({"state", "mailbox_id", "status"})
+
+
 def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
     """Every filter as one SQL condition (combined with AND), and the ORDER BY."""
     state = _folder_state(conn, params.folder) if params.folder is not None else "published"
@@ -385,7 +424,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     c = conversations.c
     errors: list[FieldError] = []
     tag_ids = _tag_ids(conn, params.tag_names) if params.tag_names else None
-    conditions, _ = _common_filters(params, _visibility(caller), state, tag_ids)
+    conditions, counted = _common_filters(params, _visibility(caller), state, tag_ids)
     since = None
     if params.modifiedSince is not None:
         since = c.modified_at >= params.modifiedSince
@@ -394,6 +433,10 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         conditions.append(c.number == params.number)
     if params.customFieldsByIds:
         conditions += _custom_field_conditions(conn, params, errors)
+    counted_by = None
+    if tag_ids and not params.query and _tags_drive(conn, tag_ids, counted):
+        driven, _ = _common_filters(params, _visibility(caller), state, tag_ids, tags_drive=True)
+        counted_by = and_(*driven, *conditions[len(driven) :])
     score = None
     driver: TextDriver | None = None
     others = list(conditions)
@@ -434,6 +477,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         driver,
         and_(*others, driver.rest) if driver is not None else None,
         walked=walked,
+        counted_by=counted_by,
     )
 
 
@@ -652,7 +696,8 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     if compiled.prepared is not None:
         total, rows = compiled.prepared.run(conn, offset)
     else:
-        counted = select(func.count()).select_from(conversations).where(compiled.condition)
+        counting = compiled.counted_by if compiled.counted_by is not None else compiled.condition
+        counted = select(func.count()).select_from(conversations).where(counting)
         total = int(conn.execute(counted).scalar_one())
         if offset >= total:
             rows = []
