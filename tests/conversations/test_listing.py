@@ -212,7 +212,7 @@ class TestFilters:
     ) -> None:
         """Listing the tagged conversations first or probing each conversation for its tags
         gives the same total and page; SQLite picks one from the kept counts."""
-        monkeypatch.setattr(listing, "TAGS_DRIVE_SHARE", 1e9 if tags_drive else 0.0)
+        monkeypatch.setattr(listing, "LISTED_FIRST_SHARE", 1e9 if tags_drive else 0.0)
         with statements(app) as seen:
             body = api.get("/v2/conversations", params={"tag": "red,blue", "status": "all"}).json()
         assert [c["id"] for c in body["_embedded"]["conversations"]] == sorted(
@@ -489,6 +489,33 @@ class TestCustomFields:
             ],
         )
         assert _ids(repeated) == [s["two"]]
+
+    @pytest.mark.parametrize("listed_first", [True, False])
+    def test_exact_values_counted_either_way(
+        self, api: Api, app: FastAPI, dialect: str, monkeypatch: pytest.MonkeyPatch, listed_first: bool
+    ) -> None:
+        """Listing the conversations holding an exact value first (through its index) or probing
+        each conversation gives the same total; SQLite picks one from the counts. Words of a
+        single-line text are always probed."""
+        monkeypatch.setattr(listing, "LISTED_FIRST_SHARE", 1e9 if listed_first else 0.0)
+        s = self._setup(api)
+        ids = s["ids"]
+        cases = [
+            (f"{ids['Count']}:1000", [s["one"]], True),
+            (f"{ids['Plan']}:{s['pro']}", [s["one"]], True),
+            (f"{ids['Count']}:10000,{ids['Note']}:apple", [s["two"]], True),
+            (f"{ids['Note']}:apple", [s["two"], s["one"]], False),
+            (f"{ids['Count']}:7", [], True),
+        ]
+        for value, expected, exact in cases:
+            params = {"mailbox": s["mailbox"], "customFieldsByIds": value, "status": "all"}
+            with statements(app) as seen:
+                body = api.get("/v2/conversations", params=params).json()
+            assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, value
+            assert body["page"]["totalElements"] == len(expected), value
+            (counted,) = [q for q in seen if "count(*)" in q.lower() and "FROM conversations" in q]
+            listed = "IN (SELECT conversation_fields.conversation_id" in counted
+            assert listed is (listed_first and exact and dialect == "sqlite"), (value, counted)
 
     def test_rules_give_400(self, api: Api) -> None:
         s = self._setup(api)

@@ -379,9 +379,15 @@ def _tag_ids(conn: Connection, names: list[str]) -> list[int]:
     return list(conn.execute(select(tags.c.id).where(tags.c.name.in_(names))).scalars())
 
 
-# SQLite lists the tagged conversations first when the tags are on fewer rows than this share
-# of the conversations the other filters allow (see `_tags_drive`).
-TAGS_DRIVE_SHARE = 0.5
+# SQLite's COUNT lists a filter's matches first when they are fewer than this share of the
+# conversations the other filters allow (see `_tags_drive`, `_lists_first`).
+LISTED_FIRST_SHARE = 0.5
+
+
+def _allowed(conn: Connection, counted: list[tuple[str, Any]]) -> int:
+    """How many conversations the state, mailboxes and statuses allow, from the kept counts."""
+    kept = [(name, value) for name, value in counted if name in _COUNTED_ALWAYS]
+    return int(conn.execute(_kept_total(kept, [])).scalar_one())
 
 
 def _tags_drive(conn: Connection, tag_ids: list[int], counted: list[tuple[str, Any]]) -> bool:
@@ -398,8 +404,20 @@ def _tags_drive(conn: Connection, tag_ids: list[int], counted: list[tuple[str, A
     tagged = select(func.coalesce(func.sum(conversation_tag_counts.c.n), 0)).where(
         conversation_tag_counts.c.tag_id.in_(tag_ids)
     )
-    allowed = _kept_total([(name, value) for name, value in counted if name in _COUNTED_ALWAYS], [])
-    return int(conn.execute(tagged).scalar_one()) < TAGS_DRIVE_SHARE * int(conn.execute(allowed).scalar_one())
+    return int(conn.execute(tagged).scalar_one()) < LISTED_FIRST_SHARE * _allowed(conn, counted)
+
+
+def _lists_first(conn: Connection, listed: Select[Any], counted: list[tuple[str, Any]]) -> bool:
+    """SQLite: whether a COUNT lists `listed` (conversation ids, read through an index) first,
+    as `_tags_drive` decides for tags; with no kept count for them, the matches are counted up
+    to the share that decides, so this costs at most what listing them would."""
+    if conn.dialect.name != "sqlite":
+        return False
+    cap = int(LISTED_FIRST_SHARE * _allowed(conn, counted))
+    if cap == 0:
+        return False
+    found = conn.execute(select(func.count()).select_from(listed.limit(cap).subquery())).scalar_one()
+    return int(found) < cap
 
 
 _COUNTED_ALWAYS = frozenset({"state", "mailbox_id", "status"})
@@ -425,18 +443,27 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     errors: list[FieldError] = []
     tag_ids = _tag_ids(conn, params.tag_names) if params.tag_names else None
     conditions, counted = _common_filters(params, _visibility(caller), state, tag_ids)
+    # What the COUNT reads (`Compiled.counted_by`): on SQLite, a filter whose matches are listed
+    # more cheaply than the other filters' conversations are probed is listed first.
+    counting = list(conditions)
+    if tag_ids and not params.query and _tags_drive(conn, tag_ids, counted):
+        counting, _ = _common_filters(params, _visibility(caller), state, tag_ids, tags_drive=True)
     since = None
     if params.modifiedSince is not None:
         since = c.modified_at >= params.modifiedSince
         conditions.append(since)
+        counting.append(since)
     if params.number is not None:
         conditions.append(c.number == params.number)
+        counting.append(conditions[-1])
     if params.customFieldsByIds:
-        conditions += _custom_field_conditions(conn, params, errors)
+        for probe, listed in _custom_field_conditions(conn, params, errors):
+            conditions.append(probe)
+            first = listed is not None and not params.query and _lists_first(conn, listed, counted)
+            counting.append(c.id.in_(listed) if first and listed is not None else probe)
     counted_by = None
-    if tag_ids and not params.query and _tags_drive(conn, tag_ids, counted):
-        driven, _ = _common_filters(params, _visibility(caller), state, tag_ids, tags_drive=True)
-        counted_by = and_(*driven, *conditions[len(driven) :])
+    if any(a is not b for a, b in zip(counting, conditions, strict=True)):
+        counted_by = and_(*counting)
     score = None
     driver: TextDriver | None = None
     others = list(conditions)
@@ -532,7 +559,10 @@ def _names_a_customer(conn: Connection, driver: TextDriver) -> bool:
 
 def _custom_field_conditions(
     conn: Connection, params: ListParams, errors: list[FieldError]
-) -> list[ColumnElement[bool]]:
+) -> list[tuple[ColumnElement[bool], Select[Any] | None]]:
+    """Per field filter: the condition probing a conversation's value (EXISTS), and for exact
+    values the ids of the conversations holding it, read through the (field_id, value) index
+    (None for words of a single-line text, which no index finds)."""
     filters = params.custom_field_filters()
     known = {
         r.id: r.type
@@ -543,7 +573,7 @@ def _custom_field_conditions(
             )
         )
     }
-    conditions: list[ColumnElement[bool]] = []
+    conditions: list[tuple[ColumnElement[bool], Select[Any] | None]] = []
     for field_id, value in filters:
         kind = known.get(field_id)
         rejected = f"{field_id}:{value}"
@@ -562,18 +592,21 @@ def _custom_field_conditions(
             )
             continue
         match = conversation_fields.c.value == value
+        listed: Select[Any] | None = select(conversation_fields.c.conversation_id).where(
+            conversation_fields.c.field_id == field_id, match
+        )
         if kind == "singleline":
             # All words of the value must occur as words of the stored text, case-insensitively.
             padded = " " + func.lower(conversation_fields.c.value) + " "
             words = re.findall(r"\w+", value.lower())
             match = and_(*[padded.like(f"% {w} %") for w in words]) if words else false()
-        conditions.append(
-            exists().where(
-                conversation_fields.c.conversation_id == conversations.c.id,
-                conversation_fields.c.field_id == field_id,
-                match,
-            )
+            listed = None
+        probe = exists().where(
+            conversation_fields.c.conversation_id == conversations.c.id,
+            conversation_fields.c.field_id == field_id,
+            match,
         )
+        conditions.append((probe, listed))
     return conditions
 
 
