@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,21 +63,28 @@ def test_dicts_are_keyed_by_column_name(conn: Connection) -> None:
     assert TAGS_BY_ID.dicts(conn, ids=[first]) == [{"id": first, "name": "tag 1", "created_at": NOW}]
 
 
-def test_one_statement_text_for_any_number_of_ids(conn: Connection) -> None:
-    """The ids are one parameter: the SQL is not re-rendered per list length."""
+@contextmanager
+def _announced(conn: Connection) -> Iterator[list[str]]:
+    """The statements announced to `before_cursor_execute` listeners inside the block."""
     seen: list[str] = []
 
     def keep(*args: object) -> None:
         seen.append(str(args[2]))
 
-    ids = _tag_ids(conn)
     event.listen(conn.engine, "before_cursor_execute", keep)
     try:
+        yield seen
+    finally:
+        event.remove(conn.engine, "before_cursor_execute", keep)
+
+
+def test_one_statement_text_for_any_number_of_ids(conn: Connection) -> None:
+    """The ids are one parameter: the SQL is not re-rendered per list length."""
+    ids = _tag_ids(conn)
+    with _announced(conn) as seen:
         assert len(TAGS_BY_ID.rows(conn, ids=ids[:1])) == 1
         assert len(TAGS_BY_ID.rows(conn, ids=ids)) == 30
         assert len(TAGS_BY_ID.rows(conn, ids=list(range(1, 5000)))) == 30
-    finally:
-        event.remove(conn.engine, "before_cursor_execute", keep)
     assert len(seen) == 3, "every execution is announced to before_cursor_execute listeners"
     assert len(set(seen)) == 1
 
@@ -134,21 +142,13 @@ TAG_NAMES = Prepared(select(tags.c.name).where(any_id(tags.c.id)).order_by(tags.
 
 
 def test_a_batch_gives_each_statement_its_own_rows(conn: Connection) -> None:
-    seen: list[str] = []
-
-    def keep(*args: object) -> None:
-        seen.append(str(args[2]))
-
     ids = _tag_ids(conn)
-    event.listen(conn.engine, "before_cursor_execute", keep)
-    try:
+    with _announced(conn) as seen:
         batch = Together(conn)
         first = batch.add(TAGS_BY_ID, ids=ids[:2])
         names = batch.add(TAG_NAMES, ids=[ids[4], ids[2]])
         nothing = batch.add(TAGS_BY_ID, ids=[10**9])
         batch.run()
-    finally:
-        event.remove(conn.engine, "before_cursor_execute", keep)
     assert first.dicts() == TAGS_BY_ID.dicts(conn, ids=ids[:2])
     assert [n["name"] for n in first.dicts()] == ["tag 1", "tag 2"]
     assert names.rows() == [("tag 3",), ("tag 5",)]
