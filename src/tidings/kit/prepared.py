@@ -179,11 +179,14 @@ class Prepared:
         return names, rows
 
     def dicts(self, conn: Connection, **values: Any) -> list[dict[str, Any]]:
-        names, rows = self.tuples(conn, **values)
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        return _as_dicts(*self.tuples(conn, **values))
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
         return self.tuples(conn, **values)[1]
+
+
+def _as_dicts(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 class Pending:
@@ -200,8 +203,7 @@ class Pending:
 
     def dicts(self) -> list[dict[str, Any]]:
         assert self._result is not None, "run the batch first"
-        names, rows = self._result
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        return _as_dicts(*self._result)
 
 
 class Together:
