@@ -4,6 +4,7 @@ the index walk in list order, and totals of large matches."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -145,6 +146,12 @@ class TestIndexWalk:
 
 
 class TestLargeTotals:
+    """With `estimate_large_totals` off: large matches counted exactly (estimates: below)."""
+
+    @pytest.fixture(autouse=True)
+    def _exact(self, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+
     def test_large_matches_are_counted_exactly_then_reused_for_a_while(
         self, api: Api, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -243,6 +250,77 @@ class TestLargeTotals:
         assert _search(api, "parsnip")["page"]["totalElements"] == 1
         api.conversation(mailbox, subject="Parsnip again")
         assert _search(api, "parsnip")["page"]["totalElements"] == 2
+
+
+class TestEstimatedTotals:
+    """A text matching more than `SMALL_TEXT_MATCH` conversations reports an estimated total,
+    sampled slice by slice from the text index; the pages themselves stay exact."""
+
+    MATCHES = 120
+
+    @pytest.fixture
+    def quinces(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        """120 matches an hour apart, every third closed (oldest first); 3 slices of 8 sampled."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 10)
+        monkeypatch.setattr(listing, "ESTIMATE_STRATA", 3)
+        monkeypatch.setattr(listing, "ESTIMATE_SAMPLE", 8)
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        return [
+            _imported(
+                api,
+                mailbox,
+                (start + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                f"A quince, number {n}",
+                status="closed" if n % 3 == 0 else "active",
+            )
+            for n in range(self.MATCHES)
+        ]
+
+    def test_the_estimate_is_near_the_count_and_applies_the_filters(
+        self, api: Api, app: FastAPI, quinces: list[int]
+    ) -> None:
+        with statements(app) as seen:
+            every = _search(api, "quince")["page"]["totalElements"]
+            listing._large_totals.clear()
+            active = _search(api, "quince", status="active")["page"]["totalElements"]
+        assert abs(every - 120) <= 12, every
+        assert abs(active - 80) <= 12, active
+        # Nothing counted every match: only the capped check that the match is large, and the sample.
+        counts = [" ".join(s.split()) for s in seen if "count(" in s.lower()]
+        assert counts and all("LIMIT" in s for s in counts), counts
+        assert sum("UNION ALL" in s for s in counts) == 2, counts
+
+    @pytest.mark.parametrize("sort", ["createdAt", "number"])
+    def test_pages_are_exact_and_reach_past_an_estimate_that_falls_short(
+        self, api: Api, quinces: list[int], monkeypatch: pytest.MonkeyPatch, sort: str
+    ) -> None:
+        monkeypatch.setattr(listing, "_estimated_text_count", lambda *args: 30)
+        newest_first = quinces[::-1]  # numbers rise with creation too
+        first = _search(api, "quince", sortField=sort)
+        assert first["page"]["totalElements"] == 30
+        assert _ids(first) == newest_first[:25]
+        last_page = -(-self.MATCHES // 25)
+        assert (
+            _ids(_search(api, "quince", sortField=sort, page=last_page))
+            == newest_first[(last_page - 1) * 25 :]
+        )
+        assert _ids(_search(api, "quince", sortField=sort, page=last_page + 1)) == []
+
+    def test_a_large_text_that_the_filters_make_small_is_counted(self, api: Api, quinces: list[int]) -> None:
+        elsewhere = api.mailbox()
+        for n in range(3):
+            api.conversation(elsewhere, subject=f"Quince {n}")
+        assert _search(api, "quince", mailbox=elsewhere)["page"]["totalElements"] == 3
+
+    def test_off_the_total_is_counted_exactly(
+        self, api: Api, app: FastAPI, quinces: list[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        assert _search(api, "quince")["page"]["totalElements"] == 120
+        listing._large_totals.clear()
+        assert _search(api, "quince", status="active")["page"]["totalElements"] == 80
 
 
 class TestPageStatement:

@@ -27,8 +27,10 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 
@@ -612,9 +614,10 @@ def _custom_field_conditions(
     return conditions
 
 
-# A text search counts its matches through the index when they are few; a larger count (0.6 s
-# for "the" at 1M conversations) is kept per process for `LARGE_TOTAL_SECONDS` and reused by the
-# next pages of the same search. While it is kept, the search is not even checked for being large:
+# A text search counts its matches through the index when they are few; a larger total is
+# estimated (`ESTIMATE_STRATA`), or with `estimate_large_totals` off counted exactly (0.6 s for
+# "the" at 1M conversations), and either is kept per process for `LARGE_TOTAL_SECONDS` and reused
+# by the next pages of the same search. While it is kept, the search is not even checked for being large:
 # that check reads up to `SMALL_TEXT_MATCH` matches, and for a phrase PostgreSQL reads each one's
 # document back for its positions (210 ms for "password reset" at 1M). Pages are always read fresh.
 SMALL_TEXT_MATCH = 10_000
@@ -630,7 +633,29 @@ LARGE_COUNT_PLAN: dict[str, str | None] = {
     "enable_seqscan": "off",
     "max_parallel_workers_per_gather": None,
 }
-_large_totals = TtlCache[tuple[Any, ...], int](max_entries=512, seconds=LARGE_TOTAL_SECONDS)
+
+
+@dataclass(frozen=True)
+class TextTotal:
+    value: int
+    estimated: bool = False
+
+
+_large_totals = TtlCache[tuple[Any, ...], TextTotal](max_entries=512, seconds=LARGE_TOTAL_SECONDS)
+
+
+# Counting a large match exactly took 0.2-2 s on SQLite and 1.5-6 s on PostgreSQL at 1M
+# conversations (each process's first request of the search, and every one of them while the
+# count runs). Instead its total is estimated from a sample, read from the text index in its own
+# key order ((createdAt, id) on SQLite, id on PostgreSQL): the key range is cut into
+# `ESTIMATE_STRATA` equal slices, and each slice gives its first `ESTIMATE_SAMPLE` matches. How far
+# into its slice they reach says how dense the matches are there, and how many of them pass the
+# other filters says how many of those count. Measured at 1M against the exact counts ("the",
+# "order", a body phrase, an OR of both, with the default, closed and every status): within 7 %,
+# in 5-15 ms on SQLite and 16-58 ms on PostgreSQL. An estimate below `SMALL_TEXT_MATCH` (a large
+# text match that the filters make small) is counted exactly instead. Pages are always exact.
+ESTIMATE_STRATA = 64
+ESTIMATE_SAMPLE = 32
 
 
 # SQLite counts a large match one of two ways. By default it lists the text's matches and looks
@@ -662,10 +687,68 @@ def _exact_text_count(
         return _count(conn, matched)
 
 
+def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnElement[bool]) -> int:
+    """The number of matches the filters keep, estimated from a sample (see `ESTIMATE_STRATA`)."""
+    low, high = conn.execute(driver.key_bounds()).one()
+    if low is None:
+        return 0
+    low, high = int(low), int(high)
+    width = (high - low) / ESTIMATE_STRATA
+    slices = []
+    for number in range(ESTIMATE_STRATA):
+        start = low + int(number * width)
+        end = high if number == ESTIMATE_STRATA - 1 else low + int((number + 1) * width)
+        if end > start:
+            sampled = driver.sample(start, end, ESTIMATE_SAMPLE).subquery()
+            slices.append(
+                select(literal(start).label("start"), literal(end).label("end"), sampled.c.id, sampled.c.key)
+            )
+    if not slices:
+        return 0
+    samples = union_all(*slices).subquery("samples")
+    kept = and_(conversations.c.id == samples.c.id, filters)
+    per_slice = (
+        select(
+            samples.c.start,
+            samples.c.end,
+            func.count(),
+            func.max(samples.c.key),
+            func.count(conversations.c.id),
+        )
+        .select_from(samples.outerjoin(conversations, kept))
+        .group_by(samples.c.start, samples.c.end)
+    )
+    total = 0.0
+    for start, end, sampled_count, last_key, passing in conn.execute(per_slice):
+        if sampled_count < ESTIMATE_SAMPLE:
+            total += passing  # the slice's every match was read
+        else:
+            # n matches in (last_key - start) keys: (n - 1) / span is the unbiased density.
+            density = (sampled_count - 1) / (int(last_key) - start)
+            total += passing / sampled_count * density * (end - start)
+    return round(total)
+
+
+def _large_text_total(
+    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], *, estimate: bool
+) -> TextTotal:
+    if estimate:
+        estimated = _estimated_text_count(conn, driver, filters)
+        if estimated >= SMALL_TEXT_MATCH:
+            return TextTotal(estimated, estimated=True)
+    return TextTotal(_exact_text_count(conn, driver, filters, large=True))
+
+
 def _text_total(
-    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], cache_key: tuple[Any, ...]
-) -> int:
-    """The exact number of matches, counted through the text index (see `LARGE_TOTAL_SECONDS`)."""
+    conn: Connection,
+    driver: TextDriver,
+    filters: ColumnElement[bool],
+    cache_key: tuple[Any, ...],
+    *,
+    estimate: bool,
+) -> TextTotal:
+    """The number of matches: counted through the text index when the text matches few, else
+    estimated (with `estimate`) or counted once and kept (see `LARGE_TOTAL_SECONDS`)."""
     capped = select(func.count()).select_from(driver.ids(limit=SMALL_TEXT_MATCH + 1).subquery())
 
     kept = _large_totals.get(cache_key)
@@ -673,9 +756,9 @@ def _text_total(
         return kept
     if int(conn.execute(capped).scalar_one()) > SMALL_TEXT_MATCH:
         return _large_totals.get_or_compute(
-            cache_key, lambda: _exact_text_count(conn, driver, filters, large=True)
+            cache_key, lambda: _large_text_total(conn, driver, filters, estimate=estimate)
         )
-    return _exact_text_count(conn, driver, filters, large=False)
+    return TextTotal(_exact_text_count(conn, driver, filters, large=False))
 
 
 def _totals_key(conn: Connection, caller: Caller, params: ListParams) -> tuple[Any, ...]:
@@ -718,16 +801,19 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     compiled = build(conn, caller, params, timefmt.now())
     offset, limit = window(params.page, PAGE_SIZE)
     if compiled.driver is not None and compiled.filters is not None:
-        total = _text_total(conn, compiled.driver, compiled.filters, _totals_key(conn, caller, params))
+        estimate = request.app.state.settings.estimate_large_totals
+        key = _totals_key(conn, caller, params)
+        text_total = _text_total(conn, compiled.driver, compiled.filters, key, estimate=estimate)
         rows = _text_page(conn, compiled, params, offset, limit)
         if rows is None:
             # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
             # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
             matched = and_(c_id_in(compiled.driver.ids()), compiled.filters)
-            rows = _page(conn, matched, compiled.order, offset, limit) if offset < total else []
+            reachable = text_total.estimated or offset < text_total.value  # an estimate may fall short
+            rows = _page(conn, matched, compiled.order, offset, limit) if reachable else []
         related = load_related(conn, rows, embed_threads=params.embed == "threads")
         items = [conversation_out(request, row, related) for row in rows]
-        return paged(request, "conversations", items, params.page, PAGE_SIZE, total)
+        return paged(request, "conversations", items, params.page, PAGE_SIZE, text_total.value)
     if compiled.prepared is not None:
         total, rows = compiled.prepared.run(conn, offset)
     else:

@@ -126,6 +126,16 @@ class TextDriver:
         order), or None when the index cannot give that order."""
         return self.text.ordered_ids(self.query)
 
+    def key_bounds(self) -> Select[int, int]:
+        """One row: the lowest key of any search document and the highest plus one (NULLs when
+        there are none). Keys order the documents as the index stores them; see `sample`."""
+        return self.text.key_bounds()
+
+    def sample(self, start: int, end: int, limit: int) -> Select[int, int]:
+        """Columns `id` and `key` of the first `limit` matches whose key is in [start, end), in
+        key order: read from the index in its own order, without finding the other matches."""
+        return self.text.keyed_matches(self.query, start, end, limit)
+
 
 @dataclass(frozen=True)
 class CompiledQuery:
@@ -260,6 +270,12 @@ class _TextSearch(ABC, Generic[Q]):
         """Matches with their (createdAt, id) key straight from the index, or None if it cannot."""
         return None
 
+    @abstractmethod
+    def key_bounds(self) -> Select[int, int]: ...
+
+    @abstractmethod
+    def keyed_matches(self, query: Q, start: int, end: int, limit: int) -> Select[int, int]: ...
+
 
 _SEARCH = table("conversation_search", column("rowid"))
 _SEARCH_ROWID: ColumnElement[int] = literal_column("conversation_search.rowid")
@@ -306,6 +322,22 @@ class _SqliteText(_TextSearch[str]):
             .where(_fts_match(query))
         )
         return walk
+
+    def key_bounds(self) -> Select[int, int]:
+        """The (createdAt, id) keys are the table's rowids, which FTS5 reads in order."""
+        first = select(_SEARCH_ROWID).select_from(_SEARCH).order_by(_SEARCH_ROWID.asc()).limit(1)
+        last = select(_SEARCH_ROWID).select_from(_SEARCH).order_by(_SEARCH_ROWID.desc()).limit(1)
+        return select(first.scalar_subquery().label("low"), (last.scalar_subquery() + 1).label("high"))
+
+    def keyed_matches(self, query: str, start: int, end: int, limit: int) -> Select[int, int]:
+        key = _SEARCH_ROWID
+        return (
+            select(_SEARCH_ID.label("id"), key.label("key"))
+            .select_from(_SEARCH)
+            .where(_fts_match(query), key >= start, key < end)
+            .order_by(key.asc())
+            .limit(limit)
+        )
 
     def score(self) -> ColumnElement[float] | None:
         if not self.scored_queries:
@@ -397,6 +429,24 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
     def matching_ids(self, query: ColumnElement[Any], *, limit: int | None = None) -> Select[Any]:
         found = select(_DOCUMENT_OWNER).select_from(table(index.TABLE)).where(_matches(_DOCUMENT, query))
         return found.limit(limit) if limit is not None else found
+
+    def key_bounds(self) -> Select[int, int]:
+        """The key is the conversation's id, the documents' primary key."""
+        return select(
+            func.min(_DOCUMENT_OWNER).label("low"), (func.max(_DOCUMENT_OWNER) + 1).label("high")
+        ).select_from(table(index.TABLE))
+
+    def keyed_matches(self, query: ColumnElement[Any], start: int, end: int, limit: int) -> Select[int, int]:
+        """For a common text PostgreSQL walks the primary key and checks each document (at 1M,
+        16-58 ms for 64 slices); collecting the matches from the GIN index first took seconds."""
+        key = _DOCUMENT_OWNER
+        return (
+            select(key.label("id"), key.label("key"))
+            .select_from(table(index.TABLE))
+            .where(_matches(_DOCUMENT, query), key >= start, key < end)
+            .order_by(key.asc())
+            .limit(limit)
+        )
 
     def score(self) -> ColumnElement[float] | None:
         if not self.scored_queries:
