@@ -580,7 +580,8 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "- alone: p50 of the same request sent one at a time for 2 s (no queueing); the LIKE "
         "speed-up is LIKE ms / alone p50, both single requests without load.",
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
-        "total of a text search matching > 10,000 conversations is reused for 60 s after it).",
+        "total of a text search matching > 10,000 conversations, an estimate, is reused for 60 s "
+        "after it).",
         "",
     ]
     earlier = RESULTS.read_text() if RESULTS.exists() else ""
