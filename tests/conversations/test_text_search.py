@@ -292,6 +292,19 @@ class TestEstimatedTotals:
         assert counts and all("LIMIT" in s for s in counts), counts
         assert sum("UNION ALL" in s for s in counts) == 2, counts
 
+    def test_an_estimate_from_the_documents_checked_is_near_the_count(
+        self, api: Api, quinces: list[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """PostgreSQL stops checking a slice's documents after `ESTIMATE_CHECKED`; the matches
+        among those checked stand for the slice (SQLite's index reads every match it needs)."""
+        monkeypatch.setattr(listing, "ESTIMATE_SAMPLE", 50)
+        monkeypatch.setattr(listing, "ESTIMATE_CHECKED", 8)
+        every = _search(api, "quince")["page"]["totalElements"]
+        listing._large_totals.clear()
+        active = _search(api, "quince", status="active")["page"]["totalElements"]
+        assert abs(every - 120) <= 12, every
+        assert abs(active - 80) <= 12, active
+
     @pytest.mark.parametrize("sort", ["createdAt", "number"])
     def test_pages_are_exact_and_reach_past_an_estimate_that_falls_short(
         self, api: Api, quinces: list[int], monkeypatch: pytest.MonkeyPatch, sort: str

@@ -6,7 +6,7 @@ misses that must not, and the test asserts the exact set of ids found.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +22,7 @@ from tests.search.conftest import (
     MAILBOX_ORDERS_ARCHIVE,
     MAILBOX_SUPPORT,
     NOW,
+    SEEDED_AT,
     USER_KIRK,
     USER_SPOCK_EMAIL,
     USER_SPOCK_FIRST,
@@ -33,6 +34,7 @@ from tests.search.conftest import (
 from tidings.db.tables import conversations
 from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
 from tidings.search.compile import DIALECTS, tokens
+from tidings.search.index import KEY_SHIFT
 
 
 class TestSubject:
@@ -875,6 +877,36 @@ class TestTextDriver:
     @pytest.mark.parametrize("query", ["tag:vip", "NOT zanzibar", "zanzibar OR tag:vip", "status:active"])
     def test_no_driver_without_text_at_the_top(self, db: SearchDb, query: str) -> None:
         assert db.compiled(query).driver is None
+
+    def test_a_sample_reads_the_first_matches_of_a_key_range_in_key_order(self, db: SearchDb) -> None:
+        """What the estimate of a large total reads (conversations.listing.ESTIMATE_STRATA)."""
+        ids = [
+            db.add(f"{'Medlar' if n % 2 == 0 else 'Apple'} {n}", created_at=SEEDED_AT + timedelta(hours=n))
+            for n in range(12)
+        ]
+        medlars = ids[0::2]
+        key = {
+            i: i
+            if db.dialect == "postgresql"
+            else int((SEEDED_AT + timedelta(hours=n)).timestamp()) * KEY_SHIFT + i
+            for n, i in enumerate(ids)
+        }
+        driver = db.compiled("medlar").driver
+        assert driver is not None
+        low, high = db.conn.execute(driver.key_bounds()).one()
+        assert low <= key[ids[0]] and high == key[ids[-1]] + 1
+
+        def sample(limit: int, checked: int, start: int = key[ids[0]]) -> list[tuple[int, int, int | None]]:
+            return [tuple(row) for row in db.conn.execute(driver.sample(start, high, limit, checked))]
+
+        assert sample(3, 100) == [(i, key[i], None) for i in medlars[:3]]
+        assert sample(3, 100, start=key[medlars[1]]) == [(i, key[i], None) for i in medlars[1:4]]
+        if db.dialect == "postgresql":
+            # Only the first four documents of the range are checked; the fourth's key is given.
+            assert sample(10, 4) == [(i, key[i], key[ids[3]]) for i in medlars[:2]]
+        else:
+            # FTS5 finds a range's matches itself: nothing is capped.
+            assert sample(10, 4) == [(i, key[i], None) for i in medlars]
 
     def test_bare_terms_are_reported_for_the_customer_check(self, db: SearchDb) -> None:
         driver = db.compiled('zanzibar AND "Jane Doe" AND jan* AND subject:x').driver

@@ -656,6 +656,10 @@ _large_totals = TtlCache[tuple[Any, ...], TextTotal](max_entries=512, seconds=LA
 # text match that the filters make small) is counted exactly instead. Pages are always exact.
 ESTIMATE_STRATA = 64
 ESTIMATE_SAMPLE = 32
+# PostgreSQL checks the documents of a slice one by one and stops after this many, the matches
+# among them standing for the slice: "espresso", in 1.3 % of the documents, read 2,300 a slice
+# (0.56 s); capped, 66 ms (13 of them planning the 64 slices) and 7.7 % under the count.
+ESTIMATE_CHECKED = 256
 
 
 # SQLite counts a large match one of two ways. By default it lists the text's matches and looks
@@ -699,10 +703,8 @@ def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnE
         start = low + int(number * width)
         end = high if number == ESTIMATE_STRATA - 1 else low + int((number + 1) * width)
         if end > start:
-            sampled = driver.sample(start, end, ESTIMATE_SAMPLE).subquery()
-            slices.append(
-                select(literal(start).label("start"), literal(end).label("end"), sampled.c.id, sampled.c.key)
-            )
+            sampled = driver.sample(start, end, ESTIMATE_SAMPLE, ESTIMATE_CHECKED).subquery()
+            slices.append(select(literal(start).label("start"), literal(end).label("end"), *sampled.c))
     if not slices:
         return 0
     samples = union_all(*slices).subquery("samples")
@@ -713,19 +715,22 @@ def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnE
             samples.c.end,
             func.count(),
             func.max(samples.c.key),
+            func.max(samples.c.checked_to),
             func.count(conversations.c.id),
         )
         .select_from(samples.outerjoin(conversations, kept))
         .group_by(samples.c.start, samples.c.end)
     )
     total = 0.0
-    for start, end, sampled_count, last_key, passing in conn.execute(per_slice):
-        if sampled_count < ESTIMATE_SAMPLE:
-            total += passing  # the slice's every match was read
-        else:
+    for start, end, sampled_count, last_key, checked_to, passing in conn.execute(per_slice):
+        if sampled_count >= ESTIMATE_SAMPLE:
             # n matches in (last_key - start) keys: (n - 1) / span is the unbiased density.
             density = (sampled_count - 1) / (int(last_key) - start)
             total += passing / sampled_count * density * (end - start)
+        elif checked_to is None:
+            total += passing  # the slice's every match was read
+        else:
+            total += passing * (end - start) / (int(checked_to) - start + 1)  # among those checked
     return round(total)
 
 
