@@ -616,10 +616,11 @@ def _custom_field_conditions(
 
 # A text search counts its matches through the index when they are few; a larger total is
 # estimated (`ESTIMATE_STRATA`), or with `estimate_large_totals` off counted exactly (0.6 s for
-# "the" at 1M conversations), and either is kept per process for `LARGE_TOTAL_SECONDS` and reused
-# by the next pages of the same search. While it is kept, the search is not even checked for being large:
-# that check reads up to `SMALL_TEXT_MATCH` matches, and for a phrase PostgreSQL reads each one's
-# document back for its positions (210 ms for "password reset" at 1M). Pages are always read fresh.
+# "the" at 1M conversations), and either is kept per process for `LARGE_TOTAL_SECONDS` and
+# reused by the next pages of the same search. While it is kept, the search is not even checked
+# for being large: that check reads up to `SMALL_TEXT_MATCH` matches, and for a phrase PostgreSQL
+# reads each one's document back for its positions (210 ms for "password reset" at 1M). Pages
+# are always read fresh.
 SMALL_TEXT_MATCH = 10_000
 LARGE_TOTAL_SECONDS = 60.0
 # PostgreSQL's planner costs a text match as if the document were at hand, so for a count over
@@ -652,7 +653,7 @@ _large_totals = TtlCache[tuple[Any, ...], TextTotal](max_entries=512, seconds=LA
 # into its slice they reach says how dense the matches are there, and how many of them pass the
 # other filters says how many of those count. Measured at 1M against the exact counts ("the",
 # "order", a body phrase, an OR of both, with the default, closed and every status): within 7 %,
-# in 5-15 ms on SQLite and 16-58 ms on PostgreSQL. An estimate below `SMALL_TEXT_MATCH` (a large
+# in 5-15 ms on SQLite and 16-66 ms on PostgreSQL. An estimate below `SMALL_TEXT_MATCH` (a large
 # text match that the filters make small) is counted exactly instead. Pages are always exact.
 ESTIMATE_STRATA = 64
 ESTIMATE_SAMPLE = 32

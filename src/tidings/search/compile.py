@@ -453,7 +453,7 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
         """The documents are walked along the primary key and checked one by one: collecting a
         common text's matches from the GIN index first took seconds at 1M conversations. The
         walk stops after `checked` documents, which for a rarer text (1 % of the documents)
-        would otherwise read 2,300 a slice (470 ms for 64 slices)."""
+        would otherwise read 2,300 a slice (0.56 s for 64 slices)."""
         key = _DOCUMENT_OWNER
         in_range = (key >= start, key < end)
         documents = (
