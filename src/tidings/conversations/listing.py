@@ -414,8 +414,7 @@ def _lists_first(conn: Connection, listed: Select[Any], allowed: int) -> bool:
     cap = int(LISTED_FIRST_SHARE * allowed)
     if cap == 0:
         return False
-    found = conn.execute(select(func.count()).select_from(listed.limit(cap).subquery())).scalar_one()
-    return int(found) < cap
+    return _count(conn, listed.limit(cap)) < cap
 
 
 _COUNTED_ALWAYS = frozenset({"state", "mailbox_id", "status"})
@@ -706,8 +705,6 @@ def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnE
         if end > start:
             sampled = driver.sample(start, end, ESTIMATE_SAMPLE, ESTIMATE_CHECKED).subquery()
             slices.append(select(literal(start).label("start"), literal(end).label("end"), *sampled.c))
-    if not slices:
-        return 0
     samples = union_all(*slices).subquery("samples")
     kept = and_(conversations.c.id == samples.c.id, filters)
     per_slice = (
@@ -755,12 +752,10 @@ def _text_total(
 ) -> TextTotal:
     """The number of matches: counted through the text index when the text matches few, else
     estimated (with `estimate`) or counted once and kept (see `LARGE_TOTAL_SECONDS`)."""
-    capped = select(func.count()).select_from(driver.ids(limit=SMALL_TEXT_MATCH + 1).subquery())
-
     kept = _large_totals.get(cache_key)
     if kept is not None:
         return kept
-    if int(conn.execute(capped).scalar_one()) > SMALL_TEXT_MATCH:
+    if _count(conn, driver.ids(limit=SMALL_TEXT_MATCH + 1)) > SMALL_TEXT_MATCH:
         return _large_totals.get_or_compute(
             cache_key, lambda: _large_text_total(conn, driver, filters, estimate=estimate)
         )
