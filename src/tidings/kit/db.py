@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     String,
     column,
     create_engine,
@@ -31,7 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -147,6 +152,26 @@ def postgres_settings(conn: Connection, **settings: str | None) -> Iterator[None
         yield
     finally:
         _set_local(conn, dict(zip(names, previous, strict=True)))
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON)` of a statement, compiled and bound as the statement itself would be."""
+
+    inherit_cache = False
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain, "postgresql")
+def _explain_postgresql(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
+
+
+def planned_rows(conn: Connection, query: Select[Any]) -> int:
+    """How many rows PostgreSQL's planner expects `query` to return: its statistics, not a run."""
+    plan = conn.execute(_Explain(query)).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 _PG_SETTINGS = table("pg_settings", column("name", String), column("reset_val", String))

@@ -318,7 +318,7 @@ class _SqliteText(_TextSearch[str]):
         return "(" + " AND ".join(queries) + ")"
 
     def matching_ids(self, query: str, *, limit: int | None = None) -> Select[Any]:
-        found = select(_SEARCH_ID).select_from(_SEARCH).where(_fts_match(query))
+        found = select(_SEARCH_ID.label("id")).select_from(_SEARCH).where(_fts_match(query))
         if limit is not None:
             found = found.order_by(_SEARCH_ROWID.desc()).limit(limit)
         return found
@@ -438,7 +438,11 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
         return _tsquery_tree(queries, "&&")
 
     def matching_ids(self, query: ColumnElement[Any], *, limit: int | None = None) -> Select[Any]:
-        found = select(_DOCUMENT_OWNER).select_from(table(index.TABLE)).where(_matches(_DOCUMENT, query))
+        found = (
+            select(_DOCUMENT_OWNER.label("id"))
+            .select_from(table(index.TABLE))
+            .where(_matches(_DOCUMENT, query))
+        )
         return found.limit(limit) if limit is not None else found
 
     def key_bounds(self) -> Select[int, int]:
