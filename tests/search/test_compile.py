@@ -897,7 +897,9 @@ class TestTextDriver:
         assert low <= key[ids[0]] and high == key[ids[-1]] + 1
 
         def sample(limit: int, checked: int, start: int = key[ids[0]]) -> list[tuple[int, int, int | None]]:
-            return [tuple(row) for row in db.conn.execute(driver.sample(start, high, limit, checked))]
+            found = driver.sample(db.conn, [(start, high)], limit, checked)
+            assert {match.range_index for match in found} <= {0}
+            return [(match.id, match.key, match.checked_to) for match in found]
 
         assert sample(3, 100) == [(i, key[i], None) for i in medlars[:3]]
         assert sample(3, 100, start=key[medlars[1]]) == [(i, key[i], None) for i in medlars[1:4]]
@@ -907,6 +909,16 @@ class TestTextDriver:
         else:
             # FTS5 finds a range's matches itself: nothing is capped.
             assert sample(10, 4) == [(i, key[i], None) for i in medlars]
+        # Several ranges in one statement, each match tagged with its range.
+        ranges = [(key[ids[0]], key[ids[4]]), (key[ids[4]], key[ids[5]]), (key[ids[6]], high)]
+        found = driver.sample(db.conn, ranges, 2, 100)
+        assert [(match.range_index, match.id) for match in found] == [
+            (0, medlars[0]),
+            (0, medlars[1]),
+            (1, medlars[2]),
+            (2, medlars[3]),
+            (2, medlars[4]),
+        ]
 
     def test_bare_terms_are_reported_for_the_customer_check(self, db: SearchDb) -> None:
         driver = db.compiled('zanzibar AND "Jane Doe" AND jan* AND subject:x').driver

@@ -27,10 +27,8 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
     select,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 
@@ -56,10 +54,10 @@ from tidings.kit.cache import TtlCache
 from tidings.kit.db import planned_rows, postgres_settings
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
-from tidings.kit.prepared import Prepared, with_values_inline
+from tidings.kit.prepared import Prepared, any_id, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.schemas import MAX_ID
-from tidings.search import QueryError, TextDriver, bare_term_customers, compile_query, parse_query
+from tidings.search import QueryError, Sampled, TextDriver, bare_term_customers, compile_query, parse_query
 
 PAGE_SIZE = 25
 SortField = Literal[
@@ -707,37 +705,31 @@ def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnE
         return 0
     low, high = int(low), int(high)
     width = (high - low) / ESTIMATE_STRATA
-    slices = []
+    bounds = []
     for number in range(ESTIMATE_STRATA):
         start = low + int(number * width)
         end = high if number == ESTIMATE_STRATA - 1 else low + int((number + 1) * width)
         if end > start:
-            sampled = driver.sample(start, end, ESTIMATE_SAMPLE, ESTIMATE_CHECKED).subquery()
-            slices.append(select(literal(start).label("start"), literal(end).label("end"), *sampled.c))
-    samples = union_all(*slices).subquery("samples")
-    kept = and_(conversations.c.id == samples.c.id, filters)
-    per_slice = (
-        select(
-            samples.c.start,
-            samples.c.end,
-            func.count(),
-            func.max(samples.c.key),
-            func.max(samples.c.checked_to),
-            func.count(conversations.c.id),
-        )
-        .select_from(samples.outerjoin(conversations, kept))
-        .group_by(samples.c.start, samples.c.end)
-    )
+            bounds.append((start, end))
+    sampled = driver.sample(conn, bounds, ESTIMATE_SAMPLE, ESTIMATE_CHECKED)
+    kept = select(conversations.c.id).where(any_id(conversations.c.id), filters)
+    passing_ids = set(conn.execute(kept, {"ids": [match.id for match in sampled]}).scalars())
+    by_range: dict[int, list[Sampled]] = {}
+    for match in sampled:
+        by_range.setdefault(match.range_index, []).append(match)
     total = 0.0
-    for start, end, sampled_count, last_key, checked_to, passing in conn.execute(per_slice):
-        if sampled_count >= ESTIMATE_SAMPLE:
-            # n matches in (last_key - start) keys: (n - 1) / span is the unbiased density.
-            density = (sampled_count - 1) / (int(last_key) - start)
-            total += passing / sampled_count * density * (end - start)
+    for number, matches in by_range.items():
+        start, end = bounds[number]
+        passing = sum(match.id in passing_ids for match in matches)
+        checked_to = matches[0].checked_to
+        if len(matches) >= ESTIMATE_SAMPLE:
+            # n matches in (last key - start) keys: (n - 1) / span is the unbiased density.
+            density = (len(matches) - 1) / (max(match.key for match in matches) - start)
+            total += passing / len(matches) * density * (end - start)
         elif checked_to is None:
-            total += passing  # the slice's every match was read
+            total += passing  # the range's every match was read
         else:
-            total += passing * (end - start) / (int(checked_to) - start + 1)  # among those checked
+            total += passing * (end - start) / (checked_to - start + 1)  # among those checked
     return round(total)
 
 

@@ -9,6 +9,7 @@ Knows SQL, knows no HTTP: callers turn `QueryError` (`.message`, `.position`) in
 from tidings.search.compile import (
     CompiledQuery,
     QueryValueError,
+    Sampled,
     TextDriver,
     bare_term_customers,
     compile_query,
@@ -44,6 +45,7 @@ __all__ = [
     "QuerySyntaxError",
     "QueryValueError",
     "Range",
+    "Sampled",
     "Term",
     "TextDriver",
     "bare_term_customers",
