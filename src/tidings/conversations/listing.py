@@ -712,8 +712,8 @@ def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnE
         if end > start:
             bounds.append((start, end))
     sampled = driver.sample(conn, bounds, ESTIMATE_SAMPLE, ESTIMATE_CHECKED)
-    kept = select(conversations.c.id).where(any_id(conversations.c.id), filters)
-    passing_ids = set(conn.execute(kept, {"ids": [match.id for match in sampled]}).scalars())
+    kept = select(conversations.c.id).where(any_id(conversations.c.id, "sampled_ids"), filters)
+    passing_ids = set(conn.execute(kept, {"sampled_ids": [match.id for match in sampled]}).scalars())
     by_range: dict[int, list[Sampled]] = {}
     for match in sampled:
         by_range.setdefault(match.range_index, []).append(match)
