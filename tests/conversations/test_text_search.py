@@ -296,7 +296,8 @@ class TestEstimatedTotals:
             active = _search(api, "quince", status="active")["page"]["totalElements"]
         assert abs(every - 120) <= 12, every
         assert abs(active - 80) <= 12, active
-        # Nothing counted every match: only the capped check that the match is large, and the sample.
+        # Nothing counted every match: only the capped check that the match is large (PostgreSQL:
+        # the count capped at `COUNTED_CAP`), and the sample.
         counts = [" ".join(s.split()) for s in seen if "count(" in s.lower()]
         assert counts and all("LIMIT" in s for s in counts), counts
         assert sum(map(_samples, seen)) == 2, seen

@@ -157,6 +157,8 @@ def postgres_settings(conn: Connection, **settings: str | None) -> Iterator[None
 class _Explain(Executable, ClauseElement):
     """`EXPLAIN (FORMAT JSON)` of a statement, compiled and bound as the statement itself would be."""
 
+    # Not cached: a cached compile would give its rows the statement's columns, not the plan's;
+    # compiling costs a fraction of the 0.8 ms an EXPLAIN takes.
     inherit_cache = False
 
     def __init__(self, statement: Select[Any]) -> None:
