@@ -20,30 +20,31 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import BigInteger, ClauseElement, ColumnElement, Connection, Dialect, Text, TypeDecorator
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, Text, TypeDecorator
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.visitors import InternalTraversal, replacement_traverse
-from sqlalchemy.types import Boolean, TypeEngine
+from sqlalchemy.types import Boolean
 
 
 class IdList(TypeDecorator[list[int]]):
-    """A list of integer ids as one bound value: JSON text on SQLite, an array on PostgreSQL."""
+    """A list of integer ids as one bound value: JSON text on SQLite, an array literal
+    (`{1,2,3}`) on PostgreSQL, cast to `BIGINT[]` by the statement (`AnyId`).
+
+    psycopg would adapt a Python list itself, but it inspects every element to pick the array's
+    type and escapes each one: ~40 µs a list, four lists a page (~0.15 ms of a 1.8 ms request).
+    """
 
     impl = Text
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "postgresql":
-            return dialect.type_descriptor(ARRAY(BigInteger()))
-        return dialect.type_descriptor(Text())
-
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         ids = [int(i) for i in value or ()]
-        return ids if dialect.name == "postgresql" else orjson.dumps(ids).decode()
+        if dialect.name == "postgresql":
+            return "{" + ",".join(map(str, ids)) + "}"
+        return orjson.dumps(ids).decode()
 
 
 class AnyId(ColumnElement[bool]):
