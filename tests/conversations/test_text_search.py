@@ -149,6 +149,23 @@ class TestIndexWalk:
         )
         assert set(_ids(_search(api, "figaro"))) == {texted, named}
 
+    @pytest.mark.parametrize("query", ["rosina", "ROSI*", '"Rosina Bartolo"', '"Rosina@Example.com"'])
+    def test_a_bare_term_finds_a_customer_by_first_name_prefix_full_name_or_address(
+        self, api: Api, query: str
+    ) -> None:
+        """Each shape of the customer check (exact name, prefix, full name, address), none of which
+        the conversation's own text matches."""
+        mailbox = api.mailbox()
+        named = api.conversation(
+            mailbox,
+            subject="Tickets",
+            customer={"email": "rosina@example.com", "firstName": "Rosina", "lastName": "Bartolo"},
+        )
+        unnamed = api.conversation(mailbox, subject="Tickets")
+        found = _ids(_search(api, query))
+        assert named in found
+        assert unnamed not in found
+
 
 class TestLargeTotals:
     """With `estimate_large_totals` off: large matches counted exactly (estimates: below)."""

@@ -57,7 +57,7 @@ from tidings.kit.hal import HalResponse, paged, window
 from tidings.kit.prepared import Prepared, any_id, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.schemas import MAX_ID
-from tidings.search import QueryError, Sampled, TextDriver, bare_term_customers, compile_query, parse_query
+from tidings.search import QueryError, Sampled, TextDriver, compile_query, names_a_customer, parse_query
 
 PAGE_SIZE = 25
 SortField = Literal[
@@ -552,10 +552,7 @@ def _kept_total(counted: list[tuple[str, Any]], tag_names: list[str]) -> Select[
 
 def _names_a_customer(conn: Connection, driver: TextDriver) -> bool:
     """Whether a bare term of the driver also names a customer (then the text alone is not enough)."""
-    return any(
-        conn.execute(bare_term_customers(value, prefix).limit(1)).first() is not None
-        for value, prefix in driver.bare_terms
-    )
+    return any(names_a_customer(conn, value, prefix) for value, prefix in driver.bare_terms)
 
 
 def _custom_field_conditions(

@@ -13,6 +13,7 @@ from tidings.search.compile import (
     TextDriver,
     bare_term_customers,
     compile_query,
+    names_a_customer,
 )
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import (
@@ -50,6 +51,7 @@ __all__ = [
     "TextDriver",
     "bare_term_customers",
     "compile_query",
+    "names_a_customer",
     "parse_query",
     "resolve",
 ]

@@ -42,6 +42,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     column,
     exists,
     false,
@@ -86,6 +87,7 @@ __all__ = [
     "date_range",
     "during",
     "like_prefix",
+    "names_a_customer",
     "value_error",
 ]
 
@@ -796,27 +798,65 @@ _SPACE: ColumnElement[str] = literal_column("' '", String)
 def bare_term_customers(value: str, prefix: bool) -> Select[Any]:
     """Ids of the customers a bare term names: first, last or full name, or email address."""
     value = value.strip()
+    if prefix:
+        pattern = literal(like_prefix(value.lower()), String)
+        return _customers_named(pattern, pattern, prefix=True, full_name=False)
+    return _customers_named(
+        func.lower(literal(value, String)),
+        literal(value.lower(), String),
+        prefix=False,
+        full_name=" " in value,
+    )
+
+
+def _customers_named(
+    name: ColumnElement[str], email: ColumnElement[str], *, prefix: bool, full_name: bool
+) -> Select[Any]:
+    """The customers whose first, last (or, with `full_name`, full) name is `name` and those
+    with the address `email`; with `prefix`, both are LIKE patterns (escape `!`)."""
     name_matches: Condition
     email_matches: Condition
     if prefix:
-        pattern = like_prefix(value.lower())
         name_matches = or_(
-            func.lower(customers.c.first_name).like(pattern, escape="!"),
-            func.lower(customers.c.last_name).like(pattern, escape="!"),
+            func.lower(customers.c.first_name).like(name, escape="!"),
+            func.lower(customers.c.last_name).like(name, escape="!"),
         )
-        email_matches = customer_emails.c.value.like(pattern, escape="!")
+        email_matches = customer_emails.c.value.like(email, escape="!")
     else:
-        wanted = func.lower(literal(value, String))
-        names = [func.lower(customers.c.first_name) == wanted, func.lower(customers.c.last_name) == wanted]
-        if " " in value:
+        names = [func.lower(customers.c.first_name) == name, func.lower(customers.c.last_name) == name]
+        if full_name:
             # A full name always holds a space; the expression matches ix_customers_full_name_lower.
             names.append(
-                func.lower(customers.c.first_name.concat(_SPACE).concat(customers.c.last_name)) == wanted
+                func.lower(customers.c.first_name.concat(_SPACE).concat(customers.c.last_name)) == name
             )
         name_matches = or_(*names)
-        email_matches = customer_emails.c.value == value.lower()
+        email_matches = customer_emails.c.value == email
     by_name = select(customers.c.id).where(name_matches)
     return by_name.union(select(customer_emails.c.customer_id).where(email_matches))  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4)
+def _customer_named_check(prefix: bool, full_name: bool) -> Prepared:
+    name = bindparam("name", type_=String)
+    wanted = name if prefix else func.lower(name)
+    return Prepared(
+        _customers_named(wanted, bindparam("email", type_=String), prefix=prefix, full_name=full_name).limit(
+            1
+        )
+    )
+
+
+def names_a_customer(conn: Connection, value: str, prefix: bool) -> bool:
+    """Whether a bare term names any customer (`bare_term_customers` finds one).
+
+    Every search of a bare word asks this. A fixed statement per shape run on the cursor
+    (kit/prepared.py) costs a fraction of building and executing the select each time.
+    """
+    value = value.strip()
+    if prefix:
+        pattern = like_prefix(value.lower())
+        return bool(_customer_named_check(True, False).rows(conn, name=pattern, email=pattern))
+    return bool(_customer_named_check(False, " " in value).rows(conn, name=value, email=value.lower()))
 
 
 def _customer_in(customer_ids: Select[Any]) -> Condition:
