@@ -423,6 +423,36 @@ class TestPageStatement:
         for page in pages:
             assert "customer_emails" not in page, page
 
+    @pytest.mark.parametrize("sort_field", ["createdAt", "number"])
+    def test_a_kept_page_statement_serves_only_the_filters_it_was_built_for(
+        self, api: Api, sort_field: str
+    ) -> None:
+        """The page statement is kept per search shape: asked again it is reused, and the same text
+        under another mailbox, status, order or caller gets its own."""
+        first, second = api.mailbox(), api.mailbox()
+        older = api.conversation(first, subject="Loquat one")
+        newer = api.conversation(first, subject="Loquat two", status="closed")
+        elsewhere = api.conversation(second, subject="Loquat three")
+        listing._text_pages.clear()
+
+        def found(client: Api = api, **params: object) -> list[int]:
+            body = client.get(
+                "/v2/conversations", params={"query": "loquat", "sortField": sort_field, **params}
+            )
+            assert body.status_code == 200, body.text
+            return _ids(body.json())
+
+        assert found(mailbox=first, status="all") == [newer, older]
+        kept = len(listing._text_pages._entries)
+        assert found(mailbox=first, status="all") == [newer, older]
+        assert len(listing._text_pages._entries) == kept
+        assert found(mailbox=first, status="all", sortOrder="asc") == [older, newer]
+        assert found(mailbox=first, status="active") == [older]
+        assert found(mailbox=second, status="all") == [elsewhere]
+        limited = api.as_user(api.user(mailbox_ids=[second]))
+        assert found(limited, status="all") == [elsewhere]
+        assert found(status="all") == [elsewhere, newer, older]
+
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_postgres_connections_do_not_jit_compile(db_url: str) -> None:
