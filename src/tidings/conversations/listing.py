@@ -205,6 +205,22 @@ def _sort_keys(
 ) -> list[UnaryExpression[Any]]:
     """The ORDER BY; `past_indexes` writes the keys so that no index can give their order
     (`key + 0`, `key || ''`), which makes the database find the matches first, then sort them."""
+    if params.sortField != "score":
+        return list(_column_sort_keys(params.sortField, params.sortOrder, past_indexes))
+    return _built_sort_keys(params.sortField, params.sortOrder, score, past_indexes)
+
+
+@lru_cache(maxsize=64)
+def _column_sort_keys(
+    sort_field: str, sort_order: str, past_indexes: bool
+) -> tuple[UnaryExpression[Any], ...]:
+    """A column's ORDER BY, built once (expressions are immutable): ~0.05 ms a request."""
+    return tuple(_built_sort_keys(sort_field, sort_order, None, past_indexes))
+
+
+def _built_sort_keys(
+    sort_field: str, sort_order: str, score: ColumnElement[Any] | None, past_indexes: bool
+) -> list[UnaryExpression[Any]]:
     c = conversations.c
     columns: dict[str, ColumnElement[Any]] = {
         "createdAt": c.created_at,
@@ -217,15 +233,15 @@ def _sort_keys(
         "subject": func.lower(c.subject),
         "waitingSince": c.customer_waiting_since,
     }
-    descending = params.sortOrder == "desc"
-    if params.sortField == "score":
+    descending = sort_order == "desc"
+    if sort_field == "score":
         key: ColumnElement[Any] = score if score is not None else c.created_at
     else:
-        key = columns[params.sortField]
+        key = columns[sort_field]
     if past_indexes:
-        key = key.concat("") if params.sortField in _TEXT_SORTS else key + 0
+        key = key.concat("") if sort_field in _TEXT_SORTS else key + 0
     primary = key.desc() if descending else key.asc()
-    if params.sortField == "waitingSince":
+    if sort_field == "waitingSince":
         primary = primary.nulls_last()
     tie = c.id.desc() if descending else c.id.asc()
     return [primary, tie]
@@ -292,6 +308,35 @@ def _common_filters(
             # it when the other filters leave few conversations to probe.
             conditions.append(exists().where(conversation_tags.c.conversation_id == c.id, carrying))
     return conditions, counted
+
+
+def _request_filters(
+    params: ListParams, visible: tuple[int, ...] | None, state: str, tag_ids: list[int] | None
+) -> tuple[list[ColumnElement[bool]], list[tuple[str, Any]]]:
+    """`_common_filters` for this request; without tags, built once per combination of values
+    (expressions are immutable; building them took ~0.05 ms of every search)."""
+    if tag_ids is not None:
+        return _common_filters(params, visible, state, tag_ids)
+    conditions, counted = _kept_common_filters(
+        visible, params.mailbox, params.status, params.assigned_to, params.folder, state
+    )
+    return list(conditions), list(counted)
+
+
+@lru_cache(maxsize=1024)
+def _kept_common_filters(
+    visible: tuple[int, ...] | None,
+    mailbox: str | None,
+    status: str | None,
+    assigned_to: int | None,
+    folder: int | None,
+    state: str,
+) -> tuple[tuple[ColumnElement[bool], ...], tuple[tuple[str, Any], ...]]:
+    params = ListParams.model_construct(
+        mailbox=mailbox, status=status, assigned_to=assigned_to, folder=folder
+    )
+    conditions, counted = _common_filters(params, visible, state)
+    return tuple(conditions), tuple(counted)
 
 
 @lru_cache(maxsize=4096)
@@ -437,7 +482,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     c = conversations.c
     errors: list[FieldError] = []
     tag_ids = _tag_ids(conn, params.tag_names) if params.tag_names else None
-    conditions, counted = _common_filters(params, _visibility(caller), state, tag_ids)
+    conditions, counted = _request_filters(params, _visibility(caller), state, tag_ids)
     # What the COUNT reads (`Compiled.counted_by`): on SQLite, a filter whose matches are listed
     # more cheaply than the other filters' conversations are probed is listed first.
     counting = list(conditions)
