@@ -427,25 +427,30 @@ class TestPageStatement:
     def test_a_kept_page_statement_serves_only_the_filters_it_was_built_for(
         self, api: Api, sort_field: str
     ) -> None:
-        """The page statement is kept per search shape: asked again it is reused, and the same text
-        under another mailbox, status, order or caller gets its own."""
+        """A text search's statements are kept per query and search shape: asked again (also in
+        turn with another query) they are reused, and the same text under another mailbox,
+        status, order or caller gets its own."""
         first, second = api.mailbox(), api.mailbox()
         older = api.conversation(first, subject="Loquat one")
         newer = api.conversation(first, subject="Loquat two", status="closed")
         elsewhere = api.conversation(second, subject="Loquat three")
-        listing._text_pages.clear()
+        medlar = api.conversation(first, subject="Medlar")
+        listing._text_statements.clear()
 
-        def found(client: Api = api, **params: object) -> list[int]:
-            body = client.get(
-                "/v2/conversations", params={"query": "loquat", "sortField": sort_field, **params}
-            )
+        def found(client: Api = api, text: str = "loquat", **params: object) -> list[int]:
+            body = client.get("/v2/conversations", params={"query": text, "sortField": sort_field, **params})
             assert body.status_code == 200, body.text
             return _ids(body.json())
 
+        def kept() -> set[int]:
+            return {id(prepared) for _, (_, prepared) in listing._text_statements._entries.values()}
+
         assert found(mailbox=first, status="all") == [newer, older]
-        kept = len(listing._text_pages._entries)
+        assert found(text="medlar", mailbox=first, status="all") == [medlar]
+        built = kept()
         assert found(mailbox=first, status="all") == [newer, older]
-        assert len(listing._text_pages._entries) == kept
+        assert found(text="medlar", mailbox=first, status="all") == [medlar]
+        assert kept() == built
         assert found(mailbox=first, status="all", sortOrder="asc") == [older, newer]
         assert found(mailbox=first, status="active") == [older]
         assert found(mailbox=second, status="all") == [elsewhere]

@@ -9,6 +9,7 @@ the page shows (plus one thread query with `embed=threads`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,6 +18,7 @@ from typing import Any, Literal, get_args
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import (
+    ClauseElement,
     ColumnElement,
     Connection,
     Integer,
@@ -721,7 +723,7 @@ FILTER_SIDE_CAP = 200_000
 
 
 def _count(conn: Connection, query: Select[Any]) -> int:
-    return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    return int(conn.execute(_counted(query)).scalar_one())
 
 
 def _exact_text_count(
@@ -790,40 +792,74 @@ def _text_total(
     driver: TextDriver,
     filters: ColumnElement[bool],
     cache_key: tuple[Any, ...],
+    shape: tuple[Any, ...] | None = None,
     *,
     estimate: bool,
 ) -> TextTotal:
     """The number of matches: counted through the text index when the text matches few, else
-    estimated (with `estimate`) or counted once and kept (see `LARGE_TOTAL_SECONDS`)."""
+    estimated (with `estimate`) or counted once and kept (see `LARGE_TOTAL_SECONDS`). `shape`:
+    see `_text_shape`."""
     kept = _large_totals.get(cache_key)
     if kept is not None:
         return kept
     if conn.dialect.name == "postgresql":
         if planned_rows(conn, driver.ids()) < PLANNED_MANY:
-            matched, passing = _capped_text_count(conn, driver, filters, COUNTED_CAP)
+            matched, passing = _capped_text_count(conn, driver, filters, COUNTED_CAP, shape)
             if matched <= COUNTED_CAP:
                 total = TextTotal(passing)
                 if matched > SMALL_TEXT_MATCH:
                     _large_totals.put(cache_key, total)
                 return total
-    elif _count(conn, driver.ids(limit=SMALL_TEXT_MATCH + 1)) <= SMALL_TEXT_MATCH:
-        return TextTotal(_exact_text_count(conn, driver, filters, large=False))
+    else:
+        small = _small_text_count(conn, driver, filters, shape)
+        if small is not None:
+            return TextTotal(small)
     return _large_totals.get_or_compute(
         cache_key, lambda: _large_text_total(conn, driver, filters, estimate=estimate)
     )
 
 
+def _small_text_count(
+    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], shape: tuple[Any, ...] | None
+) -> int | None:
+    """SQLite: how many matches the filters keep, when the text matches at most
+    `SMALL_TEXT_MATCH` conversations (read through FTS5: 2-3 ms at most); else None."""
+    check = _kept_text_statement(
+        driver, shape, ("check", SMALL_TEXT_MATCH), lambda: _counted(driver.ids(limit=SMALL_TEXT_MATCH + 1))
+    )
+    if check.rows(conn)[0][0] > SMALL_TEXT_MATCH:
+        return None
+    count = _kept_text_statement(
+        driver,
+        shape,
+        ("count",),
+        lambda: _counted(select(conversations.c.id).where(c_id_in(driver.ids()), filters)),
+    )
+    return int(count.rows(conn)[0][0])
+
+
+def _counted(query: Select[Any]) -> Select[Any]:
+    return select(func.count()).select_from(query.subquery())
+
+
 def _capped_text_count(
-    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], cap: int
+    conn: Connection,
+    driver: TextDriver,
+    filters: ColumnElement[bool],
+    cap: int,
+    shape: tuple[Any, ...] | None = None,
 ) -> tuple[int, int]:
     """How many conversations the text matches, read up to `cap` + 1, and how many of those the
     filters keep: the exact total whenever the first figure is at most `cap`."""
-    matches = driver.ids(limit=cap + 1).subquery()
-    kept = and_(conversations.c.id == matches.c.id, filters)
-    counted = select(func.count(), func.count(conversations.c.id)).select_from(
-        matches.outerjoin(conversations, kept)
-    )
-    matched, passing = conn.execute(counted).one()
+
+    def build() -> Select[int, int]:
+        matches = driver.ids(limit=cap + 1).subquery()
+        kept = and_(conversations.c.id == matches.c.id, filters)
+        return select(func.count(), func.count(conversations.c.id)).select_from(
+            matches.outerjoin(conversations, kept)
+        )
+
+    matched, passing = _kept_text_statement(driver, shape, ("capped", cap), build).rows(conn)[0]
     return int(matched), int(passing)
 
 
@@ -842,22 +878,43 @@ def _text_page(
     conn: Connection,
     compiled: Compiled,
     params: ListParams,
-    visible: tuple[int, ...] | None,
+    shape: tuple[Any, ...] | None,
     offset: int,
     limit: int,
 ) -> list[dict]:
     """One page of a text search's matches, through its statement kept per shape."""
     assert compiled.driver is not None and compiled.filters is not None, "a text search"
-    page = _text_page_statement(compiled.driver, compiled.filters, compiled.order, params, visible)
+    page = _text_page_statement(compiled.driver, compiled.filters, compiled.order, params, shape)
     return repository.by_ids(conn, [row[0] for row in page.rows(conn, offset=offset, limit=limit)])
 
 
-# `_text_page`'s statement per search shape, with the driver it was built for: building and
-# running the select through SQLAlchemy took ~0.4 ms a request, eight times its SQL (espresso
-# at 1M on SQLite). The driver is the compiled query's (kept by `compile_query`, with the
-# score the order may use), so an entry serves only while the query compiles to that same
-# driver; the key holds every other filter and the order.
-_text_pages = TtlCache[tuple[Any, ...], tuple[TextDriver, Prepared]](max_entries=1024, seconds=float("inf"))
+# The statements of a text search (page, counts), kept per search shape and compiled query:
+# building and running a select through SQLAlchemy took ~0.4 ms, eight times the SQL of a
+# rare word's page (espresso at 1M on SQLite). The driver is the compiled query's (kept by
+# `compile_query`, with the score the order may use); an entry is keyed by its identity and
+# holds it, so the key is never another driver's; `shape` holds every other filter.
+_text_statements = TtlCache[tuple[Any, ...], tuple[TextDriver, Prepared]](
+    max_entries=2048, seconds=float("inf")
+)
+
+
+def _kept_text_statement(
+    driver: TextDriver,
+    shape: tuple[Any, ...] | None,
+    kind: tuple[Any, ...],
+    build: Callable[[], ClauseElement],
+) -> Prepared:
+    """The statement `build` makes for this driver and shape, built once (always, for a shape
+    that cannot be kept). Planned on each run on PostgreSQL, for the text's own frequency."""
+    key = (*kind, id(driver), shape) if shape is not None else None
+    if key is not None:
+        found = _text_statements.get(key)
+        if found is not None and found[0] is driver:
+            return found[1]
+    prepared = Prepared(build(), server_prepared=False)
+    if key is not None:
+        _text_statements.put(key, (driver, prepared))
+    return prepared
 
 
 def _text_page_statement(
@@ -865,53 +922,37 @@ def _text_page_statement(
     filters: ColumnElement[bool],
     order: list[UnaryExpression[Any]],
     params: ListParams,
-    visible: tuple[int, ...] | None,
+    shape: tuple[Any, ...] | None,
 ) -> Prepared:
-    kept = _text_page_key(params, visible)
-    if kept is not None:
-        found = _text_pages.get(kept)
-        if found is not None and found[0] is driver:
-            return found[1]
-    walk = driver.ordered() if params.sortField == "createdAt" else None
-    if walk is not None:
-        # SQLite: the FTS5 rowid is the (createdAt, id) search key, so the matches come out of
-        # the index already sorted and a common word costs a page, not its million matches.
-        matches = walk.subquery()
-        key = matches.c.search_key
-        page = (
-            select(conversations.c.id)
-            .join_from(matches, conversations, conversations.c.id == matches.c.id)
-            .where(filters)
-            .order_by(key.desc() if params.sortOrder == "desc" else key.asc())
-        )
-    else:
-        # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
-        # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
-        page = select(conversations.c.id).where(c_id_in(driver.ids()), filters).order_by(*order)
-    # Planned on each run on PostgreSQL, for the text's own frequency (as before it was kept).
-    prepared = Prepared(
-        page.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer)),
-        server_prepared=False,
-    )
-    if kept is not None:
-        _text_pages.put(kept, (driver, prepared))
-    return prepared
+    def build() -> Select[Any]:
+        walk = driver.ordered() if params.sortField == "createdAt" else None
+        if walk is not None:
+            # SQLite: the FTS5 rowid is the (createdAt, id) search key, so the matches come out
+            # of the index already sorted and a common word costs a page, not its million matches.
+            matches = walk.subquery()
+            key = matches.c.search_key
+            page = (
+                select(conversations.c.id)
+                .join_from(matches, conversations, conversations.c.id == matches.c.id)
+                .where(filters)
+                .order_by(key.desc() if params.sortOrder == "desc" else key.asc())
+            )
+        else:
+            # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
+            # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
+            page = select(conversations.c.id).where(c_id_in(driver.ids()), filters).order_by(*order)
+        return page.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+
+    return _kept_text_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
 
 
-def _text_page_key(params: ListParams, visible: tuple[int, ...] | None) -> tuple[Any, ...] | None:
-    """What a text page's filters besides the query are made of, when it is only values of the
-    request (tags and custom fields are looked up in the database, so those pages are built anew)."""
+def _text_shape(params: ListParams, visible: tuple[int, ...] | None) -> tuple[Any, ...] | None:
+    """What a text search's filters besides the query are made of, when it is only values of the
+    request (tags and custom fields are looked up in the database: those statements are built
+    for each request)."""
     if params.tag_names or params.customFieldsByIds or params.modifiedSince or params.number is not None:
         return None
-    return (
-        visible,
-        params.mailbox,
-        params.status,
-        params.assigned_to,
-        params.folder,
-        params.sortField,
-        params.sortOrder,
-    )
+    return (visible, params.mailbox, params.status, params.assigned_to, params.folder)
 
 
 def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> dict[str, Any]:
@@ -920,9 +961,10 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     if compiled.driver is not None and compiled.filters is not None:
         estimate = request.app.state.settings.estimate_large_totals
         key = _totals_key(conn, caller, params)
-        text_total = _text_total(conn, compiled.driver, compiled.filters, key, estimate=estimate)
+        shape = _text_shape(params, _visibility(caller))
+        text_total = _text_total(conn, compiled.driver, compiled.filters, key, shape, estimate=estimate)
         reachable = text_total.estimated or offset < text_total.value  # an estimate may fall short
-        rows = _text_page(conn, compiled, params, _visibility(caller), offset, limit) if reachable else []
+        rows = _text_page(conn, compiled, params, shape, offset, limit) if reachable else []
         related = load_related(conn, rows, embed_threads=params.embed == "threads")
         items = [conversation_out(request, row, related) for row in rows]
         return paged(request, "conversations", items, params.page, PAGE_SIZE, text_total.value)
