@@ -53,7 +53,7 @@ from tidings.db.tables import (
 )
 from tidings.kit import timefmt
 from tidings.kit.cache import TtlCache
-from tidings.kit.db import planned_rows, postgres_settings
+from tidings.kit.db import explained, postgres_settings, rows_in_plan
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
 from tidings.kit.prepared import Prepared, any_id, with_values_inline
@@ -803,7 +803,8 @@ def _text_total(
     if kept is not None:
         return kept
     if conn.dialect.name == "postgresql":
-        if planned_rows(conn, driver.ids()) < PLANNED_MANY:
+        plan = _kept_text_statement(driver, shape, ("plan",), lambda: explained(driver.ids())).rows(conn)
+        if rows_in_plan(plan[0][0]) < PLANNED_MANY:
             matched, passing = _capped_text_count(conn, driver, filters, COUNTED_CAP, shape)
             if matched <= COUNTED_CAP:
                 total = TextTotal(passing)
