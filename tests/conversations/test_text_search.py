@@ -30,6 +30,11 @@ def _samples(statement: str) -> bool:
     return "WITH ORDINALITY" in statement or "ORDER BY rowid LIMIT" in statement
 
 
+def _kept_statements() -> set[int]:
+    """The statements kept for searches (`listing._kept_statement`), by identity."""
+    return {id(prepared) for _, (_, prepared) in listing._text_statements._entries.values()}
+
+
 def _imported(api: Api, mailbox: int, created: str, text: str, **overrides: object) -> int:
     return api.conversation(
         mailbox,
@@ -442,21 +447,42 @@ class TestPageStatement:
             assert body.status_code == 200, body.text
             return _ids(body.json())
 
-        def kept() -> set[int]:
-            return {id(prepared) for _, (_, prepared) in listing._text_statements._entries.values()}
-
         assert found(mailbox=first, status="all") == [newer, older]
         assert found(text="medlar", mailbox=first, status="all") == [medlar]
-        built = kept()
+        built = _kept_statements()
         assert found(mailbox=first, status="all") == [newer, older]
         assert found(text="medlar", mailbox=first, status="all") == [medlar]
-        assert kept() == built
+        assert _kept_statements() == built
         assert found(mailbox=first, status="all", sortOrder="asc") == [older, newer]
         assert found(mailbox=first, status="active") == [older]
         assert found(mailbox=second, status="all") == [elsewhere]
         limited = api.as_user(api.user(mailbox_ids=[second]))
         assert found(limited, status="all") == [elsewhere]
         assert found(status="all") == [elsewhere, newer, older]
+
+    def test_a_search_without_text_keeps_its_count_and_page_per_shape(self, api: Api) -> None:
+        first, second = api.mailbox(), api.mailbox()
+        closed = api.conversation(first, status="closed")
+        pending = api.conversation(first, status="pending")
+        elsewhere = api.conversation(second, status="closed")
+        listing._text_statements.clear()
+
+        def found(**params: object) -> dict:
+            query = "status:closed OR status:pending"
+            response = api.get("/v2/conversations", params={"query": query, "status": "all", **params})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        assert _ids(found(mailbox=first)) == [pending, closed]
+        built = _kept_statements()
+        assert built
+        assert _ids(found(mailbox=first)) == [pending, closed]
+        assert _kept_statements() == built
+        assert _ids(found(mailbox=first, sortOrder="asc")) == [closed, pending]
+        assert _ids(found(mailbox=second)) == [elsewhere]
+        narrowed = found(mailbox=first, status="closed")
+        assert _ids(narrowed) == [closed]
+        assert narrowed["page"]["totalElements"] == 1
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

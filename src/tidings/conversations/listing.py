@@ -59,7 +59,15 @@ from tidings.kit.hal import HalResponse, paged, window
 from tidings.kit.prepared import Prepared, any_id, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.schemas import MAX_ID
-from tidings.search import QueryError, Sampled, TextDriver, compile_query, names_a_customer, parse_query
+from tidings.search import (
+    CompiledQuery,
+    QueryError,
+    Sampled,
+    TextDriver,
+    compile_query,
+    names_a_customer,
+    parse_query,
+)
 
 PAGE_SIZE = 25
 SortField = Literal[
@@ -167,6 +175,9 @@ class Compiled:
     # `condition` as the COUNT reads it, where it differs (see `_tags_drive`, `_lists_first`): a
     # page walking the sort's index keeps probing, and stops after 25 matches.
     counted_by: ColumnElement[bool] | None = None
+    # The compiled `query=` (kept by `compile_query`): what the statements kept for this search
+    # are keyed by (see `_kept_statement`).
+    query: CompiledQuery | None = None
 
 
 @dataclass(frozen=True)
@@ -514,15 +525,16 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         counted_by = and_(*counting)
     score = None
     driver: TextDriver | None = None
+    query: CompiledQuery | None = None
     others = list(conditions)
     if params.query:
         try:
             node = parse_query(params.query)
             if node is not None:
-                compiled = compile_query(node, dialect=conn.dialect.name, now=now)
-                conditions.append(compiled.condition)
-                score = compiled.score
-                driver = compiled.driver
+                query = compile_query(node, dialect=conn.dialect.name, now=now)
+                conditions.append(query.condition)
+                score = query.score
+                driver = query.driver
         except QueryError as exc:
             errors.append(
                 FieldError(
@@ -553,6 +565,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         and_(*others, driver.rest) if driver is not None else None,
         walked=walked,
         counted_by=counted_by,
+        query=query,
     )
 
 
@@ -803,7 +816,7 @@ def _text_total(
     if kept is not None:
         return kept
     if conn.dialect.name == "postgresql":
-        plan = _kept_text_statement(driver, shape, ("plan",), lambda: explained(driver.ids())).rows(conn)
+        plan = _kept_statement(driver, shape, ("plan",), lambda: explained(driver.ids())).rows(conn)
         if rows_in_plan(plan[0][0]) < PLANNED_MANY:
             matched, passing = _capped_text_count(conn, driver, filters, COUNTED_CAP, shape)
             if matched <= COUNTED_CAP:
@@ -825,12 +838,12 @@ def _small_text_count(
 ) -> int | None:
     """SQLite: how many matches the filters keep, when the text matches at most
     `SMALL_TEXT_MATCH` conversations (read through FTS5: 2-3 ms at most); else None."""
-    check = _kept_text_statement(
+    check = _kept_statement(
         driver, shape, ("check", SMALL_TEXT_MATCH), lambda: _counted(driver.ids(limit=SMALL_TEXT_MATCH + 1))
     )
     if check.rows(conn)[0][0] > SMALL_TEXT_MATCH:
         return None
-    count = _kept_text_statement(
+    count = _kept_statement(
         driver,
         shape,
         ("count",),
@@ -860,7 +873,7 @@ def _capped_text_count(
             matches.outerjoin(conversations, kept)
         )
 
-    matched, passing = _kept_text_statement(driver, shape, ("capped", cap), build).rows(conn)[0]
+    matched, passing = _kept_statement(driver, shape, ("capped", cap), build).rows(conn)[0]
     return int(matched), int(passing)
 
 
@@ -894,27 +907,26 @@ def _text_page(
 # rare word's page (espresso at 1M on SQLite). The driver is the compiled query's (kept by
 # `compile_query`, with the score the order may use); an entry is keyed by its identity and
 # holds it, so the key is never another driver's; `shape` holds every other filter.
-_text_statements = TtlCache[tuple[Any, ...], tuple[TextDriver, Prepared]](
-    max_entries=2048, seconds=float("inf")
-)
+_text_statements = TtlCache[tuple[Any, ...], tuple[object, Prepared]](max_entries=2048, seconds=float("inf"))
 
 
-def _kept_text_statement(
-    driver: TextDriver,
+def _kept_statement(
+    owner: object,
     shape: tuple[Any, ...] | None,
     kind: tuple[Any, ...],
     build: Callable[[], ClauseElement],
 ) -> Prepared:
-    """The statement `build` makes for this driver and shape, built once (always, for a shape
-    that cannot be kept). Planned on each run on PostgreSQL, for the text's own frequency."""
-    key = (*kind, id(driver), shape) if shape is not None else None
+    """The statement `build` makes for this owner (a text driver or a compiled query) and shape,
+    built once (always, for a shape that cannot be kept). Planned on each run on PostgreSQL,
+    for the values' own frequencies."""
+    key = (*kind, id(owner), shape) if shape is not None else None
     if key is not None:
         found = _text_statements.get(key)
-        if found is not None and found[0] is driver:
+        if found is not None and found[0] is owner:
             return found[1]
     prepared = Prepared(build(), server_prepared=False)
     if key is not None:
-        _text_statements.put(key, (driver, prepared))
+        _text_statements.put(key, (owner, prepared))
     return prepared
 
 
@@ -944,7 +956,7 @@ def _text_page_statement(
             page = select(conversations.c.id).where(c_id_in(driver.ids()), filters).order_by(*order)
         return page.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
 
-    return _kept_text_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
+    return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
 
 
 def _text_shape(params: ListParams, visible: tuple[int, ...] | None) -> tuple[Any, ...] | None:
@@ -973,17 +985,33 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
         total, rows = compiled.prepared.run(conn, offset)
     else:
         counting = compiled.counted_by if compiled.counted_by is not None else compiled.condition
-        counted = select(func.count()).select_from(conversations).where(counting)
-        total = int(conn.execute(counted).scalar_one())
+        # A search's statements are kept (see `_kept_statement`) when its filters are values
+        # of the request alone; the count and the pages then read the same condition.
+        shape = None
+        if compiled.query is not None and compiled.counted_by is None and compiled.walked is None:
+            shape = _text_shape(params, _visibility(caller))
+
+        def count() -> Select[Any]:
+            return select(func.count()).select_from(conversations).where(counting)
+
+        total = int(_kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0])
         if offset >= total:
             rows = []
         elif total <= FEW_MATCHES:
-            matches = select(conversations.c.id).where(compiled.condition).correlate(None)
-            order = _sort_keys(params, compiled.score, past_indexes=True)
-            rows = _page(conn, conversations.c.id.in_(matches), order, offset, limit)
+
+            def few() -> Select[Any]:
+                matches = select(conversations.c.id).where(compiled.condition).correlate(None)
+                return _page_ids(
+                    conversations.c.id.in_(matches), _sort_keys(params, compiled.score, past_indexes=True)
+                )
+
+            kind = ("few", params.sortField, params.sortOrder)
+            rows = _rows_of(conn, _kept_statement(compiled.query, shape, kind, few), offset, limit)
         else:
             walked = compiled.walked if compiled.walked is not None else compiled.condition
-            rows = _page(conn, walked, compiled.order, offset, limit)
+            kind = ("page", params.sortField, params.sortOrder)
+            page = _kept_statement(compiled.query, shape, kind, lambda: _page_ids(walked, compiled.order))
+            rows = _rows_of(conn, page, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))
@@ -998,16 +1026,20 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
 FEW_MATCHES = 1_000
 
 
-def _page(
-    conn: Connection,
-    condition: ColumnElement[bool],
-    order: list[UnaryExpression[Any]],
-    offset: int,
-    limit: int,
-) -> list[dict]:
-    """The page's ids in list order, then its rows through the prepared loader."""
-    page = select(conversations.c.id).where(condition).order_by(*order).offset(offset).limit(limit)
-    return repository.by_ids(conn, list(conn.execute(page).scalars()))
+def _page_ids(condition: ColumnElement[bool], order: list[UnaryExpression[Any]]) -> Select[Any]:
+    """A page's ids in list order, the offset and limit bound as `offset` and `limit`."""
+    return (
+        select(conversations.c.id)
+        .where(condition)
+        .order_by(*order)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _rows_of(conn: Connection, page: Prepared, offset: int, limit: int) -> list[dict]:
+    """The rows of a page whose ids `page` reads, through the prepared loader."""
+    return repository.by_ids(conn, [row[0] for row in page.rows(conn, offset=offset, limit=limit)])
 
 
 async def list_conversations(request: Request) -> HalResponse:
