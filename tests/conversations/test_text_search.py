@@ -32,7 +32,7 @@ def _samples(statement: str) -> bool:
 
 def _kept_statements() -> set[int]:
     """The statements kept for searches (`listing._kept_statement`), by identity."""
-    return {id(prepared) for _, (_, prepared) in listing._text_statements._entries.values()}
+    return {id(prepared) for _, (_, prepared) in listing._search_statements._entries.values()}
 
 
 def _imported(api: Api, mailbox: int, created: str, text: str, **overrides: object) -> int:
@@ -440,7 +440,7 @@ class TestPageStatement:
         newer = api.conversation(first, subject="Loquat two", status="closed")
         elsewhere = api.conversation(second, subject="Loquat three")
         medlar = api.conversation(first, subject="Medlar")
-        listing._text_statements.clear()
+        listing._search_statements.clear()
 
         def found(client: Api = api, text: str = "loquat", **params: object) -> list[int]:
             body = client.get("/v2/conversations", params={"query": text, "sortField": sort_field, **params})
@@ -465,7 +465,7 @@ class TestPageStatement:
         closed = api.conversation(first, status="closed")
         pending = api.conversation(first, status="pending")
         elsewhere = api.conversation(second, status="closed")
-        listing._text_statements.clear()
+        listing._search_statements.clear()
 
         def found(**params: object) -> dict:
             query = "status:closed OR status:pending"

@@ -811,7 +811,7 @@ def _text_total(
 ) -> TextTotal:
     """The number of matches: counted through the text index when the text matches few, else
     estimated (with `estimate`) or counted once and kept (see `LARGE_TOTAL_SECONDS`). `shape`:
-    see `_text_shape`."""
+    see `_search_shape`."""
     kept = _large_totals.get(cache_key)
     if kept is not None:
         return kept
@@ -902,12 +902,15 @@ def _text_page(
     return repository.by_ids(conn, [row[0] for row in page.rows(conn, offset=offset, limit=limit)])
 
 
-# The statements of a text search (page, counts), kept per search shape and compiled query:
-# building and running a select through SQLAlchemy took ~0.4 ms, eight times the SQL of a
-# rare word's page (espresso at 1M on SQLite). The driver is the compiled query's (kept by
-# `compile_query`, with the score the order may use); an entry is keyed by its identity and
-# holds it, so the key is never another driver's; `shape` holds every other filter.
-_text_statements = TtlCache[tuple[Any, ...], tuple[object, Prepared]](max_entries=2048, seconds=float("inf"))
+# The statements of a search (page, counts, PostgreSQL's EXPLAIN), kept per compiled query and
+# search shape: building and running a select through SQLAlchemy took ~0.4 ms, eight times the
+# SQL of a rare word's page (espresso at 1M on SQLite). The owner is the compiled query or its
+# text driver (both kept by `compile_query`, with the score the order may use); an entry is
+# keyed by the owner's identity and holds it, so the key is never another's; `shape`
+# (`_search_shape`) holds every other filter.
+_search_statements = TtlCache[tuple[Any, ...], tuple[object, Prepared]](
+    max_entries=2048, seconds=float("inf")
+)
 
 
 def _kept_statement(
@@ -921,12 +924,12 @@ def _kept_statement(
     for the values' own frequencies."""
     key = (*kind, id(owner), shape) if shape is not None else None
     if key is not None:
-        found = _text_statements.get(key)
+        found = _search_statements.get(key)
         if found is not None and found[0] is owner:
             return found[1]
     prepared = Prepared(build(), server_prepared=False)
     if key is not None:
-        _text_statements.put(key, (owner, prepared))
+        _search_statements.put(key, (owner, prepared))
     return prepared
 
 
@@ -959,8 +962,8 @@ def _text_page_statement(
     return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
 
 
-def _text_shape(params: ListParams, visible: tuple[int, ...] | None) -> tuple[Any, ...] | None:
-    """What a text search's filters besides the query are made of, when it is only values of the
+def _search_shape(params: ListParams, visible: tuple[int, ...] | None) -> tuple[Any, ...] | None:
+    """What a search's filters besides the query are made of, when they are only values of the
     request (tags and custom fields are looked up in the database: those statements are built
     for each request)."""
     if params.tag_names or params.customFieldsByIds or params.modifiedSince or params.number is not None:
@@ -974,7 +977,7 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
     if compiled.driver is not None and compiled.filters is not None:
         estimate = request.app.state.settings.estimate_large_totals
         key = _totals_key(conn, caller, params)
-        shape = _text_shape(params, _visibility(caller))
+        shape = _search_shape(params, _visibility(caller))
         text_total = _text_total(conn, compiled.driver, compiled.filters, key, shape, estimate=estimate)
         reachable = text_total.estimated or offset < text_total.value  # an estimate may fall short
         rows = _text_page(conn, compiled, params, shape, offset, limit) if reachable else []
@@ -989,7 +992,7 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
         # of the request alone; the count and the pages then read the same condition.
         shape = None
         if compiled.query is not None and compiled.counted_by is None and compiled.walked is None:
-            shape = _text_shape(params, _visibility(caller))
+            shape = _search_shape(params, _visibility(caller))
 
         def count() -> Select[Any]:
             return select(func.count()).select_from(conversations).where(counting)
