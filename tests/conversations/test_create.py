@@ -179,6 +179,31 @@ class TestCreate:
         assert fetched.status_code == 200
         assert base64.b64decode(fetched.json()["data"]) == b"hello attachment"
 
+    def test_a_listed_page_embeds_each_attachment_under_its_own_thread(self, api: Api) -> None:
+        mailbox = api.mailbox()
+
+        def attached(name: str) -> dict:
+            data = base64.b64encode(name.encode()).decode()
+            return {"fileName": name, "mimeType": "text/plain", "data": data}
+
+        def conversation(name: str) -> int:
+            threads = [
+                {"type": "customer", "text": "plain", "customer": {"email": "f@example.com"}},
+                {"type": "note", "text": f"with {name}", "attachments": [attached(name)]},
+            ]
+            return api.created_id(api.post("/v2/conversations", _body(mailbox, threads=threads)))
+
+        first, second = conversation("first.txt"), conversation("second.txt")
+        listed = api.get("/v2/conversations", params={"mailbox": mailbox, "embed": "threads"}).json()
+        seen = {}
+        for c in listed["_embedded"]["conversations"]:
+            for thread in c["_embedded"]["threads"]:
+                names = [a["filename"] for a in thread.get("_embedded", {}).get("attachments", [])]
+                seen[(c["id"], thread["body"] if "body" in thread else thread.get("text"))] = names
+        assert seen[(first, "with first.txt")] == ["first.txt"]
+        assert seen[(second, "with second.txt")] == ["second.txt"]
+        assert seen[(first, "plain")] == [] and seen[(second, "plain")] == []
+
     def test_more_than_100_threads_is_412(self, api: Api) -> None:
         threads = [{"type": "note", "text": f"n{i}"} for i in range(101)]
         vnd_error(api.post("/v2/conversations", _body(api.mailbox(), threads=threads)), 412)

@@ -367,27 +367,31 @@ def update_thread(conn: Connection, thread_id: int, values: dict[str, Any]) -> N
     conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
 
 
+_ATTACHMENTS_OF = Prepared(
+    select(
+        attachments.c.id,
+        attachments.c.thread_id,
+        attachments.c.conversation_id,
+        attachments.c.filename,
+        attachments.c.mime_type,
+        attachments.c.size,
+        attachments.c.width,
+        attachments.c.height,
+    )
+    .where(any_id(attachments.c.thread_id))
+    .order_by(attachments.c.id)
+)
+
+
 def attachments_for(conn: Connection, thread_ids: Sequence[int]) -> dict[int, list[dict]]:
-    """Attachment metadata (not the data) by thread."""
+    """Attachment metadata (not the data) by thread, through a prepared loader: a page with
+    `embed=threads` asks for a hundred threads' (an IN list of that length was a statement
+    SQLAlchemy built and cached per length)."""
     found: dict[int, list[dict]] = defaultdict(list)
     if not thread_ids:
         return found
-    rows = conn.execute(
-        select(
-            attachments.c.id,
-            attachments.c.thread_id,
-            attachments.c.conversation_id,
-            attachments.c.filename,
-            attachments.c.mime_type,
-            attachments.c.size,
-            attachments.c.width,
-            attachments.c.height,
-        )
-        .where(attachments.c.thread_id.in_(thread_ids))
-        .order_by(attachments.c.id)
-    ).mappings()
-    for r in rows:
-        found[r["thread_id"]].append(dict(r))
+    for row in _ATTACHMENTS_OF.dicts(conn, ids=list(thread_ids)):
+        found[row["thread_id"]].append(row)
     return found
 
 
