@@ -739,12 +739,10 @@ def _count(conn: Connection, query: Select[Any]) -> int:
     return int(conn.execute(_counted(query)).scalar_one())
 
 
-def _exact_text_count(
-    conn: Connection, driver: TextDriver, filters: ColumnElement[bool], *, large: bool
-) -> int:
+def _exact_text_count(conn: Connection, driver: TextDriver, filters: ColumnElement[bool]) -> int:
+    """How many of a text's many matches the filters keep, counted: with estimates off, or when
+    the estimate comes out below `SMALL_TEXT_MATCH`."""
     matched = select(conversations.c.id).where(c_id_in(driver.ids()), filters)
-    if not large:
-        return _count(conn, matched)
     if conn.dialect.name == "sqlite":
         cap = min(_count(conn, driver.ids()), FILTER_SIDE_CAP)
         kept = select(conversations.c.id).where(filters)
@@ -797,7 +795,7 @@ def _large_text_total(
         estimated = _estimated_text_count(conn, driver, filters)
         if estimated >= SMALL_TEXT_MATCH:
             return TextTotal(estimated, estimated=True)
-    return TextTotal(_exact_text_count(conn, driver, filters, large=True))
+    return TextTotal(_exact_text_count(conn, driver, filters))
 
 
 def _text_total(
