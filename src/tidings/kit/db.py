@@ -170,17 +170,14 @@ def _explain_postgresql(element: _Explain, compiler: SQLCompiler, **kw: Any) -> 
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.statement, **kw)
 
 
-def planned_rows(conn: Connection, query: Select[Any]) -> int:
-    """How many rows PostgreSQL's planner expects `query` to return: its statistics, not a run."""
-    return rows_in_plan(conn.execute(_Explain(query)).scalar_one())
-
-
 def explained(query: Select[Any]) -> ClauseElement:
     """The statement `EXPLAIN (FORMAT JSON) <query>`, whose one value `rows_in_plan` reads."""
     return _Explain(query)
 
 
 def rows_in_plan(plan: Any) -> int:
+    """How many rows PostgreSQL's planner expects the explained query to return: its
+    statistics, not a run."""
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
