@@ -803,7 +803,7 @@ def _text_total(
     driver: TextDriver,
     filters: ColumnElement[bool],
     cache_key: tuple[Any, ...],
-    shape: tuple[Any, ...] | None = None,
+    shape: tuple[Any, ...] | None,
     *,
     estimate: bool,
 ) -> TextTotal:
@@ -859,7 +859,7 @@ def _capped_text_count(
     driver: TextDriver,
     filters: ColumnElement[bool],
     cap: int,
-    shape: tuple[Any, ...] | None = None,
+    shape: tuple[Any, ...] | None,
 ) -> tuple[int, int]:
     """How many conversations the text matches, read up to `cap` + 1, and how many of those the
     filters keep: the exact total whenever the first figure is at most `cap`."""
@@ -897,7 +897,7 @@ def _text_page(
     """One page of a text search's matches, through its statement kept per shape."""
     assert compiled.driver is not None and compiled.filters is not None, "a text search"
     page = _text_page_statement(compiled.driver, compiled.filters, compiled.order, params, shape)
-    return repository.by_ids(conn, [row[0] for row in page.rows(conn, offset=offset, limit=limit)])
+    return _rows_of(conn, page, offset, limit)
 
 
 # The statements of a search (page, counts, PostgreSQL's EXPLAIN), kept per compiled query and
@@ -945,17 +945,15 @@ def _text_page_statement(
             # of the index already sorted and a common word costs a page, not its million matches.
             matches = walk.subquery()
             key = matches.c.search_key
-            page = (
+            return _paged(
                 select(conversations.c.id)
                 .join_from(matches, conversations, conversations.c.id == matches.c.id)
                 .where(filters)
                 .order_by(key.desc() if params.sortOrder == "desc" else key.asc())
             )
-        else:
-            # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
-            # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
-            page = select(conversations.c.id).where(c_id_in(driver.ids()), filters).order_by(*order)
-        return page.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+        # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
+        # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
+        return _page_ids(and_(c_id_in(driver.ids()), filters), order)
 
     return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
 
@@ -986,11 +984,9 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
         total, rows = compiled.prepared.run(conn, offset)
     else:
         counting = compiled.counted_by if compiled.counted_by is not None else compiled.condition
-        # A search's statements are kept (see `_kept_statement`) when its filters are values
-        # of the request alone; the count and the pages then read the same condition.
-        shape = None
-        if compiled.query is not None and compiled.counted_by is None and compiled.walked is None:
-            shape = _search_shape(params, _visibility(caller))
+        # A search's statements are kept (see `_kept_statement`) when its other filters are
+        # values of the request alone; such a shape has no `counted_by` or `walked`.
+        shape = _search_shape(params, _visibility(caller)) if compiled.query is not None else None
 
         def count() -> Select[Any]:
             return select(func.count()).select_from(conversations).where(counting)
@@ -1028,14 +1024,13 @@ FEW_MATCHES = 1_000
 
 
 def _page_ids(condition: ColumnElement[bool], order: list[UnaryExpression[Any]]) -> Select[Any]:
-    """A page's ids in list order, the offset and limit bound as `offset` and `limit`."""
-    return (
-        select(conversations.c.id)
-        .where(condition)
-        .order_by(*order)
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer))
-    )
+    """A page's ids in list order (see `_paged`)."""
+    return _paged(select(conversations.c.id).where(condition).order_by(*order))
+
+
+def _paged(ids: Select[Any]) -> Select[Any]:
+    """`ids` with its offset and limit bound as `offset` and `limit`, for a kept statement."""
+    return ids.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
 
 
 def _rows_of(conn: Connection, page: Prepared, offset: int, limit: int) -> list[dict]:

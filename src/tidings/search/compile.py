@@ -839,11 +839,8 @@ def _customers_named(
 def _customer_named_check(prefix: bool, full_name: bool) -> Prepared:
     name = bindparam("name", type_=String)
     wanted = name if prefix else func.lower(name)
-    return Prepared(
-        _customers_named(wanted, bindparam("email", type_=String), prefix=prefix, full_name=full_name).limit(
-            1
-        )
-    )
+    named = _customers_named(wanted, bindparam("email", type_=String), prefix=prefix, full_name=full_name)
+    return Prepared(named.limit(1))
 
 
 def names_a_customer(conn: Connection, value: str, prefix: bool) -> bool:
