@@ -275,7 +275,7 @@ class TestBucketDefinition:
                 expected = sorted(
                     cid for cid, instants in counted.items() if any(start <= at <= end for at in instants)
                 )
-                count, ids = queries.page_of(conn, queries.bucket(EVERYONE, interval), 0, 100)
+                count, ids = queries.kept_page_of(conn, "bucket", EVERYONE, interval, 0, 100)
                 assert (count, sorted(ids)) == (len(expected), expected), (start, end)
                 assert queries.summary(conn, EVERYONE, interval).total == len(expected), (start, end)
                 checked += 1

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection
 
 from tidings.kit import timefmt
 from tidings.reports import queries
@@ -395,11 +395,13 @@ def _result_item(row: dict[str, Any], tag_rows: list[dict[str, Any]]) -> dict[st
     }
 
 
-def _conversation_page(conn: Connection, matches: Select[Any], params: DrilldownParams) -> dict[str, Any]:
+def _conversation_page(
+    conn: Connection, kind: str, scope: Scope, params: DrilldownParams, field_id: int = 0
+) -> dict[str, Any]:
     offset = (params.page - 1) * params.rows
-    count, ids = queries.page_of(conn, matches, offset, params.rows)
-    rows = queries.drilldown_rows(conn, ids)
-    tags = queries.tags_of(conn, ids)
+    interval = Interval(params.start, params.end)
+    count, ids = queries.kept_page_of(conn, kind, scope, interval, offset, params.rows, field_id)
+    rows, tags = queries.drilldown_rows(conn, ids)
     return {
         "conversations": {
             "pages": -(-count // params.rows),
@@ -412,17 +414,14 @@ def _conversation_page(conn: Connection, matches: Select[Any], params: Drilldown
 
 def drilldown(conn: Connection, scope: Scope, params: DrilldownParams) -> dict[str, Any]:
     """The conversations of the overall report: the whole bucket."""
-    return _conversation_page(conn, queries.bucket(scope, Interval(params.start, params.end)), params)
+    return _conversation_page(conn, "bucket", scope, params)
 
 
 def new_drilldown(conn: Connection, scope: Scope, params: DrilldownParams) -> dict[str, Any]:
     """The conversations of the new-conversations report: created in the interval."""
-    return _conversation_page(conn, queries.new(scope, Interval(params.start, params.end)), params)
+    return _conversation_page(conn, "new", scope, params)
 
 
 def fields_drilldown(conn: Connection, scope: Scope, params: FieldsDrilldownParams) -> dict[str, Any]:
     """The conversations behind one top-list entry of the overall report."""
-    interval = Interval(params.start, params.end)
-    return _conversation_page(
-        conn, queries.field_bucket(scope, params.field, params.fieldid, interval), params
-    )
+    return _conversation_page(conn, params.field, scope, params, params.fieldid)
