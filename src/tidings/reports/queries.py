@@ -653,10 +653,6 @@ def _page_statement(matches: Select[Any]) -> Select[Any]:
     )
 
 
-def _counted_page(rows: Sequence[Any]) -> tuple[int, list[int]]:
-    return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
-
-
 @lru_cache(maxsize=256)
 def _kept_page(kind: str, scope: Scope) -> Prepared:
     """A drilldown's page statement, built once per kind (`bucket`, `new` or a field) and scope;
@@ -677,10 +673,9 @@ def kept_page_of(
 ) -> tuple[int, list[int]]:
     """The count of a drilldown's matches and the ids of one page of them, through its kept
     statement (`field_id`: a field drilldown's entry)."""
-    statement = _kept_page(kind, scope)
-    return _counted_page(
-        statement.rows(conn, offset=offset, limit=limit, field_id=field_id, **interval.values())
-    )
+    values = {"offset": offset, "limit": limit, "field_id": field_id, **interval.values()}
+    rows = _kept_page(kind, scope).rows(conn, **values)
+    return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
 
 
 # A drilldown page's rows and, by conversation, their tags.
