@@ -56,7 +56,7 @@ from tidings.kit.cache import TtlCache
 from tidings.kit.db import explained, postgres_settings, rows_in_plan
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HalResponse, paged, window
-from tidings.kit.prepared import Prepared, any_id, with_values_inline
+from tidings.kit.prepared import Prepared, any_id, windowed, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.schemas import MAX_ID
 from tidings.search import (
@@ -945,7 +945,7 @@ def _text_page_statement(
             # of the index already sorted and a common word costs a page, not its million matches.
             matches = walk.subquery()
             key = matches.c.search_key
-            return _paged(
+            return windowed(
                 select(conversations.c.id)
                 .join_from(matches, conversations, conversations.c.id == matches.c.id)
                 .where(filters)
@@ -1024,13 +1024,8 @@ FEW_MATCHES = 1_000
 
 
 def _page_ids(condition: ColumnElement[bool], order: list[UnaryExpression[Any]]) -> Select[Any]:
-    """A page's ids in list order (see `_paged`)."""
-    return _paged(select(conversations.c.id).where(condition).order_by(*order))
-
-
-def _paged(ids: Select[Any]) -> Select[Any]:
-    """`ids` with its offset and limit bound as `offset` and `limit`, for a kept statement."""
-    return ids.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+    """A page's ids in list order (offset and limit bound: `kit/prepared.windowed`)."""
+    return windowed(select(conversations.c.id).where(condition).order_by(*order))
 
 
 def _rows_of(conn: Connection, page: Prepared, offset: int, limit: int) -> list[dict]:

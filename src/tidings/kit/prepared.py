@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, Text, TypeDecorator
+from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, Integer, Select, Text, TypeDecorator
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -82,6 +82,12 @@ def _any_id_postgresql(element: AnyId, compiler: SQLCompiler, **kw: Any) -> str:
 def any_id(column: ColumnElement[Any], name: str = "ids") -> AnyId:
     """`column` is one of the ids passed as parameter `name` (a list)."""
     return AnyId(column, bindparam(name, type_=IdList()))
+
+
+def windowed(query: Select[Any]) -> Select[Any]:
+    """`query` with its offset and limit bound as parameters `offset` and `limit`, so that one
+    kept statement serves every page."""
+    return query.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
 
 
 class _Compiled:

@@ -44,7 +44,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
-    Integer,
     Join,
     Select,
     and_,
@@ -79,7 +78,7 @@ from tidings.db.tables import (
     users,
     workflows,
 )
-from tidings.kit.prepared import Prepared, Together, any_id
+from tidings.kit.prepared import Prepared, Together, any_id, windowed
 
 c = conversations.c
 t = threads.c
@@ -639,13 +638,9 @@ def _page_statement(matches: Select[Any]) -> Select[Any]:
     `offset` and `limit`), newest change first (then id), over the matches materialised once."""
     found = _materialized(matches.cte("matches"))
     total = select(func.count().label("n")).select_from(found).subquery("total")
-    page = (
-        select(found.c.id, found.c.modified_at)
-        .order_by(found.c.modified_at.desc(), found.c.id.desc())
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer))
-        .subquery("page")
-    )
+    page = windowed(
+        select(found.c.id, found.c.modified_at).order_by(found.c.modified_at.desc(), found.c.id.desc())
+    ).subquery("page")
     return (
         select(total.c.n, page.c.id)
         .select_from(total.outerjoin(page, true()))
