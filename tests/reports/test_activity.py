@@ -25,11 +25,17 @@ from sqlalchemy import Engine, delete, select, text
 from tests.reports.history import JAN, conversation, mark_spam, note, reply
 from tests.reports.history import delete as delete_conversation
 from tests.support.api import Api
-from tidings.db.tables import conversation_activity, conversations, threads
+from tidings.db.tables import (
+    conversation_activity,
+    conversation_tag_activity,
+    conversation_tags,
+    conversations,
+    threads,
+)
 from tidings.demo.generator import generate
 from tidings.kit.db import create_db_engine
 from tidings.reports import queries
-from tidings.reports.activity import REBUILD_ALL
+from tidings.reports.activity import REBUILD_ALL, TAG_COLUMNS
 from tidings.reports.queries import Interval, Scope
 
 EVERYONE = Scope(visible_mailboxes=None)
@@ -62,10 +68,27 @@ def _rebuilt(engine: Engine) -> list[tuple[Any, ...]]:
             transaction.rollback()
 
 
+def _tag_rows(engine: Engine) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """`conversation_tag_activity` as kept, and as the join of its two sources says it must be."""
+    kept = conversation_tag_activity.c
+    columns = [kept[name] for name in TAG_COLUMNS]
+    joined = select(conversation_tags.c.tag_id, *(ACTIVITY[name] for name in TAG_COLUMNS[1:])).join_from(
+        conversation_activity,
+        conversation_tags,
+        conversation_tags.c.conversation_id == ACTIVITY.conversation_id,
+    )
+    with engine.connect() as conn:
+        as_kept = conn.execute(select(*columns).order_by(*columns)).all()
+        as_joined = conn.execute(joined.order_by(*joined.selected_columns)).all()
+    return [tuple(row) for row in as_kept], [tuple(row) for row in as_joined]
+
+
 def assert_kept(engine: Engine, step: str) -> None:
     kept = _rows(engine)
     assert kept, step
     assert kept == _rebuilt(engine), step
+    tag_rows, joined = _tag_rows(engine)
+    assert tag_rows == joined, step
 
 
 def ok(response: Any) -> None:
@@ -78,6 +101,8 @@ class TestKeptOnWrite:
         agent = api.user("user", [mailbox, other_mailbox])
         live = api.conversation(mailbox)
         assert_kept(engine, "a new conversation (now)")
+        ok(api.put(f"/v2/conversations/{live}/tags", {"tags": ["urgent"]}))
+        assert_kept(engine, "tagged")
 
         old = conversation(api, mailbox, "2015-01-05T10:00:00Z", email="old@example.com", tags=["vip"])
         reply(api, old, "2015-01-06T09:00:00Z")
@@ -113,6 +138,7 @@ class TestKeptOnWrite:
             assert_kept(engine, step)
         ok(api.put(f"/v2/conversations/{old}/tags", {"tags": ["billing"]}))
         assert_kept(engine, "tags replaced")
+        assert {row[0] for row in _tag_rows(engine)[0] if row[1] == old} == {_tag_id(api, "billing")}
 
         mark_spam(api, early)
         assert_kept(engine, "marked as spam")
@@ -184,6 +210,11 @@ class TestKeptOnWrite:
         assert january() == [december]
         delete_conversation(api, december)
         assert january() == []
+
+
+def _tag_id(api: Api, name: str) -> int:
+    found = api.get("/v2/tags").json()["_embedded"]["tags"]
+    return next(int(tag["id"]) for tag in found if tag["name"] == name)
 
 
 def _customer(api: Api, conversation_id: int) -> int:

@@ -457,6 +457,47 @@ conversation_activity = Table(
     sqlite_with_rowid=False,
 )
 
+# The activity rows again, once per tag of their conversation (migration 0012, kept by triggers:
+# tidings.reports.activity): a tag's share of the report bucket, read from the tag's own range.
+# No foreign keys: every row follows a row of `conversation_activity` and one of
+# `conversation_tags`, and goes when either goes.
+conversation_tag_activity = Table(
+    "conversation_tag_activity",
+    metadata,
+    Column("conversation_id", Integer, primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("tag_id", Integer, primary_key=True),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+    Column("previous_at", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("mailbox_id", Integer, nullable=False),
+    Column("folder_id", Integer, nullable=False),
+    Column("type", String(10), nullable=False),
+    Column("customer_id", Integer),
+    Column("created_at", Timestamp, nullable=False),
+    Column("modified_at", Timestamp, nullable=False),
+    Index(
+        "ix_conversation_tag_activity_tag",
+        "tag_id",
+        "day",
+        "previous_at",
+        "last_at",
+        "first_at",
+        "conversation_id",
+        "state",
+        "status",
+        "mailbox_id",
+        "folder_id",
+        "type",
+        "customer_id",
+        "created_at",
+        "modified_at",
+    ),
+    sqlite_with_rowid=False,
+)
+
 # Named monotonic counters (conversation numbers); incremented inside the write transaction,
 # which serialises creates on the counter row so numbers are unique and increasing.
 counters = Table(

@@ -103,6 +103,7 @@ BULK_TABLES = (
     "conversation_emails",
     "conversation_fields",
     "conversation_activity",
+    "conversation_tag_activity",
     "conversation_search",
 )
 AGENT_DOMAIN = "tidings.example"

@@ -68,6 +68,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from tidings.db.tables import (
     Timestamp,
     conversation_activity,
+    conversation_tag_activity,
     conversation_tags,
     conversations,
     customer_emails,
@@ -210,9 +211,13 @@ def touched(interval: Interval) -> ColumnElement[bool]:
     return or_(created_in(interval), with_thread)
 
 
-def in_bucket(scope: Scope, interval: Interval, *also: ColumnElement[bool]) -> ColumnElement[bool]:
+def in_bucket(
+    scope: Scope, interval: Interval, *also: ColumnElement[bool], on: FromClause = conversation_activity
+) -> ColumnElement[bool]:
     """The report bucket as a condition on `conversation_activity`, true on one row of each of
-    its conversations. `also`: more conditions on those rows.
+    its conversations. `also`: more conditions on those rows. `on`: that table, or
+    `conversation_tag_activity`, whose rows of one tag are the same rows for that tag's
+    conversations.
 
     A conversation is touched in [s, e] when one of its instants (creation, thread creations)
     lies in it. Its activity row crossing s (previous_at < s <= last_at) holds its first
@@ -222,16 +227,17 @@ def in_bucket(scope: Scope, interval: Interval, *also: ColumnElement[bool]) -> C
     they are looked up.
     """
     s, e = interval.first, interval.last
+    row = on.c
     instant_inside = or_(
-        a.created_at.between(interval.start, interval.end),
-        _exists(t.conversation_id == a.conversation_id, t.created_at.between(interval.start, interval.end)),
+        row.created_at.between(interval.start, interval.end),
+        _exists(t.conversation_id == row.conversation_id, t.created_at.between(interval.start, interval.end)),
     )
     return and_(
-        a.day.between(interval.first_day, interval.last_day),
-        a.previous_at < s,
-        a.last_at >= s,
-        or_(a.first_at.between(s, e), and_(a.first_at < s, or_(a.last_at <= e, instant_inside))),
-        scoped(scope, conversation_activity),
+        row.day.between(interval.first_day, interval.last_day),
+        row.previous_at < s,
+        row.last_at >= s,
+        or_(row.first_at.between(s, e), and_(row.first_at < s, or_(row.last_at <= e, instant_inside))),
+        scoped(scope, on),
         *also,
     )
 
@@ -326,8 +332,10 @@ def new(scope: Scope, interval: Interval) -> Select[Any]:
 def field_bucket(scope: Scope, field: str, field_id: Any, interval: Interval) -> Select[Any]:
     """The bucket narrowed to one top-list entry (fields-drilldown)."""
     if field == "tagid":
-        tagged = _tagged(a.conversation_id, [field_id])
-        return select(a.conversation_id.label("id"), a.modified_at).where(in_bucket(scope, interval, tagged))
+        tagged = conversation_tag_activity.c
+        return select(tagged.conversation_id.label("id"), tagged.modified_at).where(
+            in_bucket(scope, interval, tagged.tag_id == field_id, on=conversation_tag_activity)
+        )
     if field == "customerid":
         return select(c.id, c.modified_at).where(scoped(scope), c.customer_id == field_id, touched(interval))
     if field == "replyid":
