@@ -252,11 +252,12 @@ class Database:
         return await self._hop(self._report_sync, fn, *args)
 
     def _report_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        with (
-            self.engine.connect() as conn,
-            conn.begin(),
-            postgres_settings(conn, max_parallel_workers_per_gather=None),
-        ):
+        with self.engine.connect() as conn, conn.begin():
+            if self.dialect == "postgresql":
+                # The server's own value, for this transaction only: nothing to read or put
+                # back (`postgres_settings` read pg_settings and restored the value, three
+                # round trips and ~0.6 ms of the server per drilldown).
+                conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
             return fn(conn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
