@@ -501,7 +501,8 @@ def summary(
 
     Customers: the `TOP_LENGTH` with the most conversations (ties: lowest id), or the given
     `customer_ids`. Tags: every tag on the bucket, or the given `tag_ids`. The bucket is read
-    once, into a materialised CTE; each number is a UNION ALL branch over it.
+    once, into a materialised CTE; each number is a UNION ALL branch over it, but the tags',
+    read from `conversation_tag_activity`.
     """
     found = _materialized(
         select(a.conversation_id.label("id"), a.customer_id, a.created_at)
@@ -532,16 +533,19 @@ def summary(
         chosen = chosen.where(by_customer.c.customer_id.in_(list(customer_ids)))
     top = chosen.subquery("top_customers")
     parts.append(select(*_part("customer", top.c.customer_id, top.c.n)))
-    per_tag = select(ct.tag_id, func.count().label("n")).select_from(
-        _ReadFirst(found, conversation_tags, ct.conversation_id == found.c.id)
+    # Each tag's share of the bucket from its own rows, tag by tag: joining the bucket to
+    # `conversation_tags` probed the tags of all its conversations (1M, 30 days: 52,733 probes,
+    # ~75 of PostgreSQL's ~105 ms for this statement).
+    tag_rows = conversation_tag_activity.c
+    per_tag = (
+        select(tag_rows.tag_id, func.count().label("n"))
+        .select_from(_ReadFirst(tags, conversation_tag_activity, tag_rows.tag_id == tags.c.id))
+        .where(in_bucket(scope, interval, on=conversation_tag_activity))
     )
     if tag_ids is not None:
-        per_tag = per_tag.where(ct.tag_id.in_(list(tag_ids)))
-    counted = per_tag.group_by(ct.tag_id).subquery("per_tag")
-    tagged = select(*_part("tag", counted.c.tag_id, counted.c.n)).select_from(
-        counted.join(tags, tags.c.id == counted.c.tag_id)
-    )
-    parts.append(tagged)
+        per_tag = per_tag.where(tags.c.id.in_(list(tag_ids)))
+    counted = per_tag.group_by(tag_rows.tag_id).subquery("per_tag")
+    parts.append(select(*_part("tag", counted.c.tag_id, counted.c.n)))
     if offsets is not None:
         weekday, hour = _weekday_hour(found.c.created_at, offsets)
         slot = (
