@@ -94,7 +94,10 @@ POSTGRES_TRIGGERS = [
 # conversation carries, indexed from the tag, so a tag's part of the bucket is a range read of
 # its own rows rather than a probe of `conversation_tags` for every conversation of the bucket
 # (the fields-drilldown by tag: 52,733 probes at 1M conversations). Kept whole by triggers on
-# both sources, so every write path (the API, the bulk loader, cascades) keeps it.
+# both sources, so every write path (the API, the bulk loader, cascades) keeps it. A trigger
+# reads the other source as its statement sees it: the API's writers of a conversation hold its
+# row lock (`conversations.service.visible_conversation(lock=True)`), so its tags and its days
+# never change in two transactions at once.
 TAG_COLUMNS = ("tag_id", "conversation_id", "day", "first_at", "last_at", "previous_at", *COPIED)
 _ACTIVITY_COLUMNS = TAG_COLUMNS[1:]
 _TAG_COLUMNS = ", ".join(TAG_COLUMNS)
