@@ -416,6 +416,41 @@ conversation_tag_counts = _counts_by("conversation_tag_counts", "tag_id")
 conversation_assignee_counts = _counts_by("conversation_assignee_counts", "assignee_id", server_default="1")
 conversation_folder_counts = _counts_by("conversation_folder_counts", "folder_id", server_default="1")
 
+
+def _activity_columns() -> list[Column[Any]]:
+    """An activity row after its key: the day's instants, then the copied conversation columns."""
+    return [
+        Column("first_at", BigInteger, nullable=False),
+        Column("last_at", BigInteger, nullable=False),
+        Column("previous_at", BigInteger, nullable=False),
+        Column("state", String(10), nullable=False),
+        Column("status", String(10), nullable=False),
+        Column("mailbox_id", Integer, nullable=False),
+        Column("folder_id", Integer, nullable=False),
+        Column("type", String(10), nullable=False),
+        Column("customer_id", Integer),
+        Column("created_at", Timestamp, nullable=False),
+        Column("modified_at", Timestamp, nullable=False),
+    ]
+
+
+# What an activity index holds after its leading column: the crossing test first, then every
+# column a report filters, counts or sorts by, so that a bucket read never leaves the index.
+_ACTIVITY_INDEXED = (
+    "previous_at",
+    "last_at",
+    "first_at",
+    "conversation_id",
+    "state",
+    "status",
+    "mailbox_id",
+    "folder_id",
+    "type",
+    "customer_id",
+    "created_at",
+    "modified_at",
+)
+
 # When each conversation was active, for the report bucket (migration 0006, tidings.reports.activity):
 # one row per conversation per UTC day on which it was created or had a thread created, with the
 # first and last of those instants that day and the last one before that day (`previous_at`), in
@@ -427,33 +462,8 @@ conversation_activity = Table(
     metadata,
     Column("conversation_id", Integer, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True),
     Column("day", Integer, primary_key=True),  # days since 1970-01-01 UTC
-    Column("first_at", BigInteger, nullable=False),
-    Column("last_at", BigInteger, nullable=False),
-    Column("previous_at", BigInteger, nullable=False),
-    Column("state", String(10), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("mailbox_id", Integer, nullable=False),
-    Column("folder_id", Integer, nullable=False),
-    Column("type", String(10), nullable=False),
-    Column("customer_id", Integer),
-    Column("created_at", Timestamp, nullable=False),
-    Column("modified_at", Timestamp, nullable=False),
-    Index(
-        "ix_conversation_activity_day",
-        "day",
-        "previous_at",
-        "last_at",
-        "first_at",
-        "conversation_id",
-        "state",
-        "status",
-        "mailbox_id",
-        "folder_id",
-        "type",
-        "customer_id",
-        "created_at",
-        "modified_at",
-    ),
+    *_activity_columns(),
+    Index("ix_conversation_activity_day", "day", *_ACTIVITY_INDEXED),
     sqlite_with_rowid=False,
 )
 
@@ -467,34 +477,8 @@ conversation_tag_activity = Table(
     Column("conversation_id", Integer, primary_key=True),
     Column("day", Integer, primary_key=True),
     Column("tag_id", Integer, primary_key=True),
-    Column("first_at", BigInteger, nullable=False),
-    Column("last_at", BigInteger, nullable=False),
-    Column("previous_at", BigInteger, nullable=False),
-    Column("state", String(10), nullable=False),
-    Column("status", String(10), nullable=False),
-    Column("mailbox_id", Integer, nullable=False),
-    Column("folder_id", Integer, nullable=False),
-    Column("type", String(10), nullable=False),
-    Column("customer_id", Integer),
-    Column("created_at", Timestamp, nullable=False),
-    Column("modified_at", Timestamp, nullable=False),
-    Index(
-        "ix_conversation_tag_activity_tag",
-        "tag_id",
-        "day",
-        "previous_at",
-        "last_at",
-        "first_at",
-        "conversation_id",
-        "state",
-        "status",
-        "mailbox_id",
-        "folder_id",
-        "type",
-        "customer_id",
-        "created_at",
-        "modified_at",
-    ),
+    *_activity_columns(),
+    Index("ix_conversation_tag_activity_tag", "tag_id", "day", *_ACTIVITY_INDEXED),
     sqlite_with_rowid=False,
 )
 
