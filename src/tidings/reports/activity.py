@@ -110,6 +110,16 @@ REBUILD_TAGS = (
 )
 
 
+# Each trigger (named conversation_tag_activity_<key>): the event and the table it follows.
+_TAG_EVENTS = {
+    "tagged": ("INSERT", "conversation_tags"),
+    "untagged": ("DELETE", "conversation_tags"),
+    "added": ("INSERT", "conversation_activity"),
+    "removed": ("DELETE", "conversation_activity"),
+    "changed": ("UPDATE", "conversation_activity"),
+}
+
+
 def _sqlite_tag_triggers() -> list[str]:
     from_new = ", ".join(f"new.{name}" for name in _ACTIVITY_COLUMNS)
     from_activity = ", ".join(f"a.{name}" for name in _ACTIVITY_COLUMNS)
@@ -158,16 +168,10 @@ def _postgres_tag_triggers() -> list[str]:
         "changed": f"""UPDATE conversation_tag_activity t SET {copied} FROM added n
             WHERE t.conversation_id = n.conversation_id AND t.day = n.day""",
     }
-    events = {
-        "tagged": ("INSERT", "conversation_tags", "NEW TABLE AS added"),
-        "untagged": ("DELETE", "conversation_tags", "OLD TABLE AS removed"),
-        "added": ("INSERT", "conversation_activity", "NEW TABLE AS added"),
-        "removed": ("DELETE", "conversation_activity", "OLD TABLE AS removed"),
-        "changed": ("UPDATE", "conversation_activity", "NEW TABLE AS added"),
-    }
     statements = []
     for name, body in bodies.items():
-        event, table, transition = events[name]
+        event, table = _TAG_EVENTS[name]
+        transition = "OLD TABLE AS removed" if event == "DELETE" else "NEW TABLE AS added"
         statements.append(
             f"""CREATE FUNCTION conversation_tag_activity_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -185,13 +189,7 @@ def _postgres_tag_triggers() -> list[str]:
 SQLITE_TAG_TRIGGERS = _sqlite_tag_triggers()
 POSTGRES_TAG_TRIGGERS = _postgres_tag_triggers()
 # (trigger, table) pairs, for dropping them.
-TAG_TRIGGERS = [
-    ("conversation_tag_activity_tagged", "conversation_tags"),
-    ("conversation_tag_activity_untagged", "conversation_tags"),
-    ("conversation_tag_activity_added", "conversation_activity"),
-    ("conversation_tag_activity_removed", "conversation_activity"),
-    ("conversation_tag_activity_changed", "conversation_activity"),
-]
+TAG_TRIGGERS = [(f"conversation_tag_activity_{name}", table) for name, (_, table) in _TAG_EVENTS.items()]
 
 
 def refresh(conn: Connection, conversation_ids: Collection[int]) -> None:
