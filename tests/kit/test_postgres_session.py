@@ -86,3 +86,52 @@ def test_postgres_settings_do_nothing_on_sqlite(tmp_path: Path) -> None:
         assert db.read_sync(run) == 1
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_read_runs_each_statement_in_its_own_transaction(db_url: str) -> None:
+    """No BEGIN and COMMIT around a read on PostgreSQL (two round trips): a statement's
+    transaction starts with it, as `now()` shows, where one transaction would keep its start."""
+    db = Database(db_url, threads=1)
+    try:
+
+        def second_statement_started_its_transaction(conn: Connection) -> bool:
+            conn.exec_driver_sql("SELECT pg_sleep(0.02)")
+            return bool(conn.exec_driver_sql("SELECT now() = statement_timestamp()").scalar_one())
+
+        assert db.read_sync(second_statement_started_its_transaction) is True
+
+        def in_one_transaction(conn: Connection) -> bool:
+            return second_statement_started_its_transaction(conn)
+
+        assert db.write_sync(in_one_transaction) is False
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_settings_of_a_failed_read_do_not_reach_the_next_one(db_url: str) -> None:
+    """Outside a transaction the settings are the session's: the block puts them back even when
+    it fails, so the pooled connection's next read has its own."""
+    db = Database(db_url, threads=1)
+    try:
+
+        def fails_inside(conn: Connection) -> None:
+            with postgres_settings(conn, work_mem="48MB", enable_seqscan="off"):
+                assert conn.exec_driver_sql("SHOW work_mem").scalar_one() == "48MB"
+                raise LookupError("the block failed")
+
+        with pytest.raises(LookupError):
+            db.read_sync(fails_inside)
+
+        def settings(conn: Connection) -> tuple[str, str]:
+            return (
+                str(conn.exec_driver_sql("SHOW work_mem").scalar_one()),
+                str(conn.exec_driver_sql("SHOW enable_seqscan").scalar_one()),
+            )
+
+        work_mem, seqscan = db.read_sync(settings)
+        assert work_mem != "48MB"
+        assert seqscan == "on"
+    finally:
+        db.dispose()

@@ -24,11 +24,11 @@ from sqlalchemy import (
     column,
     create_engine,
     event,
+    false,
     func,
     literal,
     select,
     table,
-    true,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -139,19 +139,20 @@ def postgres_settings(conn: Connection, **settings: str | None) -> Iterator[None
     """Run the block with these PostgreSQL settings, then put the previous values back.
 
     None stands for the server's own value, whatever this connection set at its start.
-    Local to the transaction either way (`set_config(..., true)`); restoring them keeps the
-    rest of the transaction on the connection's own settings. Nothing happens on SQLite.
+    The settings are the session's (a read runs outside a transaction: `Database.read_sync`)
+    until put back, which happens even when the block fails; in a transaction that rolls
+    back, PostgreSQL undoes them as well. Nothing happens on SQLite.
     """
     if conn.dialect.name != "postgresql":
         yield
         return
     names = list(settings)
     previous = conn.execute(select(*(func.current_setting(literal(name, String)) for name in names))).one()
-    _set_local(conn, dict(settings))
+    _set_config(conn, dict(settings))
     try:
         yield
     finally:
-        _set_local(conn, dict(zip(names, previous, strict=True)))
+        _set_config(conn, dict(zip(names, previous, strict=True)))
 
 
 class _Explain(Executable, ClauseElement):
@@ -184,7 +185,7 @@ def rows_in_plan(plan: Any) -> int:
 _PG_SETTINGS = table("pg_settings", column("name", String), column("reset_val", String))
 
 
-def _set_local(conn: Connection, settings: dict[str, str | None]) -> None:
+def _set_config(conn: Connection, settings: dict[str, str | None]) -> None:
     def value_of(name: str, value: str | None) -> ColumnElement[Any]:
         if value is not None:
             return literal(value, String)
@@ -194,7 +195,7 @@ def _set_local(conn: Connection, settings: dict[str, str | None]) -> None:
     conn.execute(
         select(
             *(
-                func.set_config(literal(name, String), value_of(name, value), true())
+                func.set_config(literal(name, String), value_of(name, value), false())
                 for name, value in settings.items()
             )
         )
@@ -231,6 +232,13 @@ class Database:
         self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tidings-db")
 
     def read_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` to read. On PostgreSQL without a transaction of its own: under READ COMMITTED
+        every statement takes its own snapshot inside a transaction too, so BEGIN and COMMIT
+        only cost two round trips (a list page 3.6-3.8 -> 3.0-3.2 ms in process at 1M). SQLite's
+        BEGIN costs no round trip and gives the read one snapshot."""
+        if self.dialect == "postgresql":
+            with self.engine.connect() as conn:
+                return fn(conn.execution_options(isolation_level="AUTOCOMMIT"), *args)
         with self.engine.connect() as conn, conn.begin():
             return fn(conn, *args)
 
