@@ -90,6 +90,16 @@ class TestCommonParameters:
         response = api.client.get(f"{REPORTS}/new", params=JAN, headers={"Authorization": "Bearer nope"})
         vnd_error(response, 401)
 
+    def test_a_bad_token_is_401_before_any_bad_parameter(self, api: Api) -> None:
+        """The caller is looked up first, in the report's own transaction."""
+        bad = {"start": "yesterday", "field": "nope"}
+        for path in ENDPOINTS:
+            vnd_error(api.client.get(f"{REPORTS}{path}", params=bad), 401)
+            unknown = api.client.get(f"{REPORTS}{path}", params=bad, headers={"Authorization": "Bearer nope"})
+            vnd_error(unknown, 401)
+            named = errors_by_path(vnd_error(api.get(f"{REPORTS}{path}", params=bad), 400))
+            assert {"start", "end"} <= set(named)
+
 
 class TestViewBy:
     def test_range_rules(self, api: Api) -> None:

@@ -7,14 +7,16 @@ and hours are those of the company time zone (`settings.timezone`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
+from sqlalchemy import Connection
 
-from tidings.auth.caller import CurrentCaller
+from tidings.auth.caller import bearer_token, caller_on
 from tidings.kit.documents import BusySlot, ChannelSeries, DrilldownOut, OverallReport, PeriodSeries
 from tidings.kit.hal import ReportResponse
+from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.reports import service
 from tidings.reports.schemas import (
     ComparedParams,
@@ -26,89 +28,117 @@ from tidings.reports.schemas import (
 
 router = APIRouter(tags=["reports"], default_response_class=ReportResponse)
 BASE = "/v2/reports/conversations"
-P = TypeVar("P", bound=ReportFilters)
 
 
 def company_zone(request: Request) -> ZoneInfo:
     return ZoneInfo(request.app.state.settings.timezone)
 
 
-async def _run(
-    request: Request, caller: CurrentCaller, params: P, build: Callable[..., Any], *zoned: ZoneInfo
-) -> ReportResponse:
+def _answer(
+    conn: Connection,
+    request: Request,
+    token: str,
+    model: type[ReportFilters],
+    build: Callable[..., Any],
+    zoned: bool,
+) -> Any:
+    """Caller, then parameters (a bad token is a 401 before any 400), then the report: one
+    thread hop and one transaction, as the conversation list does."""
+    caller = caller_on(conn, token)
+    params = read_query_model(model, request)
     scope = service.scope_for(caller.mailbox_ids, params)
-    return ReportResponse(await request.app.state.db.read_report(build, scope, params, *zoned))
+    return build(conn, scope, params, *((company_zone(request),) if zoned else ()))
 
 
-@router.get(BASE, summary="Conversations report (overall)", response_model=OverallReport)
-async def conversations_overall(
-    request: Request, caller: CurrentCaller, params: Annotated[ComparedParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.overall, company_zone(request))
+def _report(
+    path: str,
+    model: type[ReportFilters],
+    build: Callable[..., Any],
+    *,
+    summary: str,
+    response_model: Any,
+    zoned: bool = True,
+    name: str | None = None,
+) -> None:
+    """A report route that takes only the request: FastAPI has no dependency or query model to
+    solve for it (about 0.3 ms of a request in process), and the caller is looked up in the
+    report's own transaction instead of a hop of its own. `zoned`: the report counts days and
+    hours of the company time zone."""
+
+    async def route(request: Request) -> ReportResponse:
+        token = await bearer_token(request)
+        return ReportResponse(
+            await request.app.state.db.read_report(_answer, request, token, model, build, zoned)
+        )
+
+    route.__name__ = name or build.__name__  # the OpenAPI operation's id
+    router.add_api_route(
+        path,
+        route,
+        methods=["GET"],
+        summary=summary,
+        response_model=response_model,
+        openapi_extra={"parameters": openapi_parameters(model)},
+    )
 
 
-@router.get(
+_report(
+    BASE,
+    ComparedParams,
+    service.overall,
+    summary="Conversations report (overall)",
+    response_model=OverallReport,
+    name="conversations_overall",
+)
+_report(
     f"{BASE}/volume-by-channel",
+    ViewByParams,
+    service.volume_by_channel,
     summary="New conversations per period, by channel",
     response_model=ChannelSeries,
 )
-async def volume_by_channel(
-    request: Request, caller: CurrentCaller, params: Annotated[ViewByParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.volume_by_channel, company_zone(request))
-
-
-@router.get(
-    f"{BASE}/busy-times", summary="New conversations per weekday and hour", response_model=list[BusySlot]
+_report(
+    f"{BASE}/busy-times",
+    ComparedParams,
+    service.busy_times,
+    summary="New conversations per weekday and hour",
+    response_model=list[BusySlot],
 )
-async def busy_times(
-    request: Request, caller: CurrentCaller, params: Annotated[ComparedParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.busy_times, company_zone(request))
-
-
-@router.get(f"{BASE}/new", summary="New conversations per period", response_model=PeriodSeries)
-async def new_conversations(
-    request: Request, caller: CurrentCaller, params: Annotated[ViewByParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.new_conversations, company_zone(request))
-
-
-@router.get(
+_report(
+    f"{BASE}/new",
+    ViewByParams,
+    service.new_conversations,
+    summary="New conversations per period",
+    response_model=PeriodSeries,
+)
+_report(
     f"{BASE}/received-messages",
+    ViewByParams,
+    service.received_messages,
     summary="Messages received from customers per period",
     response_model=PeriodSeries,
 )
-async def received_messages(
-    request: Request, caller: CurrentCaller, params: Annotated[ViewByParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.received_messages, company_zone(request))
-
-
-@router.get(
-    f"{BASE}/drilldown", summary="The conversations of the Conversations report", response_model=DrilldownOut
+_report(
+    f"{BASE}/drilldown",
+    DrilldownParams,
+    service.drilldown,
+    summary="The conversations of the Conversations report",
+    response_model=DrilldownOut,
+    zoned=False,
 )
-async def drilldown(
-    request: Request, caller: CurrentCaller, params: Annotated[DrilldownParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.drilldown)
-
-
-@router.get(
-    f"{BASE}/new-drilldown", summary="The conversations created in the interval", response_model=DrilldownOut
+_report(
+    f"{BASE}/new-drilldown",
+    DrilldownParams,
+    service.new_drilldown,
+    summary="The conversations created in the interval",
+    response_model=DrilldownOut,
+    zoned=False,
 )
-async def new_drilldown(
-    request: Request, caller: CurrentCaller, params: Annotated[DrilldownParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.new_drilldown)
-
-
-@router.get(
+_report(
     f"{BASE}/fields-drilldown",
+    FieldsDrilldownParams,
+    service.fields_drilldown,
     summary="The conversations behind a tag, saved reply, workflow or customer",
     response_model=DrilldownOut,
+    zoned=False,
 )
-async def fields_drilldown(
-    request: Request, caller: CurrentCaller, params: Annotated[FieldsDrilldownParams, Query()]
-) -> ReportResponse:
-    return await _run(request, caller, params, service.fields_drilldown)
