@@ -61,9 +61,9 @@ def _report(
     name: str | None = None,
 ) -> None:
     """A report route that takes only the request: FastAPI has no dependency or query model to
-    solve for it (about 0.3 ms of a request in process), and the caller is looked up in the
-    report's own transaction instead of a hop of its own. `zoned`: the report counts days and
-    hours of the company time zone."""
+    solve for it, and the caller is looked up in the report's own transaction instead of a hop
+    of its own (together ~0.2 ms of a customer drilldown's 0.7 in process on SQLite).
+    `zoned`: the report counts days and hours of the company time zone."""
 
     async def route(request: Request) -> ReportResponse:
         token = await bearer_token(request)
