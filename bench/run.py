@@ -398,6 +398,8 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
     pages = DATA / f"floor-{label}"
     shutil.rmtree(pages, ignore_errors=True)
     pages.mkdir(parents=True)
+    database_probe = [database_speed(url)]
+    print(f"[{label}] database speed: {database_probe[0]:,.0f} ms", flush=True)
     with ServerProcess(url, workers=2, rate_limit=RATE_LIMIT) as server:
         token = server.token()
         params = discover(server.base_url, token, url)
@@ -474,7 +476,10 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
     finally:
         floor.terminate()
         floor.wait(timeout=10)
+    database_probe.append(database_speed(url))
+    print(f"[{label}] database speed: {database_probe[1]:,.0f} ms", flush=True)
     return {
+        "database_speed": database_probe,
         "label": label,
         "rows": rows,
         "generation": gen,
@@ -518,6 +523,36 @@ def machine_speed() -> float:
         for i in range(SPEED_PROBE_ADDITIONS):
             total += i
         best = min(best, (time.perf_counter() - started) * 1000)
+    return best
+
+
+DATABASE_PROBE = {
+    "sqlite": "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000) "
+    "SELECT sum(i) FROM n",
+    "postgresql": "SELECT sum(i) FROM generate_series(1, 3000000) AS i",
+}
+
+
+def database_speed(url: str) -> float:
+    """Milliseconds for a fixed loop inside the database (best of three), beside
+    `machine_speed`: on 3 December PostgreSQL ran 1.5-3x slower in one run than three hours
+    before while the Python probe did not move, so each database's section says how fast its
+    engine was too."""
+    if url.startswith("sqlite"):
+        conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"))
+        probe = DATABASE_PROBE["sqlite"]
+    else:
+        conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
+        conn.execute("SET jit = off")
+        probe = DATABASE_PROBE["postgresql"]
+    best = float("inf")
+    try:
+        for _ in range(3):
+            started = time.perf_counter()
+            conn.execute(probe).fetchall()
+            best = min(best, (time.perf_counter() - started) * 1000)
+    finally:
+        conn.close()
     return best
 
 
@@ -573,6 +608,9 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"Python {platform.python_version()}; speed: {SPEED_PROBE_ADDITIONS:,} pure-Python additions "
         f"in {min(args.speed_ms):,.0f}-{max(args.speed_ms):,.0f} ms in this run "
         "(probed before and after each database; lower is faster)",
+        "- database probe (in each section's Run line, from 3 December afternoon): a fixed loop "
+        "inside the database, best of three, before and after its scenarios (SQLite: a recursive "
+        "count to 1,000,000; PostgreSQL: the sum of generate_series(1, 3,000,000)); lower is faster",
         f"- data: {args.conversations:,} conversations, 50 mailboxes, 200 tags (Zipf), "
         f"{max(10, args.conversations // 10):,} customers, two years of timestamps",
         f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario "
@@ -598,7 +636,8 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
             f"## {run['label']}",
             "",
             f"Run: {run['finished']} UTC, commit `{current_commit()}`; speed probe "
-            f"{run['speed'][0]:,.0f} ms before, {run['speed'][1]:,.0f} ms after.",
+            f"{run['speed'][0]:,.0f} ms before, {run['speed'][1]:,.0f} ms after; database probe "
+            f"{run['database_speed'][0]:,.0f} ms before, {run['database_speed'][1]:,.0f} ms after.",
             "",
             f"Generation: {args.conversations:,} conversations and {threads:,} threads in {seconds:,.0f} s "
             f"({args.conversations / max(seconds, 0.001):,.0f} conversations/s).",
