@@ -110,9 +110,30 @@ def test_a_read_runs_each_statement_in_its_own_transaction(db_url: str) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_settings_in_a_read_get_a_transaction_of_their_own(db_url: str) -> None:
+    """Behind a pooler in transaction mode only a transaction stays on one server session: the
+    block's statements share one (`now()` keeps its start), the read's others do not."""
+    db = Database(db_url, threads=1)
+    try:
+
+        def same_transaction(conn: Connection) -> bool:
+            conn.exec_driver_sql("SELECT pg_sleep(0.02)")
+            return not conn.exec_driver_sql("SELECT now() = statement_timestamp()").scalar_one()
+
+        def inside_and_after(conn: Connection) -> tuple[bool, bool]:
+            with postgres_settings(conn, work_mem="48MB"):
+                inside = same_transaction(conn)
+            return inside, same_transaction(conn)
+
+        assert db.read_sync(inside_and_after) == (True, False)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_settings_of_a_failed_read_do_not_reach_the_next_one(db_url: str) -> None:
-    """Outside a transaction the settings are the session's: the block puts them back even when
-    it fails, so the pooled connection's next read has its own."""
+    """The block's transaction ends with it, failed or not, so the pooled connection's next
+    read has its own settings."""
     db = Database(db_url, threads=1)
     try:
 

@@ -24,11 +24,11 @@ from sqlalchemy import (
     column,
     create_engine,
     event,
-    false,
     func,
     literal,
     select,
     table,
+    true,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -139,20 +139,28 @@ def postgres_settings(conn: Connection, **settings: str | None) -> Iterator[None
     """Run the block with these PostgreSQL settings, then put the previous values back.
 
     None stands for the server's own value, whatever this connection set at its start.
-    The settings are the session's (a read runs outside a transaction: `Database.read_sync`)
-    until put back, which happens even when the block fails; in a transaction that rolls
-    back, PostgreSQL undoes them as well. Nothing happens on SQLite.
+    The settings are local to a transaction (`set_config(..., true)`). A read runs without one
+    (`Database.read_sync`), so there the block gets a transaction of its own: a session-wide
+    setting could outlive the block, and behind a pooler in transaction mode (PgBouncer) each
+    statement of a read may reach another server session. Inside a caller's transaction the
+    previous values are put back after the block. Nothing happens on SQLite.
     """
     if conn.dialect.name != "postgresql":
         yield
         return
+    raw: Any = conn.connection.dbapi_connection
+    if raw.autocommit:
+        with raw.transaction():
+            _set_local(conn, dict(settings))
+            yield
+        return
     names = list(settings)
     previous = conn.execute(select(*(func.current_setting(literal(name, String)) for name in names))).one()
-    _set_config(conn, dict(settings))
+    _set_local(conn, dict(settings))
     try:
         yield
     finally:
-        _set_config(conn, dict(zip(names, previous, strict=True)))
+        _set_local(conn, dict(zip(names, previous, strict=True)))
 
 
 class _Explain(Executable, ClauseElement):
@@ -185,7 +193,7 @@ def rows_in_plan(plan: Any) -> int:
 _PG_SETTINGS = table("pg_settings", column("name", String), column("reset_val", String))
 
 
-def _set_config(conn: Connection, settings: dict[str, str | None]) -> None:
+def _set_local(conn: Connection, settings: dict[str, str | None]) -> None:
     def value_of(name: str, value: str | None) -> ColumnElement[Any]:
         if value is not None:
             return literal(value, String)
@@ -195,7 +203,7 @@ def _set_config(conn: Connection, settings: dict[str, str | None]) -> None:
     conn.execute(
         select(
             *(
-                func.set_config(literal(name, String), value_of(name, value), false())
+                func.set_config(literal(name, String), value_of(name, value), true())
                 for name, value in settings.items()
             )
         )
