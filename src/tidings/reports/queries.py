@@ -29,7 +29,6 @@ never has to match two copies of an expression with bound parameters.
 
 from __future__ import annotations
 
-import sqlite3
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,7 +43,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
-    Join,
     Select,
     and_,
     bindparam,
@@ -62,8 +60,6 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from tidings.db.tables import (
     Timestamp,
@@ -80,6 +76,7 @@ from tidings.db.tables import (
     workflows,
 )
 from tidings.kit.prepared import Prepared, Together, any_id, windowed
+from tidings.kit.sql import ReadFirst, materialized
 
 c = conversations.c
 t = threads.c
@@ -94,9 +91,6 @@ HOUR = 3600
 SHIFT_DAYS = 7 * 5300
 SHIFT = SHIFT_DAYS * DAY
 TOP_LENGTH = 10
-# WITH … AS MATERIALIZED: PostgreSQL 12+, SQLite 3.35+ (older SQLite materialises a CTE that
-# is used twice anyway, and CROSS JOIN still puts the ids first).
-_SQLITE_MATERIALIZED = sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
 @dataclass(frozen=True)
@@ -283,37 +277,14 @@ def _received(interval: Interval) -> ColumnElement[bool]:
 # -- sources: which conversations a number reads --------------------------------------------
 
 
-def _materialized(cte: CTE) -> CTE:
-    cte = cte.prefix_with("MATERIALIZED", dialect="postgresql")
-    return cte.prefix_with("MATERIALIZED", dialect="sqlite") if _SQLITE_MATERIALIZED else cte
-
-
-class _ReadFirst(Join):
-    """An inner join whose left side (a CTE) is the outer loop: CROSS JOIN on SQLite, the one way
-    to fix its join order (without statistics it may prefer to walk conversations by state and
-    probe the CTE); a plain JOIN on PostgreSQL, whose planner has statistics to order it."""
-
-    inherit_cache = True
-
-
-@compiles(_ReadFirst, "sqlite")
-def _cross_join(join: _ReadFirst, compiler: SQLCompiler, **kw: Any) -> str:
-    plain: str = compiler.visit_join(join, **kw)
-    left = join.left.name  # type: ignore[attr-defined]
-    assert plain.startswith(f"{left} JOIN "), plain
-    return f"{left} CROSS JOIN {plain[len(left) + len(' JOIN ') :]}"
-
-
 def _driven_by(ids: Select[Any], name: str) -> tuple[CTE, FromClause]:
     """Conversations joined to ids found first (`ids` has an `id` column, and maybe more).
 
     SQLite materialises the ids and reads them first; PostgreSQL plans the join itself (for
     100k received messages a parallel hash join beats both a materialised CTE and 100k lookups).
     """
-    first = ids.cte(name)
-    if _SQLITE_MATERIALIZED:
-        first = first.prefix_with("MATERIALIZED", dialect="sqlite")
-    return first, _ReadFirst(first, conversations, c.id == first.c.id)
+    first = materialized(ids.cte(name), postgresql=False)
+    return first, ReadFirst(first, conversations, c.id == first.c.id)
 
 
 # Drilldown pages read `matches`: a select of (`id`, `modified_at`), one row per conversation.
@@ -504,13 +475,13 @@ def summary(
     once, into a materialised CTE; each number is a UNION ALL branch over it, but the tags',
     read from `conversation_tag_activity`.
     """
-    found = _materialized(
+    found = materialized(
         select(a.conversation_id.label("id"), a.customer_id, a.created_at)
         .where(in_bucket(scope, interval))
         .cte("bucket")
     )
     new_one = case((found.c.created_at.between(interval.start, interval.end), 1), else_=0)
-    by_customer = _materialized(
+    by_customer = materialized(
         select(found.c.customer_id, func.count().label("n"), func.sum(new_one).label("created"))
         .group_by(found.c.customer_id)
         .cte("by_customer")
@@ -539,7 +510,7 @@ def summary(
     tag_rows = conversation_tag_activity.c
     per_tag = (
         select(tag_rows.tag_id, func.count().label("n"))
-        .select_from(_ReadFirst(tags, conversation_tag_activity, tag_rows.tag_id == tags.c.id))
+        .select_from(ReadFirst(tags, conversation_tag_activity, tag_rows.tag_id == tags.c.id))
         .where(in_bucket(scope, interval, on=conversation_tag_activity))
     )
     if tag_ids is not None:
@@ -648,7 +619,7 @@ def all_tags(conn: Connection) -> list[dict[str, Any]]:
 def _page_statement(matches: Select[Any]) -> Select[Any]:
     """How many conversations `matches` holds, and the ids of one page of them (parameters
     `offset` and `limit`), newest change first (then id), over the matches materialised once."""
-    found = _materialized(matches.cte("matches"))
+    found = materialized(matches.cte("matches"))
     total = select(func.count().label("n")).select_from(found).subquery("total")
     page = windowed(
         select(found.c.id, found.c.modified_at).order_by(found.c.modified_at.desc(), found.c.id.desc())

@@ -1,0 +1,44 @@
+"""Join order and materialisation written into the SQL, where a planner must be told.
+
+SQLite has no statistics for most of our tables (no ANALYZE is kept up to date), so where a
+statement must read a small set first and look the rest up from it, the statement says so:
+`ReadFirst` is a CROSS JOIN on SQLite (the one way to fix its join order) and a plain JOIN on
+PostgreSQL (whose planner has statistics to order it); `materialized` makes a CTE that is read
+more than once (or must be read first) be computed once, on both databases.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import CTE, Join
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+
+# WITH … AS MATERIALIZED: PostgreSQL 12+, SQLite 3.35+ (older SQLite materialises a CTE that
+# is used twice anyway, and CROSS JOIN still puts the ids first).
+SQLITE_MATERIALIZED = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def materialized(cte: CTE, *, postgresql: bool = True) -> CTE:
+    """`cte` computed once (`postgresql=False`: on SQLite only, PostgreSQL plans it itself)."""
+    if postgresql:
+        cte = cte.prefix_with("MATERIALIZED", dialect="postgresql")
+    return cte.prefix_with("MATERIALIZED", dialect="sqlite") if SQLITE_MATERIALIZED else cte
+
+
+class ReadFirst(Join):
+    """An inner join whose left side is the outer loop: CROSS JOIN on SQLite (without statistics
+    it may prefer to walk the right side by some index and probe the left); a plain JOIN on
+    PostgreSQL."""
+
+    inherit_cache = True
+
+
+@compiles(ReadFirst, "sqlite")
+def _cross_join(join: ReadFirst, compiler: SQLCompiler, **kw: Any) -> str:
+    plain: str = compiler.visit_join(join, **kw)
+    left = join.left.name  # type: ignore[attr-defined]
+    assert plain.startswith(f"{left} JOIN "), plain
+    return f"{left} CROSS JOIN {plain[len(left) + len(' JOIN ') :]}"
