@@ -71,6 +71,7 @@ from tidings.db.tables import (
 )
 from tidings.kit.cache import TtlCache
 from tidings.kit.prepared import Prepared
+from tidings.kit.sql import materialized
 from tidings.search import index
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import And, Node, Not, Or, QueryError, Range, Term
@@ -406,12 +407,21 @@ class _SqliteText(_TextSearch[str]):
     def score(self) -> ColumnElement[float] | None:
         if not self.scored_queries:
             return None
-        relevance = (
-            select(-func.bm25(literal_column(index.TABLE), 2.0, 1.0, type_=Float))
+        # Every match's score from one pass over the index, looked up by key. bm25 weighs each
+        # phrase by how many documents hold it, which FTS5 counts once per cursor: as a
+        # subquery run for each row (`MATCH … AND rowid = key`) it counted again for every
+        # row, and a sort by relevance of a common word never ended (`subject:refund`, one
+        # mailbox, every status, at 1M conversations: 20.5 s; "espresso" 1.37 s).
+        scores = materialized(
+            select(
+                _SEARCH_ROWID.label("search_key"),
+                (-func.bm25(literal_column(index.TABLE), 2.0, 1.0, type_=Float)).label("score"),
+            )
             .select_from(_SEARCH)
-            .where(_fts_match(self.either(self.scored_queries)), _SEARCH_ROWID == _SEARCH_KEY)
-            .scalar_subquery()
+            .where(_fts_match(self.either(self.scored_queries)))
+            .cte("text_scores")
         )
+        relevance = select(scores.c.score).where(scores.c.search_key == _SEARCH_KEY).scalar_subquery()
         return func.coalesce(relevance, 0.0, type_=Float)
 
 
