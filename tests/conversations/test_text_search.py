@@ -493,3 +493,72 @@ def test_postgres_connections_do_not_jit_compile(db_url: str) -> None:
             assert conn.exec_driver_sql("SHOW jit").scalar_one() == "off"
     finally:
         engine.dispose()
+
+
+class TestFewMatches:
+    """SQLite reads a text matching at most `SMALL_TEXT_MATCH` conversations once, for its total
+    and its page together; the answers are those of the path for large matches."""
+
+    @pytest.fixture
+    def sorrels(self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+        """Eight matches (two closed; relevance varies with how often the word appears), two not."""
+        monkeypatch.setattr(listing, "PAGE_SIZE", 3)
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        mailbox = api.mailbox()
+        found = []
+        for n in range(8):
+            found.append(
+                api.conversation(
+                    mailbox,
+                    subject=f"{chr(ord('h') - n)} " + "sorrel " * (1 + n % 3),
+                    status="closed" if n in (2, 5) else "active",
+                    threads=[
+                        {
+                            "type": "customer",
+                            "text": "about the " + "sorrel " * (n % 4),
+                            "customer": {"email": f"sorrel{n}@example.com"},
+                        }
+                    ],
+                )
+            )
+        api.conversation(mailbox, subject="Chard order")
+        api.conversation(mailbox, subject="Chard again")
+        return found
+
+    def _pages(self, api: Api, **params: object) -> tuple[list[int], list[int], list[list[int]]]:
+        totals, pages = [], []
+        for page in range(1, 5):
+            body = _search(api, "sorrel", page=page, **params)
+            totals.append(body["page"]["totalElements"])
+            pages.append(_ids(body))
+        return totals, [i for ids in pages for i in ids], pages
+
+    @pytest.mark.parametrize("sort_field", ["createdAt", "subject", "score", "number"])
+    @pytest.mark.parametrize("status", ["all", "active"])
+    def test_pages_and_totals_are_those_of_the_large_path(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch, sorrels: list[int], sort_field: str, status: str
+    ) -> None:
+        few = self._pages(api, sortField=sort_field, status=status)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        listing._large_totals.clear()
+        large = self._pages(api, sortField=sort_field, status=status)
+        assert few == large
+        totals, listed, pages = few
+        kept = sorrels if status == "all" else [cid for n, cid in enumerate(sorrels) if n not in (2, 5)]
+        assert totals == [len(kept)] * 4
+        assert sorted(listed) == sorted(kept)  # every match once, across pages
+        assert pages[-1] == []  # past the end: no rows, the true total
+        if sort_field in ("createdAt", "number"):
+            assert listed == sorted(kept, reverse=True)
+        if sort_field == "subject":  # "h sorrel", "g sorrel sorrel", …: newest first
+            assert listed == kept
+
+    def test_the_text_index_is_read_once(self, api: Api, app: FastAPI, sorrels: list[int]) -> None:
+        with statements(app) as seen:
+            body = _search(api, "sorrel", sortField="score")
+        assert body["page"]["totalElements"] == 8
+        if app.state.db.dialect == "sqlite":
+            assert len([s for s in seen if "MATCH" in s]) == 1, seen
+        else:  # planned (EXPLAIN reads nothing), counted up to a cap, then paged
+            read = [s for s in seen if "@@" in s and not s.startswith("EXPLAIN")]
+            assert len(read) == 2, seen
