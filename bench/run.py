@@ -212,6 +212,10 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
     found += [
         Scenario(f"search: rare word ({p['rare']})", q(p["rare"]), "search", p["rare"]),
         Scenario(f"search: common word ({p['common']})", q(p["common"]), "search", p["common"]),
+        # `sort: score` above has no text and falls back to createdAt; this one ranks by relevance.
+        Scenario(
+            f"search: rare word by relevance ({p['rare']})", q(p["rare"]) + "&sortField=score", "search"
+        ),
         Scenario("search: body phrase", q('body:"password reset"'), "search", "password reset"),
         Scenario("search: email", q(f'email:"{p["email"]}"'), "search"),
         Scenario("search: date math range", q("createdAt:[NOW-30DAYS/DAY TO NOW]"), "search"),
