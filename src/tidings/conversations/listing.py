@@ -836,8 +836,8 @@ def _text_total(
 # whether it matches 16 conversations or none, so `body:"my order"` took ~290 ms at 1M
 # conversations and "refund for my order" (no match) ~500 ms. One statement now materialises the
 # first `SMALL_TEXT_MATCH` + 1 matches, and only when they are all of them keeps those the
-# filters pass and reads the count and the page from them: 107-120 and 150-180 ms. A large
-# match pays for reading 10,001 matches instead of counting them (1.2 -> 3.2 ms), once per
+# filters pass and reads the count and the page from them: ~98 and ~281 ms a request. A large
+# match pays for reading 10,001 matches instead of counting them (1.2 -> 3.2-3.8 ms), once per
 # `LARGE_TOTAL_SECONDS` while its total is kept.
 def _few_text_matches(
     conn: Connection,
