@@ -872,12 +872,13 @@ def _few_text_matches(
             .select_from(ReadFirst(kept, conversations, conversations.c.id == kept.c.id))
             .subquery("numbered")
         )
-        offset = bindparam("offset", type_=Integer)
+        # The same `offset` and `limit` parameters as `windowed`, on the numbering.
+        skipped = bindparam("offset", type_=Integer)
         page = (
             select(numbered)
             .where(
-                numbered.c.position > offset,
-                numbered.c.position <= offset + bindparam("limit", type_=Integer),
+                numbered.c.position > skipped,
+                numbered.c.position <= skipped + bindparam("limit", type_=Integer),
             )
             .subquery("page")
         )
