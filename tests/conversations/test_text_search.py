@@ -116,6 +116,24 @@ class TestPhrasesStayInOneThread:
         assert _ids(_search(api, "subject:quince")) == [cid]
         assert _ids(_search(api, "quince")) == [cid]
 
+    def test_a_body_is_not_the_subject(self, api: Api) -> None:
+        """PostgreSQL finds subject words through the subject's own index; SQLite in its column."""
+        mailbox = api.mailbox()
+        in_body = api.conversation(
+            mailbox,
+            subject="Medlar tart",
+            threads=[
+                {"type": "customer", "customer": {"email": "m@example.com"}, "text": "Sloe gin and medlar"}
+            ],
+        )
+        in_subject = api.conversation(mailbox, subject="Sloe berries")
+        assert _ids(_search(api, "subject:sloe")) == [in_subject]
+        assert _ids(_search(api, "subject:slo*")) == [in_subject]
+        assert _ids(_search(api, "subject:medlar")) == [in_body]
+        assert _ids(_search(api, 'subject:sloe AND body:"sloe gin"')) == []
+        assert _ids(_search(api, 'subject:medlar AND body:"sloe gin"')) == [in_body]
+        assert sorted(_ids(_search(api, "sloe"))) == sorted([in_body, in_subject])
+
 
 class TestIndexWalk:
     """On SQLite a createdAt-sorted text search walks the index; both databases must agree."""

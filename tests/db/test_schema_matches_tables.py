@@ -14,10 +14,11 @@ from tidings.db.tables import metadata
 from tidings.kit.db import create_db_engine
 
 # Indexes the migrations write per dialect in SQL that metadata does not describe: the GIN index
-# of the search documents and a DESC sort index (PostgreSQL), and expression indexes (which
+# of the search documents and of their subjects, a DESC sort index (PostgreSQL), and expression indexes (which
 # alembic cannot reflect on SQLite, so there they are not compared at all).
 WRITTEN_BY_MIGRATIONS_ONLY = {
     "ix_conversation_search_document",
+    "ix_conversation_search_subject",
     "ix_conversations_state_waiting_desc",
     "ix_customer_emails_domain",
     "ix_customers_full_name_lower",

@@ -701,10 +701,26 @@ class TestQueryShapes:
         # priced out, a plan without it means the condition is not in an indexable shape.
         for setting in ("enable_seqscan", "enable_indexscan", "enable_nestloop"):
             db.conn.exec_driver_sql(f"SET LOCAL {setting} = off")
-        for query in ('body:"what a day"', "subject:coffee"):
+        for query, gin_index in (
+            ('body:"what a day"', "ix_conversation_search_document"),
+            ("subject:coffee", "ix_conversation_search_subject"),
+            ('subject:coffee AND body:"what a day"', "ix_conversation_search_subject"),
+            ("subject:coffee OR subject:tea", "ix_conversation_search_subject"),
+        ):
             plan = db.explain(query)
-            assert "ix_conversation_search_document" in plan
-            assert "Bitmap Index Scan" in plan
+            assert f"Bitmap Index Scan on {gin_index}" in plan, (query, plan)
+
+    def test_postgres_subject_words_are_found_in_the_subject_index(self, postgres_db: SearchDb) -> None:
+        """A GIN index keeps no weights: `'coffee':A` on the whole document would take every
+        document holding the word anywhere and read each back. The subject's own tsvector
+        answers the subject part; a text that needs no subject words does not use it."""
+        db = postgres_db
+        assert "subject_document @@" in db.explain("subject:coffee")
+        assert "subject_document @@" in db.explain("subject:coff*")
+        assert "subject_document @@" in db.explain('subject:coffee AND body:"what a day"')
+        assert "subject_document @@" not in db.explain("coffee")
+        # Subject words or a body phrase, in one tsquery: no word is needed in the subject.
+        assert "subject_document @@" not in db.explain("coffee tea")
 
     def test_postgres_one_bare_word_needs_no_weight(self, postgres_db: SearchDb) -> None:
         """Subject (A) or body (D) is the whole document: an unweighted lexeme the GIN index can

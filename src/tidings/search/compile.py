@@ -427,6 +427,7 @@ class _SqliteText(_TextSearch[str]):
 
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
 _DOCUMENT: ColumnElement[Any] = literal_column("conversation_search.document")
+_SUBJECT_DOCUMENT: ColumnElement[Any] = literal_column("conversation_search.subject_document")
 _DOCUMENT_OWNER: ColumnElement[int] = literal_column("conversation_search.conversation_id")
 _TSQUERY_LEXEME = r"('(?:[^']|'')*')"
 
@@ -462,28 +463,52 @@ def _tsquery_tree(queries: list[ColumnElement[Any]], operator: str) -> ColumnEle
     return _tsquery_tree(queries[:middle], operator).op(operator)(_tsquery_tree(queries[middle:], operator))
 
 
-class _PostgresText(_TextSearch[ColumnElement[Any]]):
-    """One GIN-indexed tsvector per conversation, subject weighted A, bodies D (`simple` config).
+@dataclass(frozen=True)
+class _PgQuery:
+    """A tsquery over the whole document, and, when every match must hold some words in its
+    subject, an unweighted tsquery of them for `subject_document` (migration 0013).
+
+    GIN indexes keep no weights: `'espresso':A` alone made PostgreSQL read back every document
+    holding the word anywhere (12,804 at 1M conversations, ~0.8 s) to find the few hundred with
+    it in the subject. The subject's own index finds those exactly; the weighted test on the
+    document then runs on them only.
+    """
+
+    document: ColumnElement[Any]
+    subject: ColumnElement[Any] | None = None
+
+    def condition(self) -> Condition:
+        matched = _matches(_DOCUMENT, self.document)
+        return matched if self.subject is None else and_(_matches(_SUBJECT_DOCUMENT, self.subject), matched)
+
+
+class _PostgresText(_TextSearch[_PgQuery]):
+    """One GIN-indexed tsvector per conversation, subject weighted A, bodies D (`simple` config),
+    and its subject part in a second GIN-indexed tsvector.
 
     The value is also run through `plainto_tsquery` / `phraseto_tsquery`, so that addresses and
     URLs, which PostgreSQL's parser keeps whole, match as typed.
     """
 
-    def all_words(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
-        query = _tsquery(words, " & ", "A", prefix)
+    def all_words(self, value: str, words: list[str], prefix: bool) -> _PgQuery:
+        weighted = _tsquery(words, " & ", "A", prefix)
+        unweighted = _tsquery(words, " & ", "", prefix)
         if prefix:
-            return query
+            return _PgQuery(weighted, unweighted)
         as_typed = func.plainto_tsquery(_SIMPLE, literal(fold(value), String))
-        return self.either([query, _weighted(as_typed, "A")])
+        return _PgQuery(
+            _tsquery_tree([weighted, _weighted(as_typed, "A")], "||"),
+            _tsquery_tree([unweighted, as_typed], "||"),
+        )
 
-    def phrase(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
+    def phrase(self, value: str, words: list[str], prefix: bool) -> _PgQuery:
         query = _tsquery(words, " <-> ", "D", prefix)
         if prefix:
-            return query
+            return _PgQuery(query)
         as_typed = func.phraseto_tsquery(_SIMPLE, literal(fold(value), String))
-        return self.either([query, _weighted(as_typed, "D")])
+        return _PgQuery(_tsquery_tree([query, _weighted(as_typed, "D")], "||"))
 
-    def anywhere_query(self, value: str, words: list[str], prefix: bool) -> ColumnElement[Any]:
+    def anywhere_query(self, value: str, words: list[str], prefix: bool) -> _PgQuery:
         """One word in the subject (A) or a body (D) is the word anywhere in the document, which
         carries no other weights. Unweighted, the GIN index answers it without reading each
         document back to check weights ('espresso' at 1M conversations: 191 -> 73 ms)."""
@@ -491,21 +516,29 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
             return super().anywhere_query(value, words, prefix)
         query = _tsquery(words, "", "", prefix)
         if prefix:
-            return query
-        return self.either([query, func.plainto_tsquery(_SIMPLE, literal(fold(value), String))])
-
-    def either(self, queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
-        return _tsquery_tree(queries, "||")
-
-    def every(self, queries: list[ColumnElement[Any]]) -> ColumnElement[Any]:
-        return _tsquery_tree(queries, "&&")
-
-    def matching_ids(self, query: ColumnElement[Any], *, limit: int | None = None) -> Select[Any]:
-        found = (
-            select(_DOCUMENT_OWNER.label("id"))
-            .select_from(table(index.TABLE))
-            .where(_matches(_DOCUMENT, query))
+            return _PgQuery(query)
+        return _PgQuery(
+            _tsquery_tree([query, func.plainto_tsquery(_SIMPLE, literal(fold(value), String))], "||")
         )
+
+    def either(self, queries: list[_PgQuery]) -> _PgQuery:
+        """The subject words are needed only if each alternative needs some."""
+        subjects = [query.subject for query in queries if query.subject is not None]
+        return _PgQuery(
+            _tsquery_tree([query.document for query in queries], "||"),
+            _tsquery_tree(subjects, "||") if len(subjects) == len(queries) else None,
+        )
+
+    def every(self, queries: list[_PgQuery]) -> _PgQuery:
+        """Every alternative's subject words are needed."""
+        subjects = [query.subject for query in queries if query.subject is not None]
+        return _PgQuery(
+            _tsquery_tree([query.document for query in queries], "&&"),
+            _tsquery_tree(subjects, "&&") if subjects else None,
+        )
+
+    def matching_ids(self, query: _PgQuery, *, limit: int | None = None) -> Select[Any]:
+        found = select(_DOCUMENT_OWNER.label("id")).select_from(table(index.TABLE)).where(query.condition())
         return found.limit(limit) if limit is not None else found
 
     def key_bounds(self) -> Select[int, int]:
@@ -517,7 +550,7 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
     def sample(
         self,
         conn: Connection,
-        query: ColumnElement[Any],
+        query: _PgQuery,
         bounds: list[tuple[int, int]],
         limit: int,
         checked: int,
@@ -525,8 +558,9 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
         """The documents are walked along the primary key and checked one by one: collecting a
         common text's matches from the GIN index first took seconds at 1M conversations. The
         walk stops after `checked` documents, which for a rarer text (1 % of the documents)
-        would otherwise read 2,300 a range (0.56 s for 64 ranges)."""
-        as_text = conn.execute(select(func.cast(query, String))).scalar_one()
+        would otherwise read 2,300 a range (0.56 s for 64 ranges). The document's own test
+        decides; the subject's is only a way in through its index."""
+        as_text = conn.execute(select(func.cast(query.document, String))).scalar_one()
         rows = _POSTGRES_SAMPLE.rows(
             conn,
             text=as_text,
@@ -542,9 +576,9 @@ class _PostgresText(_TextSearch[ColumnElement[Any]]):
             return None
         query = self.either(self.scored_queries)
         relevance = (
-            select(func.ts_rank(_DOCUMENT, query, type_=Float))
+            select(func.ts_rank(_DOCUMENT, query.document, type_=Float))
             .select_from(table(index.TABLE))
-            .where(conversations.c.id == _DOCUMENT_OWNER, _matches(_DOCUMENT, query))
+            .where(conversations.c.id == _DOCUMENT_OWNER, query.condition())
             .scalar_subquery()
         )
         return func.coalesce(relevance, 0.0, type_=Float)
