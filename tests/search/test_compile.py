@@ -6,6 +6,7 @@ misses that must not, and the test asserts the exact set of ids found.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -719,6 +720,9 @@ class TestQueryShapes:
         assert "subject_document @@" in db.explain("subject:coff*")
         assert "subject_document @@" in db.explain('subject:coffee AND body:"what a day"')
         assert "subject_document @@" not in db.explain("coffee")
+        # Subject words alone are decided by the subject's tsvector: the document is not read.
+        assert not re.search(r"(?<!subject_)document @@", db.explain("subject:coffee OR subject:tea*"))
+        assert re.search(r"(?<!subject_)document @@", db.explain('subject:coffee AND body:"what a day"'))
         # Subject words or a body phrase, in one tsquery: no word is needed in the subject.
         assert "subject_document @@" not in db.explain("coffee tea")
 

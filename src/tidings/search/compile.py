@@ -466,20 +466,24 @@ def _tsquery_tree(queries: list[ColumnElement[Any]], operator: str) -> ColumnEle
 @dataclass(frozen=True)
 class _PgQuery:
     """A tsquery over the whole document, and, when every match must hold some words in its
-    subject, an unweighted tsquery of them for `subject_document` (migration 0013).
+    subject, an unweighted tsquery of them for `subject_document` (migration 0013); `exact` when
+    that alone decides (subject words only: `'w':A` on the document is `'w'` on its A part).
 
     GIN indexes keep no weights: `'espresso':A` alone made PostgreSQL read back every document
     holding the word anywhere (12,804 at 1M conversations, ~0.8 s) to find the few hundred with
-    it in the subject. The subject's own index finds those exactly; the weighted test on the
-    document then runs on them only.
+    it in the subject. The subject's own index finds those exactly; a document test, where one
+    is still needed, then runs on them only.
     """
 
     document: ColumnElement[Any]
     subject: ColumnElement[Any] | None = None
+    exact: bool = False
 
     def condition(self) -> Condition:
-        matched = _matches(_DOCUMENT, self.document)
-        return matched if self.subject is None else and_(_matches(_SUBJECT_DOCUMENT, self.subject), matched)
+        if self.subject is None:
+            return _matches(_DOCUMENT, self.document)
+        in_subject = _matches(_SUBJECT_DOCUMENT, self.subject)
+        return in_subject if self.exact else and_(in_subject, _matches(_DOCUMENT, self.document))
 
 
 class _PostgresText(_TextSearch[_PgQuery]):
@@ -494,11 +498,12 @@ class _PostgresText(_TextSearch[_PgQuery]):
         weighted = _tsquery(words, " & ", "A", prefix)
         unweighted = _tsquery(words, " & ", "", prefix)
         if prefix:
-            return _PgQuery(weighted, unweighted)
+            return _PgQuery(weighted, unweighted, exact=True)
         as_typed = func.plainto_tsquery(_SIMPLE, literal(fold(value), String))
         return _PgQuery(
             _tsquery_tree([weighted, _weighted(as_typed, "A")], "||"),
             _tsquery_tree([unweighted, as_typed], "||"),
+            exact=True,
         )
 
     def phrase(self, value: str, words: list[str], prefix: bool) -> _PgQuery:
@@ -527,6 +532,7 @@ class _PostgresText(_TextSearch[_PgQuery]):
         return _PgQuery(
             _tsquery_tree([query.document for query in queries], "||"),
             _tsquery_tree(subjects, "||") if len(subjects) == len(queries) else None,
+            exact=all(query.exact for query in queries),
         )
 
     def every(self, queries: list[_PgQuery]) -> _PgQuery:
@@ -535,6 +541,7 @@ class _PostgresText(_TextSearch[_PgQuery]):
         return _PgQuery(
             _tsquery_tree([query.document for query in queries], "&&"),
             _tsquery_tree(subjects, "&&") if subjects else None,
+            exact=all(query.exact for query in queries),
         )
 
     def matching_ids(self, query: _PgQuery, *, limit: int | None = None) -> Select[Any]:

@@ -25,7 +25,9 @@ SUBJECT_COLUMN = (
     "ALTER TABLE conversation_search ADD COLUMN subject_document tsvector "
     "GENERATED ALWAYS AS (ts_filter(document, '{a}')) STORED"
 )
-SUBJECT_INDEX = "CREATE INDEX ix_conversation_search_subject ON conversation_search USING gin (subject_document)"
+SUBJECT_INDEX = (
+    "CREATE INDEX ix_conversation_search_subject ON conversation_search USING gin (subject_document)"
+)
 
 
 def upgrade() -> None:
