@@ -212,6 +212,7 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
     found += [
         Scenario(f"search: rare word ({p['rare']})", q(p["rare"]), "search", p["rare"]),
         Scenario(f"search: common word ({p['common']})", q(p["common"]), "search", p["common"]),
+        Scenario(f"search: rare word in subjects ({p['rare']})", q(f"subject:{p['rare']}"), "search"),
         # `sort: score` above has no text and falls back to createdAt; this one ranks by relevance.
         Scenario(
             f"search: rare word by relevance ({p['rare']})", q(p["rare"]) + "&sortField=score", "search"
