@@ -719,12 +719,3 @@ def drilldown_rows(
     for conversation_id, tag_id, name, color in tagged.rows():
         found.setdefault(conversation_id, []).append({"id": tag_id, "name": name, "color": color})
     return rows.dicts(), found
-    rows = conn.execute(
-        select(conversation_tags.c.conversation_id, tags.c.id, tags.c.name, tags.c.color)
-        .select_from(conversation_tags.join(tags, tags.c.id == conversation_tags.c.tag_id))
-        .where(conversation_tags.c.conversation_id.in_(list(conversation_ids)))
-        .order_by(tags.c.name, tags.c.id)
-    )
-    for row in rows:
-        found.setdefault(row.conversation_id, []).append({"id": row.id, "name": row.name, "color": row.color})
-    return found
