@@ -536,7 +536,7 @@ class _PostgresText(_TextSearch[_PgQuery]):
         )
 
     def every(self, queries: list[_PgQuery]) -> _PgQuery:
-        """Every alternative's subject words are needed."""
+        """The subject words of every part are needed."""
         subjects = [query.subject for query in queries if query.subject is not None]
         return _PgQuery(
             _tsquery_tree([query.document for query in queries], "&&"),

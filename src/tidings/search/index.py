@@ -15,8 +15,8 @@ are split into letters and digits), so a phrase never spans two threads.
 PostgreSQL (tsvector): the subject with weight A, the bodies with the default weight D, so one
 GIN-indexed document answers `subject:`, `body:` and bare words. A filler lexeme between bodies,
 deleted afterwards, leaves a gap in the positions for the same reason. The table derives
-`subject_document` (the A part) itself, a generated column with its own GIN index, which a GIN
-index on weights cannot replace (`tidings.search.compile._PgQuery`): nothing here writes it.
+`subject_document` (the A part) itself, a generated column with its own GIN index, because a
+GIN index keeps no weights (`tidings.search.compile._PgQuery`): nothing here writes it.
 """
 
 from __future__ import annotations

@@ -5,8 +5,9 @@ no weights: `subject:espresso` (`'espresso':A`) took from the index every docume
 word anywhere, 12,804 at 1M conversations, and read each back to check its weight, ~0.8 s a
 request. `subject_document` is the document's A part (`ts_filter`), a generated column, so every
 path that writes documents (bulk load, refresh, the migration that rebuilds them) keeps it
-without knowing of it; its GIN index answers the subject words exactly, and the weighted test
-on `document` is left for those few rows. SQLite needs nothing: FTS5 has a column per field.
+without knowing of it; its GIN index answers the subject words exactly, and a text that also
+needs body words tests `document` on those few rows only. SQLite needs nothing: FTS5 has a
+column per field.
 
 Revision ID: 0013
 Revises: 0012
