@@ -13,9 +13,9 @@ from tidings.db.migrate import upgrade
 from tidings.db.tables import metadata
 from tidings.kit.db import create_db_engine
 
-# Indexes the migrations write per dialect in SQL that metadata does not describe: the GIN index
-# of the search documents and of their subjects, a DESC sort index (PostgreSQL), and expression indexes (which
-# alembic cannot reflect on SQLite, so there they are not compared at all).
+# Indexes the migrations write per dialect in SQL that metadata does not describe: the GIN
+# indexes of the search documents and of their subjects, a DESC sort index (PostgreSQL), and
+# expression indexes (which alembic cannot reflect on SQLite, so there they are not compared).
 WRITTEN_BY_MIGRATIONS_ONLY = {
     "ix_conversation_search_document",
     "ix_conversation_search_subject",
