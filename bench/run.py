@@ -79,6 +79,10 @@ class Scenario:
     path: str
     kind: str  # list | filtered | search | report | drilldown
     like_word: str | None = None
+    # Under load, each request asks for its own interval (`path`'s, moved back a second a
+    # request): identical reports asked for at once share one computation (`kit.coalesce`), and
+    # this shows a report's cost when nothing can be shared.
+    varied_interval: bool = False
 
 
 @dataclass
@@ -242,6 +246,14 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             )
         )
     found.append(Scenario("report: overall (30 days)", f"/v2/reports/conversations?{interval}", "report"))
+    found.append(
+        Scenario(
+            "report: overall, each request its own interval",
+            f"/v2/reports/conversations?{interval}",
+            "report",
+            varied_interval=True,
+        )
+    )
     return found
 
 
@@ -255,10 +267,45 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, token: str, seconds: int, connections: int) -> Measure:
+_VARIED_INTERVAL = """
+local made = 0
+function setup(thread)
+  made = made + 1
+  thread:set("thread_number", made)
+end
+local sent = 0
+local function at(epoch)
+  return os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", epoch)
+end
+function request()
+  sent = sent + 1
+  local back = thread_number * 100000 + sent
+  return wrk.format(nil, "%(prefix)s" .. at(%(start)d - back) .. "&end=" .. at(%(end)d - back))
+end
+"""
+
+
+def varied_interval_script(path: str) -> Path:
+    """A wrk script that sends `path` (ending `?start=…&end=…`) with its interval moved back a
+    second per request (each wrk thread from its own day), so that no two requests ask for the
+    same report, each over as long an interval."""
+    prefix, _, interval = path.rpartition("start=")
+    start_text, _, end_text = interval.partition("&end=")
+
+    def epoch(text: str) -> int:
+        return int(datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+
+    script = DATA / "varied-interval.lua"
+    values = {"prefix": prefix + "start=", "start": epoch(start_text), "end": epoch(end_text)}
+    script.write_text(_VARIED_INTERVAL % values)
+    return script
+
+
+def wrk(url: str, token: str, seconds: int, connections: int, script: Path | None = None) -> Measure:
     output = subprocess.run(
         [
             "wrk",
+            *(["-s", str(script)] if script is not None else []),
             f"-t{min(2, connections)}",
             f"-c{connections}",
             f"-d{seconds}s",
@@ -416,7 +463,8 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
             captured[scenario.name] = (body, statements)
             (pages / f"s{index}.json").write_bytes(body)
             drain(server.base_url, token)
-            http = wrk(server.base_url + scenario.path, token, args.seconds, args.connections)
+            script = varied_interval_script(scenario.path) if scenario.varied_interval else None
+            http = wrk(server.base_url + scenario.path, token, args.seconds, args.connections, script)
             drain(server.base_url, token)
             alone_p50 = alone(server.base_url + scenario.path, token)
             print(

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tidings.auth.router import router as auth_router
 from tidings.conversations.router import router as conversations_router
 from tidings.customers.router import router as customers_router
+from tidings.kit.coalesce import Coalescer
 from tidings.kit.config import Settings, get_settings
 from tidings.kit.db import Database
 from tidings.kit.errors import install_error_handlers
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.report_flights = Coalescer()
     app.state.trust_proxy = settings.trust_proxy
     for router in ROUTERS:
         app.include_router(router)

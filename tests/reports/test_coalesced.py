@@ -1,0 +1,75 @@
+"""Identical reports asked for at once share one computation, never one older than the request.
+
+The first report's computation is held (after it has read the database) while a conversation is
+written and more requests arrive: they must not take the held answer, which misses the write,
+but share the next computation, which sees it. A caller who sees other mailboxes asks for
+another report, even with the same URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from tests.reports.history import JAN, REPORTS, conversation, january_history, report
+from tests.support.api import Api
+
+
+def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_writes(
+    api: Api, app: FastAPI
+) -> None:
+    h = january_history(api)
+    other_mailbox = api.mailbox()
+    outsider = api.as_user(api.user("user", [other_mailbox]))
+    assert report(api, **JAN)["current"]["totalConversations"] == 5
+    db, flights = app.state.db, app.state.report_flights
+    compute = db.read_report
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+        computed, release = asyncio.Event(), asyncio.Event()
+        held = 0
+
+        async def first_held(fn: Any, *args: Any) -> Any:
+            nonlocal held
+            answer = await compute(fn, *args)
+            held += 1
+            if held == 1:
+                computed.set()
+                await release.wait()
+            return answer
+
+        db.read_report = first_held
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+            async def get(who: Api) -> dict[str, Any]:
+                response = await client.get(REPORTS, params=JAN, headers=who.headers)
+                assert response.status_code == 200, response.text
+                return dict(response.json())
+
+            first = asyncio.create_task(get(api))
+            await computed.wait()
+            calls = flights.calls
+            late = "2015-01-20T10:00:00Z"
+            await asyncio.to_thread(conversation, api, h.mailbox, late, email="late@example.com")
+            later = [asyncio.create_task(get(api)) for _ in range(4)]
+            others = asyncio.create_task(get(outsider))
+            while flights.calls < calls + 5:
+                await asyncio.sleep(0.005)
+            release.set()
+            return await first, [await task for task in later], await others
+
+    try:
+        first, later, others = asyncio.run(scenario())
+    finally:
+        db.read_report = compute
+    assert first["current"]["totalConversations"] == 5
+    assert [body["current"]["totalConversations"] for body in later] == [6, 6, 6, 6]
+    assert all(body == later[0] for body in later)
+    assert later[0] == report(api, **JAN), "the shared answer is the report itself"
+    assert others["current"]["totalConversations"] == 0
+    # The report before, the held one, the four together, the outsider's, the check just above.
+    assert flights.computations == 5
