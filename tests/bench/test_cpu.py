@@ -49,8 +49,15 @@ def test_tree_ticks_count_what_descendants_spend() -> None:
 
 def test_a_process_outside_the_tree_is_not_counted() -> None:
     parent = _start_tree(0.5)
-    bystander = subprocess.Popen([sys.executable, "-c", "import time\ntime.sleep(30)\n"])
+    # The bystander says when its interpreter has started: its own start-up CPU is not the point.
+    bystander = subprocess.Popen(
+        [sys.executable, "-c", "import time\nprint('ready', flush=True)\ntime.sleep(30)\n"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
+        assert bystander.stdout is not None
+        assert bystander.stdout.readline().strip() == "ready"
         before = tree_ticks([bystander.pid])
         time.sleep(0.6)
         assert tree_ticks([bystander.pid]) - before <= 2
