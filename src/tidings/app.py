@@ -18,6 +18,7 @@ from tidings.kit.hal import HalResponse
 from tidings.kit.middleware import RequestEnvelopeMiddleware
 from tidings.kit.openapi import install_openapi
 from tidings.kit.ratelimit import RateLimitMiddleware
+from tidings.kit.reuse import ResponseReuse
 from tidings.kit.runtime import settle_heap
 from tidings.mailboxes.router import router as mailboxes_router
 from tidings.reports.router import router as reports_router
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.report_flights = Coalescer()
+    app.state.reuse = ResponseReuse(settings.reuse_entries) if settings.reuse_entries else None
     app.state.trust_proxy = settings.trust_proxy
     for router in ROUTERS:
         app.include_router(router)

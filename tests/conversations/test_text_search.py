@@ -196,6 +196,8 @@ class TestLargeTotals:
     @pytest.fixture(autouse=True)
     def _exact(self, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        # These repeat identical searches to see how each is computed: none is sent again whole.
+        monkeypatch.setattr(app.state, "reuse", None)
 
     def test_large_matches_are_counted_exactly_then_reused_for_a_while(
         self, api: Api, monkeypatch: pytest.MonkeyPatch

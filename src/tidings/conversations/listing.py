@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, get_args
 
+import orjson
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import (
@@ -34,10 +35,11 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
+from starlette.responses import Response
 
 from tidings.auth.caller import Caller, bearer_token, caller_on
 from tidings.conversations import repository
-from tidings.conversations.presenter import conversation_out, load_related
+from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
     Timestamp,
@@ -56,9 +58,10 @@ from tidings.kit import timefmt
 from tidings.kit.cache import TtlCache
 from tidings.kit.db import explained, postgres_settings, rows_in_plan
 from tidings.kit.errors import FieldError, invalid
-from tidings.kit.hal import HalResponse, paged, window
+from tidings.kit.hal import HAL_JSON, base_url, paged, web_base_url, window
 from tidings.kit.prepared import Prepared, any_id, windowed, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
+from tidings.kit.reuse import ResponseReuse
 from tidings.kit.schemas import MAX_ID
 from tidings.kit.sql import ReadFirst, materialized
 from tidings.search import (
@@ -1013,8 +1016,31 @@ def _search_shape(params: ListParams, visible: tuple[int, ...] | None) -> tuple[
     return (visible, params.mailbox, params.status, params.assigned_to, params.folder)
 
 
-def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> dict[str, Any]:
-    compiled = build(conn, caller, params, timefmt.now())
+@dataclass(frozen=True)
+class Page:
+    """A page's document, and until when it reads the same if the data does not change."""
+
+    document: dict[str, Any]
+    computed_at: datetime
+    # The first instant at which wording derived from the clock, or a NOW in `query=`, may read
+    # differently (None: never).
+    valid_until: datetime | None
+
+
+def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> Page:
+    now = timefmt.now()
+    compiled = build(conn, caller, params, now)
+    document, related = _page_document(conn, request, caller, params, compiled)
+    valid_until = related.changes_at
+    if compiled.query is not None and compiled.query.reads_clock:
+        next_second = now + timedelta(seconds=1)
+        valid_until = next_second if valid_until is None else min(valid_until, next_second)
+    return Page(document, now, valid_until)
+
+
+def _page_document(
+    conn: Connection, request: Request, caller: Caller, params: ListParams, compiled: Compiled
+) -> tuple[dict[str, Any], Related]:
     offset, limit = window(params.page, PAGE_SIZE)
     if compiled.driver is not None and compiled.filters is not None:
         estimate = request.app.state.settings.estimate_large_totals
@@ -1032,7 +1058,7 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
             total = text_total.value
         related = load_related(conn, rows, embed_threads=params.embed == "threads")
         items = [conversation_out(request, row, related) for row in rows]
-        return paged(request, "conversations", items, params.page, PAGE_SIZE, total)
+        return paged(request, "conversations", items, params.page, PAGE_SIZE, total), related
     if compiled.prepared is not None:
         total, rows = compiled.prepared.run(conn, offset)
     else:
@@ -1064,7 +1090,7 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
             rows = _rows_of(conn, page, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
-    return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total))
+    return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total)), related
 
 
 # Up to this many matches (known from the count), the page finds the matches as the count did
@@ -1086,17 +1112,31 @@ def _rows_of(conn: Connection, page: Prepared, offset: int, limit: int) -> list[
     return repository.by_ids(conn, [row[0] for row in page.rows(conn, offset=offset, limit=limit)])
 
 
-async def list_conversations(request: Request) -> HalResponse:
+async def list_conversations(request: Request) -> Response:
     """The hottest route takes only the request: FastAPI then has no dependency to solve for
     it (the token is read here, as `bearer_token` would), about 5% of a list request."""
     token = await bearer_token(request)
-    return HalResponse(await request.app.state.db.read(_list_for_token, request, token))
+    return Response(await request.app.state.db.read(_list_for_token, request, token), media_type=HAL_JSON)
 
 
-def _list_for_token(conn: Connection, request: Request, token: str) -> dict[str, Any]:
-    """Caller, then parameters (a bad token is a 401 before any 400), then the page: one hop."""
+def _list_for_token(conn: Connection, request: Request, token: str) -> bytes:
+    """Caller, then parameters (a bad token is a 401 before any 400), then the page, or the
+    same page kept from an earlier identical request while it still holds (kit/reuse.py)."""
     caller = caller_on(conn, token)
-    return list_page(conn, request, caller, read_query_model(ListParams, request))
+    params = read_query_model(ListParams, request)
+    reuse: ResponseReuse | None = request.app.state.reuse
+    if reuse is None:
+        return orjson.dumps(list_page(conn, request, caller, params).document)
+    stamp = reuse.stamps.read(conn)
+    # Everything the answer depends on besides the data and the clock: who asks (what they may
+    # see), what they ask, and the addresses its links are written with.
+    key = ("conversations", caller, request.scope["query_string"], base_url(request), web_base_url(request))
+    body = reuse.get(key, stamp)
+    if body is None:
+        page = list_page(conn, request, caller, params)
+        body = orjson.dumps(page.document)
+        reuse.put(key, stamp, page.computed_at, page.valid_until, body)
+    return body
 
 
 OPENAPI_PARAMETERS = openapi_parameters(ListParams)

@@ -35,7 +35,14 @@ class Related:
     threads: dict[int, list[dict]] | None = None
     attachments: dict[int, list[dict]] = field(default_factory=dict)
     # One instant for the whole page: snoozes and "waiting since" wording agree across rows.
-    now: datetime = field(default_factory=timefmt.now)
+    now: datetime = field(default_factory=lambda: timefmt.now())
+    # When wording derived from `now` first reads differently (None: never): how long the page
+    # may be sent again unchanged (kit/reuse.py).
+    changes_at: datetime | None = None
+
+    def changes(self, at: datetime | None) -> None:
+        if at is not None and (self.changes_at is None or at < self.changes_at):
+            self.changes_at = at
 
 
 def load_related(conn: Connection, rows: list[dict], *, embed_threads: bool = False) -> Related:
@@ -140,6 +147,7 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
             "friendly": timefmt.friendly(row["customer_waiting_since"], now),
             "latestReplyFrom": "customer",
         }
+        related.changes(timefmt.friendly_changes_at(row["customer_waiting_since"], now))
     doc["source"] = {"type": row["source_type"], "via": row["source_via"]}
     doc["tags"] = [
         {"id": t["id"], "color": t["color"] or DEFAULT_TAG_COLOR, "tag": t["name"]}
@@ -150,6 +158,7 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
     if customer:
         doc["primaryCustomer"] = customer_person(customer)
     if row["snoozed_until"] and row["snoozed_until"] > now:
+        related.changes(row["snoozed_until"])
         doc["snooze"] = {
             "snoozedBy": row["snoozed_by"],
             "snoozedUntil": timefmt.fmt(row["snoozed_until"]),

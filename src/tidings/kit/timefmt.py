@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 _ISO = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|z|[+-]\d{2}:?\d{2})?$"
@@ -51,3 +51,16 @@ def friendly(value: datetime, reference: datetime | None = None) -> str:
         hours = seconds // 3600
         return f"{hours} hour{'s' if hours != 1 else ''} ago"
     return value.strftime("%b %-d, '%y")
+
+
+def friendly_changes_at(value: datetime, reference: datetime) -> datetime | None:
+    """The first instant after `reference` at which `friendly(value, ...)` reads differently
+    (None: a date, which never changes). What a reused answer may not outlive (kit/reuse.py)."""
+    seconds = int((reference - value).total_seconds())
+    if seconds < 60:
+        return value + timedelta(seconds=60)
+    if seconds < 3600:
+        return value + timedelta(minutes=seconds // 60 + 1)
+    if seconds < 86400:
+        return value + timedelta(hours=seconds // 3600 + 1)
+    return None

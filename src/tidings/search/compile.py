@@ -172,6 +172,8 @@ class CompiledQuery:
     score: ColumnElement[float] | None
     has_text: bool
     driver: TextDriver | None = None
+    # The query names NOW (date math): its matches may change with each second.
+    reads_clock: bool = False
 
 
 @dataclass
@@ -205,8 +207,9 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     text = _text_search(dialect)
     condition = _Compiler(text, clock).compile(node, negated=False)
     score = text.score()
+    driver = _driver(node, dialect, clock)
     compiled = CompiledQuery(
-        condition=condition, score=score, has_text=score is not None, driver=_driver(node, dialect, clock)
+        condition=condition, score=score, has_text=score is not None, driver=driver, reads_clock=clock.read
     )
     _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled

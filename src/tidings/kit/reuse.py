@@ -1,0 +1,124 @@
+"""A computed response is sent again while nothing it shows can have changed.
+
+Help desks poll: every agent's screen and many integrations ask for the same first page of
+conversations every few seconds, and at a million conversations computing it costs ~2 ms of CPU
+(SQLite) to ~5 ms (PostgreSQL), which is where a two-core server stops at 400-1,000 req/s. The
+same request asked again, when no transaction has been committed since and no time-derived
+wording has turned over, has the same answer; this module keeps the rendered bytes and proves,
+on every request, that they still hold.
+
+The proof is a *data stamp* read from the database in the request's own connection:
+
+- PostgreSQL: `pg_current_snapshot()`. Two snapshots with the same xmin, xmax and in-progress
+  list see exactly the same committed data; any transaction that ends changes it.
+- SQLite: `PRAGMA data_version` changes on a connection when another connection (of any
+  process) commits, and the connection's own `total_changes` counts its own writes. Those are
+  per connection, so each connection remembers what it last saw and a difference on any of them
+  moves one generation number per process; the stamp is that generation. A connection seen for
+  the first time moves it too (its history is unknown).
+
+A stamp is read before the page is read (on SQLite in the same transaction, whose snapshot the
+stamp describes), so a kept answer is never newer than its stamp claims: a commit that lands
+while it is computed makes the next stamp differ and the answer is not used again. The answer a
+request gets therefore reflects the database at a moment between its arrival and its response,
+as a computed one does. Wording derived from the clock ("5 minutes ago", a snooze that ends) is
+kept only until it would read differently (`valid_until`), and nothing is kept longer than
+`MAX_SECONDS`, the life of an estimated text-search total.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from tidings.kit import timefmt
+
+MAX_SECONDS = 60
+# A page with embedded threads can be large: bodies above this are computed each time, and the
+# kept ones together stay under MAX_TOTAL_BYTES (the least recently used go first).
+MAX_BODY_BYTES = 1024 * 1024
+MAX_TOTAL_BYTES = 32 * 1024 * 1024
+
+_SEEN = "tidings.data_version_seen"
+
+
+class DataStamp:
+    """What the database's committed state is, as cheaply comparable as possible (see above)."""
+
+    def __init__(self) -> None:
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def read(self, conn: Connection) -> Hashable:
+        raw: Any = conn.connection.dbapi_connection
+        if conn.dialect.name == "postgresql":
+            with raw.cursor() as cursor:
+                cursor.execute("SELECT pg_current_snapshot()::text", prepare=False)
+                return str(cursor.fetchone()[0])
+        (version,) = raw.execute("PRAGMA data_version").fetchone()
+        seen = (int(version), int(raw.total_changes))
+        info = conn.connection.info
+        with self._lock:
+            if info.get(_SEEN) != seen:
+                info[_SEEN] = seen
+                self._generation += 1
+            return self._generation
+
+
+@dataclass(frozen=True)
+class _Kept:
+    stamp: Hashable
+    valid_until: datetime
+    body: bytes
+
+
+class ResponseReuse:
+    """Rendered responses by request key, each with the data stamp it was computed under."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self.stamps = DataStamp()
+        self._kept: OrderedDict[Hashable, _Kept] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, stamp: Hashable) -> bytes | None:
+        """The body kept for `key`, if it was computed under `stamp` and still reads the same now."""
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is None:
+                return None
+            if kept.stamp != stamp or timefmt.now() >= kept.valid_until:
+                self._drop(key)
+                return None
+            self._kept.move_to_end(key)
+            return kept.body
+
+    def put(
+        self, key: Hashable, stamp: Hashable, computed_at: datetime, valid_until: datetime | None, body: bytes
+    ) -> None:
+        """Keep `body`, computed under `stamp` at `computed_at` (the request's whole-second now),
+        until `valid_until` (when wording derived from the clock changes; None: never)."""
+        if len(body) > MAX_BODY_BYTES or self.max_entries <= 0:
+            return
+        limit = computed_at + timedelta(seconds=MAX_SECONDS)
+        kept = _Kept(stamp, limit if valid_until is None else min(valid_until, limit), body)
+        with self._lock:
+            if key in self._kept:
+                self._drop(key)
+            self._kept[key] = kept
+            self._bytes += len(body)
+            while len(self._kept) > self.max_entries or self._bytes > MAX_TOTAL_BYTES:
+                self._drop(next(iter(self._kept)))
+
+    def _drop(self, key: Hashable) -> None:
+        self._bytes -= len(self._kept.pop(key).body)
+
+    def __len__(self) -> int:
+        return len(self._kept)

@@ -1,0 +1,200 @@
+"""GET /v2/conversations sends a kept answer again only while nothing it shows has changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, update
+
+from tests.support.api import Api
+from tests.support.sql import statements
+from tidings.db.tables import conversations
+from tidings.kit import timefmt
+from tidings.kit.db import normalise_url
+
+
+class Clock:
+    """`timefmt.now` for the whole app, moved by the test."""
+
+    def __init__(self, start: datetime) -> None:
+        self.value = start
+
+    def __call__(self) -> datetime:
+        return self.value
+
+    def advance(self, seconds: int) -> None:
+        self.value += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    found = Clock(timefmt.now())
+    monkeypatch.setattr(timefmt, "now", found)
+    return found
+
+
+def _listed(api: Api, app: FastAPI, path: str = "/v2/conversations", **headers: str) -> tuple[dict, bool]:
+    """The list's document, and whether it was read from the database (not sent again)."""
+    with statements(app) as seen:
+        response = api.get(path, headers=headers or None)
+    assert response.status_code == 200, response.text
+    read = any("FROM conversations" in " ".join(s.split()) for s in seen)
+    return response.json(), read
+
+
+def _subjects(document: dict) -> list[str]:
+    return [c["subject"] for c in document["_embedded"]["conversations"]]
+
+
+@pytest.fixture
+def mailbox(api: Api) -> Iterator[int]:
+    yield api.mailbox()
+
+
+def test_an_unchanged_list_is_sent_again_without_reading_it(api: Api, app: FastAPI, mailbox: int) -> None:
+    api.conversation(mailbox, subject="Kept")
+    first, first_read = _listed(api, app)
+    again, again_read = _listed(api, app)
+    assert first_read and not again_read
+    assert again == first
+    assert _subjects(again) == ["Kept"]
+
+
+def test_a_write_through_the_api_is_seen_by_the_next_list(api: Api, app: FastAPI, mailbox: int) -> None:
+    conversation = api.conversation(mailbox, subject="Before")
+    _listed(api, app)
+    _listed(api, app)
+    changed = api.patch(
+        f"/v2/conversations/{conversation}", {"op": "replace", "path": "/subject", "value": "After"}
+    )
+    assert changed.status_code == 204, changed.text
+    document, read = _listed(api, app)
+    assert read
+    assert _subjects(document) == ["After"]
+
+
+def test_a_write_by_another_connection_is_seen_by_the_next_list(
+    api: Api, app: FastAPI, mailbox: int, db_url: str
+) -> None:
+    """Another process (a CLI import, another API worker) writes through its own connection."""
+    conversation = api.conversation(mailbox, subject="Before")
+    _listed(api, app)
+    _, read = _listed(api, app)
+    assert not read
+    other = create_engine(normalise_url(db_url))
+    try:
+        with other.begin() as conn:
+            conn.execute(
+                update(conversations).where(conversations.c.id == conversation).values(subject="Elsewhere")
+            )
+    finally:
+        other.dispose()
+    document, read = _listed(api, app)
+    assert read
+    assert _subjects(document) == ["Elsewhere"]
+
+
+def test_callers_who_see_different_mailboxes_do_not_share_answers(
+    api: Api, app: FastAPI, mailbox: int
+) -> None:
+    hidden = api.mailbox()
+    api.conversation(mailbox, subject="Shared")
+    api.conversation(hidden, subject="Hidden")
+    agent = api.as_user(api.user(mailbox_ids=[mailbox]))
+    owner_view, _ = _listed(api, app)
+    agent_view, _ = _listed(agent, app)
+    assert sorted(_subjects(owner_view)) == ["Hidden", "Shared"]
+    assert _subjects(agent_view) == ["Shared"]
+
+
+def test_links_follow_the_host_each_request_names(api: Api, app: FastAPI, mailbox: int) -> None:
+    api.conversation(mailbox)
+    _listed(api, app, host="one.example")
+    document, _ = _listed(api, app, host="two.example")
+    assert document["_links"]["self"]["href"].startswith("http://two.example/")
+    assert document["_embedded"]["conversations"][0]["_links"]["self"]["href"].startswith(
+        "http://two.example/"
+    )
+
+
+def test_waiting_wording_is_read_again_when_it_would_change(
+    api: Api, app: FastAPI, mailbox: int, clock: Clock
+) -> None:
+    api.conversation(mailbox)  # a customer's thread: waiting since now
+    clock.advance(30)
+    document, _ = _listed(api, app)
+    assert document["_embedded"]["conversations"][0]["customerWaitingSince"]["friendly"] == "Just now"
+    clock.advance(29)
+    document, read = _listed(api, app)
+    assert not read
+    assert document["_embedded"]["conversations"][0]["customerWaitingSince"]["friendly"] == "Just now"
+    clock.advance(1)
+    document, read = _listed(api, app)
+    assert read
+    assert document["_embedded"]["conversations"][0]["customerWaitingSince"]["friendly"] == "1 minute ago"
+
+
+def test_a_snooze_that_ends_is_seen_when_it_ends(api: Api, app: FastAPI, mailbox: int, clock: Clock) -> None:
+    conversation = api.conversation(mailbox)
+    # Half past: the waiting wording ("2 hours ago") turns over on the hour, not then.
+    until = timefmt.fmt(clock.value + timedelta(hours=2, minutes=30))
+    snoozed = api.put(
+        f"/v2/conversations/{conversation}/snooze", {"snoozedUntil": until, "unsnoozeOnCustomerReply": False}
+    )
+    assert snoozed.status_code == 204, snoozed.text
+    clock.advance(2 * 3600 + 30 * 60 - 1)
+    document, _ = _listed(api, app)
+    assert document["_embedded"]["conversations"][0]["snooze"]["snoozedUntil"] == until
+    clock.advance(1)
+    document, read = _listed(api, app)
+    assert read
+    assert "snooze" not in document["_embedded"]["conversations"][0]
+
+
+def test_a_query_that_names_now_is_read_again_the_next_second(
+    api: Api, app: FastAPI, mailbox: int, clock: Clock
+) -> None:
+    api.conversation(mailbox, subject="Fresh")
+    path = "/v2/conversations?query=(createdAt:[NOW-10SECONDS TO NOW])"
+    document, _ = _listed(api, app, path)
+    assert _subjects(document) == ["Fresh"]
+    _, read = _listed(api, app, path)
+    assert not read
+    clock.advance(11)
+    document, read = _listed(api, app, path)
+    assert read
+    assert _subjects(document) == []
+
+
+def test_nothing_is_sent_again_after_a_minute(api: Api, app: FastAPI, mailbox: int, clock: Clock) -> None:
+    """The bound on any kept answer: an estimated text-search total lives as long."""
+    api.conversation(mailbox)
+    clock.advance(25 * 3600)  # waiting for over a day: a date, whose wording never changes
+    _listed(api, app, "/v2/conversations?status=all")
+    clock.advance(59)
+    _, read = _listed(api, app, "/v2/conversations?status=all")
+    assert not read
+    clock.advance(1)
+    _, read = _listed(api, app, "/v2/conversations?status=all")
+    assert read
+
+
+def test_a_bad_parameter_is_refused_even_after_a_kept_answer(api: Api, app: FastAPI, mailbox: int) -> None:
+    api.conversation(mailbox)
+    _listed(api, app, "/v2/conversations?page=1")
+    refused = api.get("/v2/conversations?page=0")
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/vnd.error+json")
+
+
+def test_without_entries_every_list_is_read(
+    api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app.state, "reuse", None)
+    api.conversation(mailbox)
+    _, first_read = _listed(api, app)
+    _, again_read = _listed(api, app)
+    assert first_read and again_read

@@ -1,0 +1,164 @@
+"""The data stamp moves with every commit, from any connection; kept bodies obey it and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, insert
+
+from tidings.db.tables import tags
+from tidings.kit import timefmt
+from tidings.kit.db import create_db_engine, normalise_url
+from tidings.kit.reuse import MAX_BODY_BYTES, MAX_TOTAL_BYTES, DataStamp, ResponseReuse
+
+NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    found = create_db_engine(normalise_url(db_url))
+    yield found
+    found.dispose()
+
+
+_names = count()
+
+
+def _new_tag() -> Any:
+    name = f"tag-{next(_names)}"
+    return insert(tags).values(name=name, slug=name, created_at=NOW, updated_at=NOW)
+
+
+def _touch(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(_new_tag())
+
+
+def test_the_stamp_holds_while_nothing_is_committed(engine: Engine) -> None:
+    stamps = DataStamp()
+    with engine.connect() as conn:
+        first = stamps.read(conn)
+        conn.rollback()
+        assert stamps.read(conn) == first
+
+
+def test_a_commit_by_another_connection_moves_the_stamp(engine: Engine, db_url: str) -> None:
+    stamps = DataStamp()
+    other = create_db_engine(normalise_url(db_url))
+    try:
+        with engine.connect() as conn:
+            before = stamps.read(conn)
+            conn.rollback()
+            _touch(other)
+            assert stamps.read(conn) != before
+    finally:
+        other.dispose()
+
+
+def test_a_commit_on_the_same_connection_moves_the_stamp(engine: Engine) -> None:
+    """SQLite's data_version ignores a connection's own commits: its change count does not."""
+    stamps = DataStamp()
+    with engine.connect() as conn:
+        before = stamps.read(conn)
+        conn.rollback()
+        conn.execute(_new_tag())
+        conn.commit()
+        assert stamps.read(conn) != before
+
+
+def test_a_connection_seen_for_the_first_time_moves_the_stamp(engine: Engine, db_url: str) -> None:
+    """Its history is unknown: what was kept before it came may be older than its view."""
+    stamps = DataStamp()
+    other = create_db_engine(normalise_url(db_url))
+    try:
+        with engine.connect() as conn:
+            before = stamps.read(conn)
+        with other.connect() as fresh:
+            after = stamps.read(fresh)
+        if engine.dialect.name == "sqlite":
+            assert after != before
+        else:
+            assert after == before  # a snapshot says what it sees, whichever connection reads it
+    finally:
+        other.dispose()
+
+
+def _reuse(entries: int = 2) -> ResponseReuse:
+    return ResponseReuse(entries)
+
+
+@pytest.fixture
+def at_noon(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    clock = [NOW]
+    monkeypatch.setattr(timefmt, "now", lambda: clock[0])
+    return clock
+
+
+def test_a_body_is_sent_again_only_under_its_own_stamp(at_noon: list[datetime]) -> None:
+    reuse = _reuse()
+    reuse.put("k", 1, NOW, None, b"body")
+    assert reuse.get("k", 1) == b"body"
+    assert reuse.get("k", 2) is None
+    assert reuse.get("k", 1) is None  # dropped once found stale
+
+
+def test_a_body_is_kept_until_its_wording_would_change(at_noon: list[datetime]) -> None:
+    reuse = _reuse()
+    reuse.put("k", 1, NOW, NOW + timedelta(seconds=5), b"body")
+    at_noon[0] = NOW + timedelta(seconds=4)
+    assert reuse.get("k", 1) == b"body"
+    at_noon[0] = NOW + timedelta(seconds=5)
+    assert reuse.get("k", 1) is None
+
+
+def test_the_least_recently_used_body_goes_first(at_noon: list[datetime]) -> None:
+    reuse = _reuse(entries=2)
+    reuse.put("a", 1, NOW, None, b"a")
+    reuse.put("b", 1, NOW, None, b"b")
+    assert reuse.get("a", 1) == b"a"
+    reuse.put("c", 1, NOW, None, b"c")
+    assert reuse.get("b", 1) is None
+    assert reuse.get("a", 1) == b"a"
+    assert len(reuse) == 2
+
+
+def test_a_very_large_body_is_not_kept(at_noon: list[datetime]) -> None:
+    reuse = _reuse()
+    reuse.put("k", 1, NOW, None, b"x" * (MAX_BODY_BYTES + 1))
+    assert reuse.get("k", 1) is None
+
+
+@given(
+    waited=st.integers(min_value=-30, max_value=3 * 86400),
+    later=st.integers(min_value=0, max_value=3 * 86400),
+)
+def test_friendly_wording_holds_until_the_instant_it_names(waited: int, later: int) -> None:
+    value = NOW - timedelta(seconds=waited)
+    changes = timefmt.friendly_changes_at(value, NOW)
+    wording = timefmt.friendly(value, NOW)
+    reference = NOW + timedelta(seconds=later)
+    if changes is None or reference < changes:
+        assert timefmt.friendly(value, reference) == wording
+    if changes is not None:
+        assert changes > NOW
+        assert timefmt.friendly(value, changes) != wording
+
+
+def test_kept_bodies_stay_within_their_byte_budget(at_noon: list[datetime]) -> None:
+    reuse = _reuse(entries=1000)
+    body = b"x" * MAX_BODY_BYTES
+    fits = MAX_TOTAL_BYTES // MAX_BODY_BYTES
+    for n in range(fits + 1):
+        reuse.put(n, 1, NOW, None, body)
+    assert len(reuse) == fits
+    assert reuse.get(0, 1) is None
+    assert reuse.get(fits, 1) == body
+    reuse.put(fits, 1, NOW, None, b"small")  # replacing a body gives its bytes back
+    reuse.put(fits + 1, 1, NOW, None, body)
+    assert len(reuse) == fits
