@@ -22,7 +22,9 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -84,6 +86,15 @@ class Scenario:
     # request): identical reports asked for at once share one computation (`kit.coalesce`), and
     # this shows a report's cost when nothing can be shared.
     varied_interval: bool = False
+    # Served with answers reused while the data is unchanged (kit/reuse.py, the product's
+    # default); every other scenario runs on a server that computes each request
+    # (TIDINGS_REUSE_ENTRIES=0), since a scenario's requests are identical.
+    reused: bool = False
+    # Held to the page-1 targets (p99 <= 25 ms, >= 1,500 req/s).
+    page_one: bool = False
+    # While wrk runs, a client creates this many customers a second (`Writer`): each commit
+    # makes every reused answer stale, as a busy help desk's writes do.
+    writes_per_second: int = 0
 
 
 @dataclass
@@ -200,7 +211,7 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
     interval = f"start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
     q = lambda text: "/v2/conversations?query=" + quote(text)  # noqa: E731
     found = [
-        Scenario("list: default page 1", "/v2/conversations", "list"),
+        Scenario("list: default page 1", "/v2/conversations", "list", page_one=True),
         Scenario("list: deep page (page 400)", "/v2/conversations?page=400", "list"),
         Scenario(
             "filter: mailbox+status+tag",
@@ -263,6 +274,27 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             f"/v2/reports/conversations?{interval}",
             "report",
             varied_interval=True,
+        )
+    )
+    found += [
+        Scenario(
+            f"{scenario.name}, answer reused", scenario.path, scenario.kind, reused=True, page_one=page_one
+        )
+        for scenario, page_one in (
+            (found[0], True),
+            (found[2], False),
+            (next(s for s in found if s.name.startswith("search: rare word (")), False),
+            (next(s for s in found if s.name == "search: compound boolean"), False),
+        )
+    ]
+    found.append(
+        Scenario(
+            f"{found[0].name}, answer reused, {WRITES_PER_SECOND} writes a second",
+            found[0].path,
+            "list",
+            reused=True,
+            page_one=True,
+            writes_per_second=WRITES_PER_SECOND,
         )
     )
     return found
@@ -359,6 +391,50 @@ def wrk(
     return measure
 
 
+WRITES_PER_SECOND = 20
+
+
+class Writer:
+    """Creates customers at a steady rate in a thread of its own, each one commit, while a
+    scenario runs; customers appear in no scenario's answer but move the data stamp."""
+
+    def __init__(self, base: str, token: str, per_second: int) -> None:
+        self.base, self.token, self.per_second = base, token, per_second
+        self.written = 0
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Writer:
+        if self.per_second:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        if self.per_second:
+            self._thread.join()
+
+    def _run(self) -> None:
+        interval = 1 / self.per_second
+        with httpx.Client(headers={"Authorization": f"Bearer {self.token}"}, timeout=30) as client:
+            next_at = time.perf_counter()
+            while not self._stop.is_set():
+                email = f"bench-writer-{uuid.uuid4().hex}@example.com"
+                body = {
+                    "firstName": "Bench",
+                    "lastName": "Writer",
+                    "emails": [{"type": "work", "value": email}],
+                }
+                response = client.post(f"{self.base}/v2/customers", json=body)
+                if response.status_code == 201:
+                    self.written += 1
+                else:
+                    self.failed += 1
+                next_at += interval
+                self._stop.wait(max(0.0, next_at - time.perf_counter()))
+
+
 def alone(url: str, token: str, seconds: int = 2) -> float:
     """p50 ms of one request at a time: the latency a request has when it does not queue behind
     others, comparable with the single-query LIKE baseline. wrk with one connection measures it,
@@ -389,10 +465,12 @@ def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
         time.sleep(0.5)
 
 
-def capture(url: str, path: str) -> tuple[bytes, list[tuple[str, Any]], float]:
+def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[tuple[str, Any]], float]:
     """One in-process request of the scenario, in a fresh app (nothing cached): its body, every
-    SQL statement it ran, and how long it took (ms)."""
-    settings = Settings(database_url=url, rate_limit_per_minute=0)
+    SQL statement it ran, and how long it took (ms). `reused`: the statements are those of the
+    same request asked again, answered from the kept body (the token's lookup; the data stamp
+    is read on the driver's cursor and is not among them)."""
+    settings = Settings(database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0)
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []
 
@@ -408,6 +486,9 @@ def capture(url: str, path: str) -> tuple[bytes, list[tuple[str, Any]], float]:
         started = time.perf_counter()
         response = client.get(path, headers={"Authorization": f"Bearer {token}"})
         first_ms = (time.perf_counter() - started) * 1000
+        if reused:
+            statements.clear()
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
         event.remove(app.state.db.engine, "before_cursor_execute", record)
     app.state.db.dispose()
     if response.status_code != 200:
@@ -481,41 +562,54 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
     pages.mkdir(parents=True)
     database_probe = [database_speed(url)]
     print(f"[{label}] database speed: {database_probe[0]:,.0f} ms", flush=True)
-    with ServerProcess(url, workers=2, rate_limit=RATE_LIMIT) as server:
-        assert server.process is not None
-        meter = CpuMeter([server.process.pid], postgresql_postmaster(url))
-        token = server.token()
-        params = discover(server.base_url, token, url)
-        print(f"[{label}] parameters: {params}", flush=True)
-        chosen = [s for s in scenarios(params) if not args.only or re.search(args.only, s.name)]
-        captured: dict[str, tuple[bytes, list[tuple[str, Any]]]] = {}
-        for index, scenario in enumerate(chosen):
-            body, statements, first_ms = capture(url, scenario.path)
-            captured[scenario.name] = (body, statements)
-            (pages / f"s{index}.json").write_bytes(body)
-            drain(server.base_url, token)
-            script = varied_interval_script(scenario.path) if scenario.varied_interval else None
-            http = wrk(server.base_url + scenario.path, token, args.seconds, args.connections, script, meter)
-            drain(server.base_url, token)
-            alone_p50 = alone(server.base_url + scenario.path, token)
-            print(
-                f"[{label}] {scenario.name}: {http.rps:,.0f} req/s "
-                f"p50 {http.p50:.1f} ms p99 {http.p99:.1f} ms, alone p50 {alone_p50:.1f} ms, "
-                f"CPU ms a request {cpu_text(http.cpu)}",
-                flush=True,
-            )
-            rows.append(
-                Row(
-                    scenario,
-                    http,
-                    Measure(),
-                    0.0,
-                    0.0,
-                    len(statements),
-                    first_ms=first_ms,
-                    alone_p50=alone_p50,
+    captured: dict[str, tuple[bytes, list[tuple[str, Any]]]] = {}
+    chosen: list[Scenario] = []
+    # Computed scenarios on a server that reuses no answer, then the reused ones on a default one.
+    for reused, env in ((False, {"TIDINGS_REUSE_ENTRIES": "0"}), (True, {})):
+        with ServerProcess(url, workers=2, rate_limit=RATE_LIMIT, extra_env=env) as server:
+            assert server.process is not None
+            meter = CpuMeter([server.process.pid], postgresql_postmaster(url))
+            token = server.token()
+            if not reused:
+                params = discover(server.base_url, token, url)
+                print(f"[{label}] parameters: {params}", flush=True)
+                chosen = [s for s in scenarios(params) if not args.only or re.search(args.only, s.name)]
+            for scenario in [s for s in chosen if s.reused == reused]:
+                body, statements, first_ms = capture(url, scenario.path, reused=reused)
+                captured[scenario.name] = (body, statements)
+                (pages / f"s{len(rows)}.json").write_bytes(body)
+                drain(server.base_url, token)
+                script = varied_interval_script(scenario.path) if scenario.varied_interval else None
+                with Writer(server.base_url, token, scenario.writes_per_second) as writer:
+                    http = wrk(
+                        server.base_url + scenario.path, token, args.seconds, args.connections, script, meter
+                    )
+                if scenario.writes_per_second:
+                    print(
+                        f"[{label}] {scenario.name}: {writer.written} writes, {writer.failed} failed",
+                        flush=True,
+                    )
+                    http.errors += writer.failed
+                drain(server.base_url, token)
+                alone_p50 = alone(server.base_url + scenario.path, token)
+                print(
+                    f"[{label}] {scenario.name}: {http.rps:,.0f} req/s "
+                    f"p50 {http.p50:.1f} ms p99 {http.p99:.1f} ms, alone p50 {alone_p50:.1f} ms, "
+                    f"CPU ms a request {cpu_text(http.cpu)}",
+                    flush=True,
                 )
-            )
+                rows.append(
+                    Row(
+                        scenario,
+                        http,
+                        Measure(),
+                        0.0,
+                        0.0,
+                        len(statements),
+                        first_ms=first_ms,
+                        alone_p50=alone_p50,
+                    )
+                )
     floor = subprocess.Popen(
         [
             sys.executable,
@@ -596,7 +690,7 @@ def cpu_text(cpu: CpuPerRequest | None) -> str:
 def verdicts(row: Row) -> list[str]:
     missed = []
     target = TARGET_P99[row.scenario.kind]
-    if row.scenario.name == "list: default page 1":
+    if row.scenario.page_one:
         target = 25.0
         if row.http.rps < PAGE_ONE_RPS:
             budget = CORES * 1000 / PAGE_ONE_RPS
@@ -739,6 +833,12 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"req/s is about {CORES * 1000:,} ms / the sum; {PAGE_ONE_RPS:,} req/s leaves "
         f"{CORES * 1000 / PAGE_ONE_RPS:.2f} ms a request for all three. Framework CPU ms/req: the "
         "same for the floor app (its server and wrk).",
+        "- reused answers (from 4 December): the product sends an answer to a conversation list "
+        "again while the data it was read from is unchanged and its clock-derived wording still "
+        "holds (`kit/reuse.py`, on by default). Since a scenario's requests are identical, every "
+        "scenario runs on a server with it off (`TIDINGS_REUSE_ENTRIES=0`: each request computed, "
+        "as in earlier runs) except the rows *answer reused*, served by a default server; their "
+        "SQL floor is the token's lookup (the data stamp, read on the driver's cursor, is not in it).",
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
         "total of a text search matching > 10,000 conversations, an estimate, is reused for 60 s "
         "after it).",
