@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection
 from tidings.auth import repository
 from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, forbidden
+from tidings.kit.prepared import Together
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ def caller_on(conn: Connection, token: str) -> Caller:
     one transaction per request instead of two, with the same rules as `current_caller`.
     """
     return _caller(repository.caller_for_token(conn, token, timefmt.now()))
+
+
+def caller_in(batch: Together, token: str) -> Callable[[], Caller]:
+    """`caller_on`, its lookup sent with the batch's other statements (one round trip on
+    PostgreSQL): call the result once `batch.run()` has (a bad token is a 401 then)."""
+    found = repository.caller_for_token_in(batch, token, timefmt.now())
+    return lambda: _caller(found())
 
 
 async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
 from tidings.auth.secrets import hash_secret, new_token, token_hash
 from tidings.db.tables import Timestamp, apps, tokens, user_mailboxes, users
-from tidings.kit.prepared import Prepared
+from tidings.kit.prepared import Prepared, Together
 
 
 def create_app(conn: Connection, user_id: int, client_id: str, secret: str, name: str, now: datetime) -> int:
@@ -76,7 +78,17 @@ _GRANTED_MAILBOXES = Prepared(
 
 
 def caller_for_token(conn: Connection, token: str, now: datetime) -> dict | None:
-    rows = _LIVE_ACCESS_TOKEN.rows(conn, token_hash=token_hash(token), now=now)
+    return _caller_found(conn, _LIVE_ACCESS_TOKEN.rows(conn, token_hash=token_hash(token), now=now))
+
+
+def caller_for_token_in(batch: Together, token: str, now: datetime) -> Callable[[], dict | None]:
+    """`caller_for_token`, its lookup read with the batch's other statements: call the result
+    once `batch.run()` has."""
+    pending = batch.add(_LIVE_ACCESS_TOKEN, token_hash=token_hash(token), now=now)
+    return lambda: _caller_found(batch.conn, pending.rows())
+
+
+def _caller_found(conn: Connection, rows: list[tuple[Any, ...]]) -> dict | None:
     if not rows:
         return None
     user_id, role, app_id = rows[0]

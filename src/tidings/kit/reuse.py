@@ -30,14 +30,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Text, cast, func, select
 
 from tidings.kit import timefmt
+from tidings.kit.prepared import Prepared, Together
 
 MAX_SECONDS = 60
 # A page with embedded threads can be large: bodies above this are computed each time, and the
@@ -46,6 +47,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 32 * 1024 * 1024
 
 _SEEN = "tidings.data_version_seen"
+_SNAPSHOT = Prepared(select(cast(func.pg_current_snapshot(), Text)))
 
 
 class DataStamp:
@@ -56,11 +58,21 @@ class DataStamp:
         self._lock = threading.Lock()
 
     def read(self, conn: Connection) -> Hashable:
-        raw: Any = conn.connection.dbapi_connection
         if conn.dialect.name == "postgresql":
-            with raw.cursor() as cursor:
-                cursor.execute("SELECT pg_current_snapshot()::text", prepare=False)
-                return str(cursor.fetchone()[0])
+            return str(_SNAPSHOT.rows(conn)[0][0])
+        return self._sqlite_generation(conn)
+
+    def read_in(self, batch: Together) -> Callable[[], Hashable]:
+        """The stamp, read with the batch's other statements on PostgreSQL (one round trip for
+        a request's token and stamp); on SQLite at once. Call the result once `batch.run()` has."""
+        if batch.conn.dialect.name == "postgresql":
+            pending = batch.add(_SNAPSHOT)
+            return lambda: str(pending.rows()[0][0])
+        stamp = self._sqlite_generation(batch.conn)
+        return lambda: stamp
+
+    def _sqlite_generation(self, conn: Connection) -> int:
+        raw: Any = conn.connection.dbapi_connection
         (version,) = raw.execute("PRAGMA data_version").fetchone()
         seen = (int(version), int(raw.total_changes))
         info = conn.connection.info
