@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.reports.history import JAN, REPORTS, conversation, january_history, report
@@ -19,8 +20,10 @@ from tests.support.api import Api
 
 
 def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_writes(
-    api: Api, app: FastAPI
+    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Each request here must reach the computations: none is answered again from a kept one.
+    monkeypatch.setattr(app.state, "reuse", None)
     h = january_history(api)
     other_mailbox = api.mailbox()
     outsider = api.as_user(api.user("user", [other_mailbox]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from tidings.auth import repository
 from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, forbidden
 from tidings.kit.prepared import Together
+from tidings.kit.reuse import DataStamp
 
 
 @dataclass(frozen=True)
@@ -58,20 +59,19 @@ async def bearer_token(request: Request) -> str:
     return token
 
 
-def caller_on(conn: Connection, token: str) -> Caller:
-    """The caller a token stands for, looked up on a connection the route already holds.
-
-    The hottest read (the conversation list) resolves its caller this way: one thread hop and
-    one transaction per request instead of two, with the same rules as `current_caller`.
-    """
-    return _caller(repository.caller_for_token(conn, token, timefmt.now()))
-
-
-def caller_in(batch: Together, token: str) -> Callable[[], Caller]:
-    """`caller_on`, its lookup sent with the batch's other statements (one round trip on
-    PostgreSQL): call the result once `batch.run()` has (a bad token is a 401 then)."""
+def caller_and_stamp(
+    conn: Connection, token: str, stamps: DataStamp | None
+) -> tuple[Caller, Hashable | None]:
+    """The caller a token stands for, looked up on a connection the route already holds (one
+    thread hop and one transaction for the hottest reads, with the rules of `current_caller`),
+    and, given `stamps`, the data stamp a reused answer is checked against (kit/reuse.py), read
+    together: one round trip on PostgreSQL."""
+    batch = Together(conn)
     found = repository.caller_for_token_in(batch, token, timefmt.now())
-    return lambda: _caller(found())
+    stamp = stamps.read_in(batch) if stamps is not None else None
+    batch.run()
+    caller = _caller(found())
+    return caller, stamp() if stamp is not None else None
 
 
 async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 from starlette.responses import Response
 
-from tidings.auth.caller import Caller, bearer_token, caller_in
+from tidings.auth.caller import Caller, bearer_token, caller_and_stamp
 from tidings.conversations import repository
 from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
@@ -59,7 +59,7 @@ from tidings.kit.cache import TtlCache
 from tidings.kit.db import explained, postgres_settings, rows_in_plan
 from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HAL_JSON, base_url, paged, web_base_url, window
-from tidings.kit.prepared import Prepared, Together, any_id, windowed, with_values_inline
+from tidings.kit.prepared import Prepared, any_id, windowed, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.reuse import ResponseReuse
 from tidings.kit.schemas import MAX_ID
@@ -1123,15 +1123,10 @@ def _list_for_token(conn: Connection, request: Request, token: str) -> bytes:
     """Caller, then parameters (a bad token is a 401 before any 400), then the page, or the
     same page kept from an earlier identical request while it still holds (kit/reuse.py)."""
     reuse: ResponseReuse | None = request.app.state.reuse
-    batch = Together(conn)
-    caller_found = caller_in(batch, token)
-    stamp_found = reuse.stamps.read_in(batch) if reuse is not None else None
-    batch.run()
-    caller = caller_found()
+    caller, stamp = caller_and_stamp(conn, token, reuse.stamps if reuse is not None else None)
     params = read_query_model(ListParams, request)
-    if reuse is None or stamp_found is None:
+    if reuse is None:
         return orjson.dumps(list_page(conn, request, caller, params).document)
-    stamp = stamp_found()
     # Everything the answer depends on besides the data and the clock: who asks (what they may
     # see), what they ask, and the addresses its links are written with.
     key = ("conversations", caller, request.scope["query_string"], base_url(request), web_base_url(request))

@@ -6,17 +6,21 @@ and hours are those of the company time zone (`settings.timezone`).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
+from starlette.responses import Response
 
-from tidings.auth.caller import bearer_token, caller_on
+from tidings.auth.caller import bearer_token, caller_and_stamp
+from tidings.kit import timefmt
 from tidings.kit.documents import BusySlot, ChannelSeries, DrilldownOut, OverallReport, PeriodSeries
-from tidings.kit.hal import ReportResponse
+from tidings.kit.hal import REPORT_JSON, ReportResponse
 from tidings.kit.query_model import openapi_parameters, read_query_model
+from tidings.kit.reuse import ResponseReuse
 from tidings.reports import service
 from tidings.reports.queries import Scope
 from tidings.reports.schemas import (
@@ -35,11 +39,15 @@ def company_zone(request: Request) -> ZoneInfo:
     return ZoneInfo(request.app.state.settings.timezone)
 
 
-def _asked(conn: Connection, request: Request, token: str, model: type[ReportFilters]) -> tuple[Scope, Any]:
-    """Caller, then parameters: a bad token is a 401 before any 400."""
-    caller = caller_on(conn, token)
+def _asked(
+    conn: Connection, request: Request, token: str, model: type[ReportFilters]
+) -> tuple[Scope, Any, Hashable | None]:
+    """Caller, then parameters (a bad token is a 401 before any 400), and the data stamp a
+    kept answer is checked against (kit/reuse.py), read before the report's own transaction."""
+    reuse: ResponseReuse | None = request.app.state.reuse
+    caller, stamp = caller_and_stamp(conn, token, reuse.stamps if reuse is not None else None)
     params = read_query_model(model, request)
-    return service.scope_for(caller.mailbox_ids, params), params
+    return service.scope_for(caller.mailbox_ids, params), params, stamp
 
 
 def _report(
@@ -55,21 +63,28 @@ def _report(
     """A report route that takes only the request: FastAPI has no dependency or query model to
     solve for it. `zoned`: the report counts days and hours of the company time zone.
 
-    Identical reports asked for at once are computed once (`kit.coalesce`): the key is what the
-    answer depends on, the caller's mailboxes rather than the caller, so agents who see the
-    same mailboxes share a wallboard's report."""
+    Identical reports asked for at once are computed once (`kit.coalesce`), and one asked for
+    again while the data is unchanged is sent again (`kit.reuse`; a report reads no clock): the
+    key is what the answer depends on, the caller's mailboxes rather than the caller, so agents
+    who see the same mailboxes share a wallboard's report."""
 
-    async def route(request: Request) -> ReportResponse:
+    async def route(request: Request) -> Response:
         token = await bearer_token(request)
         db = request.app.state.db
-        scope, params = await db.read(_asked, request, token, model)
+        reuse: ResponseReuse | None = request.app.state.reuse
+        scope, params, stamp = await db.read(_asked, request, token, model)
         zone = (company_zone(request),) if zoned else ()
         key = (path, scope, params.model_dump_json(), *zone)
+        body = reuse.get(key, stamp) if reuse is not None else None
+        if body is None:
 
-        def compute() -> Awaitable[Any]:
-            return db.read_report(build, scope, params, *zone)
+            def compute() -> Awaitable[Any]:
+                return db.read_report(build, scope, params, *zone)
 
-        return ReportResponse(await request.app.state.report_flights.run(key, compute))
+            body = orjson.dumps(await request.app.state.report_flights.run(key, compute))
+            if reuse is not None:
+                reuse.put(key, stamp, timefmt.now(), None, body)
+        return Response(body, media_type=REPORT_JSON)
 
     route.__name__ = name or build.__name__  # the OpenAPI operation's id
     router.add_api_route(

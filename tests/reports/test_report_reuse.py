@@ -1,0 +1,37 @@
+"""A report asked for again while the data is unchanged is sent again, not computed again."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tests.reports.history import JAN, conversation, report
+from tests.support.api import Api
+
+
+def test_an_unchanged_report_is_not_computed_again(api: Api, app: FastAPI) -> None:
+    mailbox = api.mailbox()
+    conversation(api, mailbox, "2015-01-10T10:00:00Z", email="a@example.com")
+    flights = app.state.report_flights
+    first = report(api, **JAN)
+    computed = flights.computations
+    assert report(api, **JAN) == first
+    assert report(api, "/fields-drilldown", field="customerid", fieldid=1, **JAN) is not None
+    assert report(api, **JAN) == first
+    assert flights.computations == computed + 1  # only the drilldown, asked for once
+
+
+def test_a_write_makes_the_next_report_count_it(api: Api, app: FastAPI) -> None:
+    mailbox = api.mailbox()
+    conversation(api, mailbox, "2015-01-10T10:00:00Z", email="a@example.com")
+    assert report(api, **JAN)["current"]["totalConversations"] == 1
+    assert report(api, **JAN)["current"]["totalConversations"] == 1
+    conversation(api, mailbox, "2015-01-12T10:00:00Z", email="b@example.com")
+    assert report(api, **JAN)["current"]["totalConversations"] == 2
+
+
+def test_callers_who_see_other_mailboxes_get_their_own_report(api: Api) -> None:
+    mailbox, other = api.mailbox(), api.mailbox()
+    conversation(api, mailbox, "2015-01-10T10:00:00Z", email="a@example.com")
+    agent = api.as_user(api.user("user", [other]))
+    assert report(api, **JAN)["current"]["totalConversations"] == 1
+    assert report(agent, **JAN)["current"]["totalConversations"] == 0
