@@ -88,7 +88,9 @@ class Scenario:
     varied_interval: bool = False
     # Served with answers reused while the data is unchanged (kit/reuse.py, the product's
     # default); every other scenario runs on a server that computes each request
-    # (TIDINGS_REUSE_ENTRIES=0), since a scenario's requests are identical.
+    # (TIDINGS_REUSE_ENTRIES=0), since a scenario's requests are identical. The rate limiter's
+    # own count is a write too: at the benchmark's limit it commits once per ~100 requests a
+    # process, and each commit stales the kept answers.
     reused: bool = False
     # Held to the page-1 targets (p99 <= 25 ms, >= 1,500 req/s).
     page_one: bool = False
@@ -285,6 +287,7 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             (found[2], False),
             (next(s for s in found if s.name.startswith("search: rare word (")), False),
             (next(s for s in found if s.name == "search: compound boolean"), False),
+            (next(s for s in found if s.name == "report: overall (30 days)"), False),
         )
     ]
     found.append(
