@@ -35,7 +35,7 @@ class Related:
     threads: dict[int, list[dict]] | None = None
     attachments: dict[int, list[dict]] = field(default_factory=dict)
     # One instant for the whole page: snoozes and "waiting since" wording agree across rows.
-    now: datetime = field(default_factory=lambda: timefmt.now())
+    now: datetime = field(default_factory=lambda: timefmt.now())  # looked up late: tests set the clock
     # When wording derived from `now` first reads differently (None: never): how long the page
     # may be sent again unchanged (kit/reuse.py).
     changes_at: datetime | None = None

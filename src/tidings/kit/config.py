@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     # A text search matching more than 10,000 conversations reports an estimated total (within a
     # few percent; see conversations.listing.ESTIMATE_STRATA); off, it is counted exactly.
     estimate_large_totals: bool = True
-    # Conversation list answers kept per process and sent again while the data they were read
+    # List and report answers kept per process and sent again while the data they were read
     # from is unchanged (kit/reuse.py); 0 computes every request.
     reuse_entries: int = Field(default=256, ge=0)
 
