@@ -21,9 +21,10 @@ A stamp is read before the answer is (a list's on SQLite in the same transaction
 the stamp describes; a report's in the hop before the report's own, later, transaction), so a
 kept answer is never older than its stamp claims: a commit that lands while it is computed makes
 the next stamp differ and the answer is not used again. The answer a request gets therefore
-reflects the database at a moment between its arrival and its response, as a computed one does. Wording derived from the clock ("5 minutes ago", a snooze that ends) is
-kept only until it would read differently (`valid_until`), and nothing is kept longer than
-`MAX_SECONDS`, the life of an estimated text-search total.
+reflects the database at a moment between its arrival and its response, as a computed one does.
+Wording derived from the clock ("5 minutes ago", a snooze that ends) is kept only until it would
+read differently (`valid_until`), and nothing is kept longer than `MAX_SECONDS`, the life of an
+estimated text-search total.
 """
 
 from __future__ import annotations
