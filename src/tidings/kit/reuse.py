@@ -59,9 +59,11 @@ class DataStamp:
         self._lock = threading.Lock()
 
     def read(self, conn: Connection) -> Hashable:
-        if conn.dialect.name == "postgresql":
-            return str(_SNAPSHOT.rows(conn)[0][0])
-        return self._sqlite_generation(conn)
+        """The stamp alone (routes read it with the token's lookup: `read_in`)."""
+        batch = Together(conn)
+        found = self.read_in(batch)
+        batch.run()
+        return found()
 
     def read_in(self, batch: Together) -> Callable[[], Hashable]:
         """The stamp, read with the batch's other statements on PostgreSQL (one round trip for
@@ -118,7 +120,7 @@ class ResponseReuse:
     ) -> None:
         """Keep `body`, computed under `stamp` at `computed_at` (the request's whole-second now),
         until `valid_until` (when wording derived from the clock changes; None: never)."""
-        if len(body) > MAX_BODY_BYTES or self.max_entries <= 0:
+        if len(body) > MAX_BODY_BYTES:
             return
         limit = computed_at + timedelta(seconds=MAX_SECONDS)
         kept = _Kept(stamp, limit if valid_until is None else min(valid_until, limit), body)
