@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tidings.auth.router import router as auth_router
 from tidings.conversations.router import router as conversations_router
 from tidings.customers.router import router as customers_router
+from tidings.db.change_log import pruned_while_serving
 from tidings.kit.coalesce import Coalescer
 from tidings.kit.config import Settings, get_settings
 from tidings.kit.db import Database
@@ -17,7 +18,7 @@ from tidings.kit.errors import install_error_handlers
 from tidings.kit.hal import HalResponse
 from tidings.kit.middleware import RequestEnvelopeMiddleware
 from tidings.kit.openapi import install_openapi
-from tidings.kit.ratelimit import RateLimitMiddleware
+from tidings.kit.ratelimit import RateLimitMiddleware, count_database
 from tidings.kit.reuse import ResponseReuse
 from tidings.kit.runtime import settle_heap
 from tidings.mailboxes.router import router as mailboxes_router
@@ -50,11 +51,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url, threads=settings.db_threads, pg_prepare_threshold=settings.pg_prepare_threshold
     )
 
+    counts = count_database(db)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.settle_heap:
             settle_heap()
-        yield
+        async with pruned_while_serving(db):
+            yield
+        if counts is not db:
+            counts.dispose()
         db.dispose()
 
     app = FastAPI(
@@ -74,6 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app)
     # Added last = outermost: the envelope (Correlation-Id, limits) wraps the rate limit.
-    app.add_middleware(RateLimitMiddleware, db=db, limit=settings.rate_limit_per_minute)
+    app.add_middleware(RateLimitMiddleware, db=counts, limit=settings.rate_limit_per_minute)
     app.add_middleware(RequestEnvelopeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -7,12 +7,17 @@ from datetime import datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, update
 
+from tests.conftest import BOOT_APP_ID, BOOT_APP_SECRET
 from tests.support.api import Api
 from tests.support.sql import statements
+from tidings.app import create_app
+from tidings.auth.service import bootstrap
 from tidings.db.tables import conversations
 from tidings.kit import timefmt
+from tidings.kit.config import Settings
 from tidings.kit.db import normalise_url
 
 
@@ -198,3 +203,23 @@ def test_without_entries_every_list_is_read(
     _, first_read = _listed(api, app)
     _, again_read = _listed(api, app)
     assert first_read and again_read
+
+
+def test_the_rate_limits_count_does_not_stale_a_kept_list(settings: Settings) -> None:
+    """At the default limit every request writes its count, and kept answers still hold."""
+    settings.rate_limit_per_minute = 400
+    limited = create_app(settings)
+    limited.state.db.write_sync(bootstrap, settings)
+    with TestClient(limited) as client:
+        api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
+        api.conversation(api.mailbox(), subject="Kept")
+        remaining, reads = [], []
+        for _ in range(3):
+            with statements(limited) as seen:
+                response = api.get("/v2/conversations")
+            assert response.status_code == 200, response.text
+            remaining.append(int(response.headers["x-ratelimit-remaining-minute"]))
+            reads.append(any("FROM conversations" in " ".join(s.split()) for s in seen))
+        assert reads == [True, False, False]
+        assert remaining == [remaining[0], remaining[0] - 1, remaining[0] - 2]
+        assert _subjects(response.json()) == ["Kept"]

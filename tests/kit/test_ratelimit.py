@@ -158,3 +158,27 @@ def test_two_processes_counting_ahead_stop_exactly_at_the_limit(
 def test_how_far_ahead_depends_on_what_is_left() -> None:
     left = (0, 399, 1_999, 2_000, 10_500, 10**9)
     assert [ratelimit.lease_extra(budget) for budget in left] == [0, 0, 0, 1, 9, 99]
+
+
+def test_on_sqlite_the_count_lives_beside_the_database(settings: Settings, dialect: str) -> None:
+    """So that counting moves neither the main file's data_version nor its writer's queue."""
+    with _client(settings, 50) as client:
+        Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET).get("/v2/users/me")
+        app: Any = client.app
+        main = app.state.db
+        in_main = main.read_sync(lambda conn: conn.execute(select(rate_limit_windows.c.hits)).scalars().all())
+        counts = ratelimit.count_database(main)
+        try:
+            counted = counts.read_sync(
+                lambda conn: conn.execute(select(rate_limit_windows.c.hits)).scalar_one()
+            )
+        finally:
+            if counts is not main:
+                counts.dispose()
+    assert counted == 3  # the token's POST (2) and the GET
+    if dialect == "sqlite":
+        assert counts.url.endswith(".db-ratelimit")
+        assert in_main == []
+    else:
+        assert counts is main
+        assert in_main == [3]

@@ -500,6 +500,21 @@ rate_limit_windows = Table(
     Column("hits", Integer, nullable=False),
 )
 
+# PostgreSQL: one row per transaction that changed data, written by a statement trigger on every
+# other table (`tidings.db.change_log`), so a kept answer's stamp moves with data commits only and
+# not with the rate limit's. The rows go in batches; each batch bumps the epoch. Unused on SQLite.
+data_changes = Table(
+    "data_changes",
+    metadata,
+    Column("txid", BigInteger, primary_key=True, autoincrement=False),
+)
+data_change_epochs = Table(
+    "data_change_epochs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+)
+
 # Case-insensitive lookups and sorts go through expression indexes on lower(...).
 Index("uq_users_email_lower", func.lower(users.c.email), unique=True)
 Index("ix_mailboxes_name_lower", func.lower(mailboxes.c.name))

@@ -8,6 +8,11 @@ A process takes tokens from the shared count ahead of use when the budget left i
 (`lease_extra`): a limit high enough for hundreds of requests a second would otherwise cost a
 write transaction per request. Near the limit it takes exactly what each request costs, so
 the 429 falls on the same request as with one count per request.
+
+On SQLite the counts live in a file beside the database (`count_database`): a count written
+into the main file would move its `data_version`, which tells kept answers (kit/reuse.py) that
+data changed, and would queue behind data writes for SQLite's one writer. PostgreSQL keeps them
+in the database; its kept answers watch data tables only (`tidings.db.change_log`).
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tidings.db.tables import rate_limit_windows
@@ -30,6 +36,20 @@ ACCOUNT = "account"
 # back at most 0.1 % of what is left, and nothing in the last 2,000.
 LEASE_PER_REMAINING = 1000
 MAX_LEASE_EXTRA = 99
+
+
+COUNT_FILE_SUFFIX = "-ratelimit"
+
+
+def count_database(db: Database) -> Database:
+    """Where the counts are kept: for a SQLite file, a file of its own beside it (`tidings.db`:
+    `tidings.db-ratelimit`, disposable: it holds the current minute); otherwise `db` itself."""
+    path = make_url(db.url).database if db.dialect == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return db
+    counts = Database(f"sqlite:///{path}{COUNT_FILE_SUFFIX}", threads=1)
+    counts.write_sync(lambda conn: conn.execute(CreateTable(rate_limit_windows, if_not_exists=True)))
+    return counts
 
 
 def hit(conn: Connection, bucket: str, window_start: int, cost: int) -> int:

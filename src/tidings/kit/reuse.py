@@ -3,19 +3,23 @@
 Help desks poll: every agent's screen and many integrations ask for the same first page of
 conversations every few seconds, and at a million conversations computing it costs ~2 ms of CPU
 (SQLite) to ~5 ms (PostgreSQL), which is where a two-core server stops at 400-1,000 req/s. The
-same request asked again, when no transaction has been committed since and no time-derived
+same request asked again, when no change to data has been committed since and no time-derived
 wording has turned over, has the same answer; this module keeps the rendered bytes and proves,
 on every request, that they still hold.
 
 The proof is a *data stamp* read from the database in the request's own connection:
 
-- PostgreSQL: `pg_current_snapshot()`. Two snapshots with the same xmin, xmax and in-progress
-  list see exactly the same committed data; any transaction that ends changes it.
+- PostgreSQL: the epoch and row count of `data_changes`, where a statement trigger on every
+  data table notes each transaction that writes (`tidings.db.change_log`). A later statement that
+  counts as many rows sees the same ones: no data commit lies between. The rate limit's count,
+  autovacuum's ANALYZE and other writes to no data table leave it alone (`pg_current_snapshot()`,
+  used before, moved with all of them).
 - SQLite: `PRAGMA data_version` changes on a connection when another connection (of any
   process) commits, and the connection's own `total_changes` counts its own writes. Those are
   per connection, so each connection remembers what it last saw and a difference on any of them
   moves one generation number per process; the stamp is that generation. A connection seen for
-  the first time moves it too (its history is unknown).
+  the first time moves it too (its history is unknown). The rate limit counts in a file of its
+  own (`kit.ratelimit.count_database`), which moves neither.
 
 A stamp is read before the answer is (a list's on SQLite in the same transaction, whose snapshot
 the stamp describes; a report's in the hop before the report's own, later, transaction), so a
@@ -36,10 +40,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, func, select
+from sqlalchemy import Connection
 
+from tidings.db import change_log
 from tidings.kit import timefmt
-from tidings.kit.prepared import Prepared, Together
+from tidings.kit.prepared import Together
 
 MAX_SECONDS = 60
 # A page with embedded threads can be large: bodies above this are computed each time, and the
@@ -48,7 +53,6 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 32 * 1024 * 1024
 
 _SEEN = "tidings.data_version_seen"
-_SNAPSHOT = Prepared(select(cast(func.pg_current_snapshot(), Text)))
 
 
 class DataStamp:
@@ -69,8 +73,8 @@ class DataStamp:
         """The stamp, read with the batch's other statements on PostgreSQL (one round trip for
         a request's token and stamp); on SQLite at once. Call the result once `batch.run()` has."""
         if batch.conn.dialect.name == "postgresql":
-            pending = batch.add(_SNAPSHOT)
-            return lambda: str(pending.rows()[0][0])
+            pending = batch.add(change_log.STAMP)
+            return lambda: tuple(pending.rows()[0])
         stamp = self._sqlite_generation(batch.conn)
         return lambda: stamp
 
