@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Table, func, select
 
 from tests.support.api import Api
-from tests.support.sql import statements
+from tests.support.sql import counting, statements
 from tidings.db.tables import (
     conversation_assignee_counts,
     conversation_counts,
@@ -76,13 +76,13 @@ def test_simple_lists_read_totals_without_counting(api: Api, app) -> None:  # ty
             seen.clear()
             assert api.get("/v2/conversations", params=params).json()["page"]["totalElements"] == 3
             assert any("conversation_counts" in s for s in seen), params
-            assert not any("count(*)" in s.lower() for s in seen), params
+            assert not any("count(*)" in s.lower() for s in counting(seen)), params
         seen.clear()
         assert (
             api.get("/v2/conversations", params={"query": "subject:subject"}).json()["page"]["totalElements"]
             == 3
         )
-        assert any("count(*)" in s.lower() for s in seen)
+        assert any("count(*)" in s.lower() for s in counting(seen))
 
 
 def _real_and_kept_per_tag(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -132,7 +132,7 @@ def test_tag_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: 
             assert body["page"]["totalElements"] == expected, params
             assert len(body["_embedded"]["conversations"]) == expected, params
             assert any("conversation_tag_counts" in s for s in seen), params
-            assert not any("count(*)" in s.lower() for s in seen), params
+            assert not any("count(*)" in s.lower() for s in counting(seen)), params
 
 
 def _real_and_kept_by(app, by: str, kept_table: Table) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
@@ -180,7 +180,7 @@ def test_assignee_counts_follow_every_kind_of_write(api: Api, app) -> None:  # t
             assert body["page"]["totalElements"] == len(expected), params
             assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, params
             assert any("conversation_assignee_counts" in s for s in seen), params
-            assert not any("count(*)" in s.lower() for s in seen), params
+            assert not any("count(*)" in s.lower() for s in counting(seen)), params
 
 
 def _folder(api: Api, mailbox: int, kind: str) -> int:
@@ -219,4 +219,4 @@ def test_folder_counts_follow_every_kind_of_write(api: Api, app) -> None:  # typ
             assert body["page"]["totalElements"] == total, (kind, params)
             assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, (kind, params)
             assert any("conversation_folder_counts" in s for s in seen), (kind, params)
-            assert not any("count(*)" in s.lower() for s in seen), (kind, params)
+            assert not any("count(*)" in s.lower() for s in counting(seen)), (kind, params)
