@@ -502,7 +502,7 @@ rate_limit_windows = Table(
 
 # PostgreSQL: one row per transaction that changed data, written by a statement trigger on every
 # other table (`tidings.db.change_log`), so a kept answer's stamp moves with data commits only and
-# not with the rate limit's. The rows go in batches; each batch bumps the epoch. Unused on SQLite.
+# not with the rate limit's. Pruning deletes the rows and bumps the epoch. Unused on SQLite.
 data_changes = Table(
     "data_changes",
     metadata,
