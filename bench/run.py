@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ from tests.support.pgserver import PgServer, free_port  # noqa: E402
 from tests.support.server import APP_ID, APP_SECRET, ServerProcess  # noqa: E402
 
 from bench.cpu import CORES, CpuMeter, CpuPerRequest, postgresql_postmaster  # noqa: E402
+from bench.host import server_scheduling  # noqa: E402
 from tidings.app import create_app  # noqa: E402
 from tidings.auth.service import bootstrap  # noqa: E402
 from tidings.conversations.listing import SORT_FIELDS  # noqa: E402
@@ -830,6 +832,9 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario "
         f"against `tidings serve --workers 2 --rate-limit {RATE_LIMIT:,}` "
         "(the rate limiter on, never reached; wrk shares the 2 cores with the server)",
+        "- scheduler (in each section's Run line, from 4 December): the kernel's autogroup scheduling "
+        "is turned off for the run where the benchmark may, as for a database server (bench/host.py); "
+        "with it on, PostgreSQL's backends waited up to 2 s for a core under full load.",
         "- floors: *framework* = the same stack serving this scenario's own response body with no database; "
         "*SQL* = the statements of one request replayed through the raw driver. "
         "The 2x rule compares the p50 with framework p50 + SQL p50.",
@@ -867,7 +872,8 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
             "",
             f"Run: {run['finished']} UTC, commit `{current_commit()}`; speed probe "
             f"{run['speed'][0]:,.0f} ms before, {run['speed'][1]:,.0f} ms after; database probe "
-            f"{run['database_speed'][0]:,.0f} ms before, {run['database_speed'][1]:,.0f} ms after.",
+            f"{run['database_speed'][0]:,.0f} ms before, {run['database_speed'][1]:,.0f} ms after; "
+            f"scheduler: {args.scheduling}.",
             "",
             f"Generation: {args.conversations:,} conversations and {threads:,} threads in {seconds:,.0f} s "
             f"({args.conversations / max(seconds, 0.001):,.0f} conversations/s).",
@@ -907,6 +913,11 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--only", help="regular expression: run only the scenarios whose name matches")
     parser.add_argument("--fresh", action="store_true", help="regenerate the data even when cached")
+    parser.add_argument(
+        "--keep-autogroup",
+        action="store_true",
+        help="leave the kernel's autogroup scheduling as it is (bench/host.py: turned off by default)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (make bench installs it through apt)")
@@ -917,6 +928,14 @@ def main() -> None:
         args.speed_ms.append(machine_speed())
         print(f"machine speed: {args.speed_ms[-1]:,.0f} ms", flush=True)
 
+    with server_scheduling(args.keep_autogroup) as scheduling:
+        args.scheduling = scheduling
+        print(f"scheduler: {scheduling}", flush=True)
+        run_databases(args, probe_speed)
+
+
+def run_databases(args: argparse.Namespace, probe_speed: Callable[[], None]) -> None:
+    """Each database in turn: its data (generated once and kept), its scenarios, RESULTS.md."""
     probe_speed()
     runs = []
     if "sqlite" in args.databases:
