@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     counts = count_database(db)
+    reuse = ResponseReuse(settings.reuse_entries) if settings.reuse_entries else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if counts is not db:
             counts.dispose()
         db.dispose()
+        if reuse is not None:
+            reuse.stamps.close()
 
     app = FastAPI(
         title="Tidings",
@@ -73,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.report_flights = Coalescer()
-    app.state.reuse = ResponseReuse(settings.reuse_entries) if settings.reuse_entries else None
+    app.state.reuse = reuse
     app.state.trust_proxy = settings.trust_proxy
     for router in ROUTERS:
         app.include_router(router)

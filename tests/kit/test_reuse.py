@@ -62,7 +62,8 @@ def test_a_commit_by_another_connection_moves_the_stamp(engine: Engine, db_url: 
 
 
 def test_a_commit_on_the_same_connection_moves_the_stamp(engine: Engine) -> None:
-    """SQLite's data_version ignores a connection's own commits: its change count does not."""
+    """SQLite's data_version ignores a connection's own commits: read on the request's own
+    connection it would miss them."""
     stamps = DataStamp()
     with engine.connect() as conn:
         before = stamps.read(conn)
@@ -72,21 +73,46 @@ def test_a_commit_on_the_same_connection_moves_the_stamp(engine: Engine) -> None
         assert stamps.read(conn) != before
 
 
-def test_a_connection_seen_for_the_first_time_moves_the_stamp(engine: Engine, db_url: str) -> None:
-    """Its history is unknown: what was kept before it came may be older than its view."""
+def test_a_connection_seen_for_the_first_time_leaves_the_stamp_alone(engine: Engine, db_url: str) -> None:
+    """A stamp says what is committed, whichever connection reads it: a pool growing under load
+    must not make what was kept stale."""
     stamps = DataStamp()
     other = create_db_engine(normalise_url(db_url))
     try:
         with engine.connect() as conn:
             before = stamps.read(conn)
         with other.connect() as fresh:
-            after = stamps.read(fresh)
-        if engine.dialect.name == "sqlite":
-            assert after != before
-        else:
-            assert after == before  # a snapshot says what it sees, whichever connection reads it
+            assert stamps.read(fresh) == before
     finally:
         other.dispose()
+
+
+def test_one_commit_moves_the_stamp_once_whichever_connections_read_it(engine: Engine) -> None:
+    """Every pooled connection sees the same commit: the second to read after it must not move
+    the stamp again, or an answer computed after the commit would be thrown away."""
+    stamps = DataStamp()
+    with engine.connect() as first, engine.connect() as second:
+        stamps.read(first)
+        first.rollback()
+        stamps.read(second)
+        second.rollback()
+        _touch(engine)
+        after = stamps.read(first)
+        first.rollback()
+        assert stamps.read(second) == after
+        second.rollback()
+        assert stamps.read(first) == after
+
+
+def test_a_database_in_memory_sends_nothing_again() -> None:
+    """No other connection can watch it for commits, so no stamp is ever the same."""
+    memory = create_db_engine("sqlite:///:memory:")
+    try:
+        stamps = DataStamp()
+        with memory.connect() as conn:
+            assert stamps.read(conn) != stamps.read(conn)
+    finally:
+        memory.dispose()
 
 
 def _reuse(entries: int = 2) -> ResponseReuse:
