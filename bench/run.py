@@ -364,6 +364,10 @@ def wrk(
     script: Path | None = None,
     meter: CpuMeter | None = None,
 ) -> Measure:
+    """One load run. wrk's percentiles include its correction for coordinated omission: each
+    response slower than twice the run's mean interval between one connection's requests adds
+    the samples that requests arriving at that pace would have had while it waited. A stall of
+    one process therefore counts as the requests that would have queued behind it, not once."""
     if meter is not None:
         meter.start()
     output = subprocess.run(
@@ -458,14 +462,23 @@ def alone(url: str, token: str, seconds: int = 2) -> float:
     return statistics.median(timings[1:])
 
 
-def keep_answer(url: str, token: str) -> None:
-    """Ask once before a reused scenario, so that the server keeps the answer its rows measure.
-    Without it the load's first sixteen requests all compute (a report: ~170 ms each, on every
-    core), and the requests answered from the kept body meanwhile queue behind them: one run's
-    p99 read 1.4-2.8 s though the server's log showed sixteen computations, all in the first
-    second (4 December)."""
-    with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=600) as client:
-        client.get(url).raise_for_status()
+def keep_answer(url: str, token: str, connections: int) -> None:
+    """Ask before a reused scenario, on as many new connections at once as the load will use
+    and twice over, so that each server process (each keeps its own answers) has computed the
+    answer the rows measure. Without it each process computes on its first requests under the
+    load, and every request it receives meanwhile waits: a report's ~800 ms at the start, which
+    wrk's correction for coordinated omission (below) weighs as ~150 requests each, read as a
+    p99 of 350-670 ms where the same run's requests took p99 17 ms one by one (4 December)."""
+
+    def ask() -> None:
+        httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=600).raise_for_status()
+
+    for _ in range(2):
+        askers = [threading.Thread(target=ask) for _ in range(connections)]
+        for asker in askers:
+            asker.start()
+        for asker in askers:
+            asker.join()
 
 
 def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
@@ -484,7 +497,8 @@ def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[t
     """One in-process request of the scenario, in a fresh app (nothing cached): its body, every
     SQL statement it ran, and how long it took (ms). `reused`: the statements are those of the
     same request asked again, answered from the kept body (the token's lookup and, on
-    PostgreSQL, the data stamp; SQLite's is read on the driver's cursor and is not among them)."""
+    PostgreSQL, the data stamp; SQLite's is read on a watching connection of its own, not
+    among them)."""
     settings = Settings(database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0)
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []
@@ -595,7 +609,7 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
                 (pages / f"s{len(rows)}.json").write_bytes(body)
                 drain(server.base_url, token)
                 if scenario.reused:
-                    keep_answer(server.base_url + scenario.path, token)
+                    keep_answer(server.base_url + scenario.path, token, args.connections)
                 script = varied_interval_script(scenario.path) if scenario.varied_interval else None
                 with Writer(server.base_url, token, scenario.writes_per_second) as writer:
                     http = wrk(
@@ -831,7 +845,10 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         f"{max(10, args.conversations // 10):,} customers, two years of timestamps",
         f"- load: wrk -t2 -c{args.connections} for {args.seconds} s per scenario "
         f"against `tidings serve --workers 2 --rate-limit {RATE_LIMIT:,}` "
-        "(the rate limiter on, never reached; wrk shares the 2 cores with the server)",
+        "(the rate limiter on, never reached; wrk shares the 2 cores with the server); p50 and p99 "
+        "are wrk's, which correct for coordinated omission: a response slower than twice the mean "
+        "interval of a connection's requests adds the samples of the requests that would have "
+        "queued behind it at that pace",
         "- scheduler (in each section's Run line, from 4 December): the kernel's autogroup scheduling "
         "is turned off for the run where the benchmark may, as for a database server (bench/host.py); "
         "with it on, PostgreSQL's backends waited up to 2 s for a core under full load.",
@@ -858,7 +875,10 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "holds (`kit/reuse.py`, on by default). Since a scenario's requests are identical, every "
         "scenario runs on a server with it off (`TIDINGS_REUSE_ENTRIES=0`: each request computed, "
         "as in earlier runs) except the rows *answer reused*, served by a default server; their "
-        "SQL floor is the token's lookup (the data stamp, read on the driver's cursor, is not in it).",
+        "SQL floor is the token's lookup (on SQLite the data stamp, read on a connection of its "
+        "own, is not in it). "
+        "Before the load, 16 connections at once ask twice, so that each server process has "
+        "computed the answer (from 4 December evening).",
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
         "total of a text search matching > 10,000 conversations, an estimate, is reused for 60 s "
         "after it).",
