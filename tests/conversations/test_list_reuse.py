@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -14,8 +15,9 @@ from tests.conftest import BOOT_APP_ID, BOOT_APP_SECRET
 from tests.support.api import Api
 from tests.support.sql import statements
 from tidings.app import create_app
+from tidings.auth.secrets import token_hash
 from tidings.auth.service import bootstrap
-from tidings.db.tables import conversations
+from tidings.db.tables import conversations, tokens
 from tidings.kit import timefmt
 from tidings.kit.config import Settings
 from tidings.kit.db import normalise_url
@@ -66,6 +68,90 @@ def test_an_unchanged_list_is_sent_again_without_reading_it(api: Api, app: FastA
     assert first_read and not again_read
     assert again == first
     assert _subjects(again) == ["Kept"]
+
+
+def _database_reads(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the requests that reach a database thread (the real reads still run)."""
+    calls: list[int] = []
+    db = app.state.db
+    read = db.read
+
+    async def counted(*args: Any) -> Any:
+        calls.append(1)
+        return await read(*args)
+
+    monkeypatch.setattr(db, "read", counted)
+    return calls
+
+
+def test_on_sqlite_a_kept_list_is_sent_without_a_database_thread(
+    api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's stamp reads on the event loop and the token's caller is known under it; on
+    PostgreSQL the stamp needs a round trip, so the request still goes to a database thread."""
+    api.conversation(mailbox, subject="Kept")
+    _listed(api, app)
+    reads = _database_reads(app, monkeypatch)
+    document, read = _listed(api, app)
+    assert not read
+    assert _subjects(document) == ["Kept"]
+    assert len(reads) == (0 if app.state.db.dialect == "sqlite" else 1)
+
+
+def _set_token(db_url: str, token: str, **values: Any) -> None:
+    """Change the token's row from another connection, as a revocation by another process."""
+    other = create_engine(normalise_url(db_url))
+    try:
+        with other.begin() as conn:
+            conn.execute(update(tokens).where(tokens.c.token_hash == token_hash(token)).values(**values))
+    finally:
+        other.dispose()
+
+
+def test_a_revoked_token_is_refused_though_its_list_was_kept(
+    api: Api, app: FastAPI, mailbox: int, db_url: str
+) -> None:
+    api.conversation(mailbox)
+    _listed(api, app)
+    _, read = _listed(api, app)
+    assert not read
+    _set_token(db_url, api.token, revoked=True)
+    refused = api.get("/v2/conversations")
+    assert refused.status_code == 401
+    report = api.get("/v2/reports/conversations?start=2026-01-01T00:00:00Z&end=2026-02-01T00:00:00Z")
+    assert report.status_code == 401
+
+
+def test_a_revoked_token_is_refused_though_another_token_of_its_caller_kept_the_list(
+    api: Api, app: FastAPI, client: TestClient, mailbox: int, db_url: str
+) -> None:
+    """Two tokens of one app stand for the same caller and share kept answers: the list kept for
+    the live one after the revocation must not be sent to the revoked one."""
+    api.conversation(mailbox)
+    _listed(api, app)
+    _listed(api, app)
+    other = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
+    _set_token(db_url, api.token, revoked=True)
+    _listed(other, app)
+    _, read = _listed(other, app)
+    assert not read
+    assert api.get("/v2/conversations").status_code == 401
+
+
+def test_a_token_that_expires_is_refused_though_its_list_was_kept(
+    api: Api, app: FastAPI, mailbox: int, db_url: str, clock: Clock
+) -> None:
+    """The caller is remembered only until its token expires, whatever the stamp says."""
+    api.conversation(mailbox)
+    _set_token(db_url, api.token, expires_at=clock.value + timedelta(seconds=30))
+    _listed(api, app)
+    _, read = _listed(api, app)
+    assert not read
+    clock.advance(29)
+    _, read = _listed(api, app)
+    assert not read
+    clock.advance(1)
+    assert api.get("/v2/conversations").status_code == 401
 
 
 def test_a_write_through_the_api_is_seen_by_the_next_list(api: Api, app: FastAPI, mailbox: int) -> None:

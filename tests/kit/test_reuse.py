@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, insert
 
 from tidings.db.tables import tags
+from tidings.kit import reuse as reuse_module
 from tidings.kit import timefmt
 from tidings.kit.db import create_db_engine, normalise_url
 from tidings.kit.reuse import MAX_BODY_BYTES, MAX_TOTAL_BYTES, DataStamp, ResponseReuse
@@ -113,6 +114,53 @@ def test_a_database_in_memory_sends_nothing_again() -> None:
             assert stamps.read(conn) != stamps.read(conn)
     finally:
         memory.dispose()
+
+
+def test_the_stamp_reads_on_the_event_loop_only_without_a_round_trip(engine: Engine) -> None:
+    """SQLite's watcher gives the stamp the request's connection would; PostgreSQL's needs the
+    server, so the loop gets None and the request asks the database."""
+    stamps = DataStamp()
+    now = stamps.read_now(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            assert stamps.read(conn) == now
+        _touch(engine)
+        assert stamps.read_now(engine) != now
+    else:
+        assert now is None
+
+
+def test_a_database_in_memory_has_no_stamp_on_the_event_loop() -> None:
+    memory = create_db_engine("sqlite:///:memory:")
+    try:
+        assert DataStamp().read_now(memory) is None
+    finally:
+        memory.dispose()
+
+
+def test_a_caller_is_known_only_under_its_stamp_until_its_token_expires(at_noon: list[datetime]) -> None:
+    reuse = _reuse()
+    reuse.know_caller("token", 1, "caller", NOW + timedelta(seconds=10))
+    assert reuse.known_caller("token", 1) == "caller"
+    assert reuse.known_caller("token", 2) is None
+    assert reuse.known_caller("other", 1) is None
+    at_noon[0] = NOW + timedelta(seconds=10)
+    assert reuse.known_caller("token", 1) is None
+
+
+def test_the_least_recently_asked_caller_is_forgotten_first(
+    at_noon: list[datetime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reuse_module, "MAX_KNOWN_CALLERS", 2)
+    reuse = _reuse()
+    later = NOW + timedelta(hours=1)
+    reuse.know_caller("a", 1, "A", later)
+    reuse.know_caller("b", 1, "B", later)
+    assert reuse.known_caller("a", 1) == "A"
+    reuse.know_caller("c", 1, "C", later)
+    assert reuse.known_caller("b", 1) is None
+    assert reuse.known_caller("a", 1) == "A"
+    assert reuse.known_caller("c", 1) == "C"
 
 
 def _reuse(entries: int = 2) -> ResponseReuse:

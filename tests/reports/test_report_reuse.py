@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi import FastAPI
 
 from tests.reports.history import JAN, conversation, report
@@ -35,3 +38,24 @@ def test_callers_who_see_other_mailboxes_get_their_own_report(api: Api) -> None:
     agent = api.as_user(api.user("user", [other]))
     assert report(api, **JAN)["current"]["totalConversations"] == 1
     assert report(agent, **JAN)["current"]["totalConversations"] == 0
+
+
+def test_on_sqlite_a_kept_report_is_sent_without_a_database_thread(
+    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a kept list (tests/conversations/test_list_reuse.py): the caller known under the
+    stamp SQLite reads on the event loop; PostgreSQL's stamp needs a database thread."""
+    mailbox = api.mailbox()
+    conversation(api, mailbox, "2015-01-10T10:00:00Z", email="a@example.com")
+    first = report(api, **JAN)
+    db = app.state.db
+    read, calls = db.read, []
+
+    async def counted(*args: Any) -> Any:
+        calls.append(1)
+        return await read(*args)
+
+    monkeypatch.setattr(db, "read", counted)
+    assert report(api, **JAN) == first
+    assert len(calls) == (0 if db.dialect == "sqlite" else 1)
+    assert api.get("/v2/reports/conversations?start=2015-01-01T00:00:00Z&end=nonsense").status_code == 400

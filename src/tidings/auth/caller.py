@@ -13,7 +13,7 @@ from tidings.auth import repository
 from tidings.kit import timefmt
 from tidings.kit.errors import ApiError, forbidden
 from tidings.kit.prepared import Together
-from tidings.kit.reuse import DataStamp
+from tidings.kit.reuse import ResponseReuse
 
 
 @dataclass(frozen=True)
@@ -60,18 +60,39 @@ async def bearer_token(request: Request) -> str:
 
 
 def caller_and_stamp(
-    conn: Connection, token: str, stamps: DataStamp | None
+    conn: Connection, token: str, reuse: ResponseReuse | None
 ) -> tuple[Caller, Hashable | None]:
     """The caller a token stands for, looked up on a connection the route already holds (one
     thread hop and one transaction for the hottest reads, with the rules of `current_caller`),
-    and, given `stamps`, the data stamp a reused answer is checked against (kit/reuse.py), read
-    together: one round trip on PostgreSQL."""
+    and, given `reuse`, the data stamp a reused answer is checked against (kit/reuse.py), read
+    together: one round trip on PostgreSQL. The caller is remembered under that stamp, for
+    `known_caller_and_stamp`."""
     batch = Together(conn)
     found = repository.caller_for_token_in(batch, token, timefmt.now())
-    stamp = stamps.read_in(batch) if stamps is not None else None
+    stamp = reuse.stamps.read_in(batch) if reuse is not None else None
     batch.run()
-    caller = _caller(found())
-    return caller, stamp() if stamp is not None else None
+    row = found()
+    caller = _caller(row)  # refuses a token that was not found
+    if reuse is None or stamp is None or row is None:
+        return caller, None
+    read = stamp()
+    reuse.know_caller(token, read, caller, row["expires_at"])
+    return caller, read
+
+
+def known_caller_and_stamp(request: Request, token: str) -> tuple[Caller, Hashable] | None:
+    """On the event loop, without a database thread: the caller `token` stood for when the data
+    stamp last read what it reads now (a revoked token, a changed role or mailbox is a commit,
+    which moves the stamp), and that stamp. Only where the stamp reads without a round trip
+    (SQLite); None: ask the database, as `caller_and_stamp` does."""
+    reuse: ResponseReuse | None = request.app.state.reuse
+    if reuse is None:
+        return None
+    stamp = reuse.stamps.read_now(request.app.state.db.engine)
+    if stamp is None:
+        return None
+    caller = reuse.known_caller(token, stamp)
+    return None if caller is None else (caller, stamp)
 
 
 async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:

@@ -63,7 +63,7 @@ def consume_refresh_token(conn: Connection, token: str, app_id: int, now: dateti
 
 # Prepared once: every authenticated request runs these (see kit/prepared.py).
 _LIVE_ACCESS_TOKEN = Prepared(
-    select(users.c.id, users.c.role, tokens.c.app_id)
+    select(users.c.id, users.c.role, tokens.c.app_id, tokens.c.expires_at)
     .select_from(tokens.join(users, users.c.id == tokens.c.user_id))
     .where(
         tokens.c.token_hash == bindparam("token_hash"),
@@ -91,8 +91,14 @@ def caller_for_token_in(batch: Together, token: str, now: datetime) -> Callable[
 def _caller_found(conn: Connection, rows: list[tuple[Any, ...]]) -> dict | None:
     if not rows:
         return None
-    user_id, role, app_id = rows[0]
+    user_id, role, app_id, expires_at = rows[0]
     mailbox_ids: list[int] | None = None
     if role == "user":
         mailbox_ids = [mailbox_id for (mailbox_id,) in _GRANTED_MAILBOXES.rows(conn, user_id=user_id)]
-    return {"user_id": user_id, "role": role, "app_id": app_id, "mailbox_ids": mailbox_ids}
+    return {
+        "user_id": user_id,
+        "role": role,
+        "app_id": app_id,
+        "mailbox_ids": mailbox_ids,
+        "expires_at": expires_at,
+    }

@@ -24,6 +24,12 @@ The proof is a *data stamp* read from the database in the request's own connecti
   times in its first second under 16 connections, 4 December.) The rate limit counts in a file
   of its own (`kit.ratelimit.count_database`), which the watcher does not see.
 
+On SQLite the watcher answers in microseconds and never waits, so a request can be answered
+on the event loop, without a database thread: the stamp read there, the caller its token stood
+for under that same stamp (`know_caller`: a revoked token or a changed role or mailbox is a
+commit, and the token's expiry is kept with it), and a body kept for that caller under that
+stamp (`auth.caller.known_caller_and_stamp`).
+
 A stamp is read before the answer is (on SQLite before the request's transaction reads
 anything, so before its snapshot; a report's in the hop before the report's own, later,
 transaction), so a kept answer is never older than its stamp claims: a commit that lands while
@@ -42,8 +48,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeGuard
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from tidings.db import change_log
 from tidings.kit import timefmt
@@ -54,6 +61,9 @@ MAX_SECONDS = 60
 # kept ones together stay under MAX_TOTAL_BYTES (the least recently used go first).
 MAX_BODY_BYTES = 1024 * 1024
 MAX_TOTAL_BYTES = 32 * 1024 * 1024
+# Tokens whose caller is remembered (kit/reuse.ResponseReuse.know_caller), the least recent
+# forgotten first: one per agent's screen or integration polling the same process.
+MAX_KNOWN_CALLERS = 4096
 
 
 class DataStamp:
@@ -87,18 +97,48 @@ class DataStamp:
                 self._watcher.close()
                 self._watcher = None
 
+    def read_now(self, engine: Engine) -> Hashable | None:
+        """The stamp without a database thread, for the event loop: SQLite's watcher answers in
+        microseconds and never waits (None if a lock stands in its way, as during a WAL
+        recovery); PostgreSQL's stamp needs a round trip, so None there too."""
+        if engine.dialect.name != "sqlite" or not _watchable(engine.url.database):
+            return None
+        try:
+            return self._watcher_generation(engine.url.database)
+        except sqlite3.OperationalError:
+            return None
+
     def _sqlite_generation(self, conn: Connection) -> Hashable:
         path = conn.engine.url.database
-        if not path or path == ":memory:" or path.startswith("file:"):
+        if not _watchable(path):
             return object()  # a database no other connection can watch: nothing is sent again
+        try:
+            return self._watcher_generation(path)
+        except sqlite3.OperationalError:
+            return object()  # the watcher could not read: this answer is not kept for reuse
+
+    def _watcher_generation(self, path: str) -> int:
         with self._lock:
             if self._watcher is None:
-                self._watcher = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+                self._watcher = sqlite3.connect(
+                    path, timeout=0, check_same_thread=False, isolation_level=None
+                )
             (version,) = self._watcher.execute("PRAGMA data_version").fetchone()
             if version != self._version_seen:
                 self._version_seen = version
                 self._generation += 1
             return self._generation
+
+
+def _watchable(path: str | None) -> TypeGuard[str]:
+    return bool(path) and path != ":memory:" and not str(path).startswith("file:")
+
+
+@dataclass(frozen=True)
+class _KnownCaller:
+    stamp: Hashable
+    expires_at: datetime
+    caller: Any
 
 
 @dataclass(frozen=True)
@@ -116,7 +156,27 @@ class ResponseReuse:
         self.stamps = DataStamp()
         self._kept: OrderedDict[Hashable, _Kept] = OrderedDict()
         self._bytes = 0
+        self._callers: OrderedDict[str, _KnownCaller] = OrderedDict()
         self._lock = threading.Lock()
+
+    def know_caller(self, token: str, stamp: Hashable, caller: Any, expires_at: datetime) -> None:
+        """Remember whom `token` stood for under `stamp`: while the stamp holds, no token was
+        revoked and no role or mailbox changed, so a kept answer can be sent without asking the
+        database again (only until the token expires)."""
+        with self._lock:
+            self._callers.pop(token, None)
+            self._callers[token] = _KnownCaller(stamp, expires_at, caller)
+            while len(self._callers) > MAX_KNOWN_CALLERS:
+                self._callers.popitem(last=False)
+
+    def known_caller(self, token: str, stamp: Hashable) -> Any | None:
+        """The caller `token` stood for, if it was looked up under `stamp` and has not expired."""
+        with self._lock:
+            known = self._callers.get(token)
+            if known is None or known.stamp != stamp or timefmt.now() >= known.expires_at:
+                return None
+            self._callers.move_to_end(token)
+            return known.caller
 
     def get(self, key: Hashable, stamp: Hashable) -> bytes | None:
         """The body kept for `key`, if it was computed under `stamp` and still reads the same now."""
