@@ -496,9 +496,8 @@ def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
 def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[tuple[str, Any]], float]:
     """One in-process request of the scenario, in a fresh app (nothing cached): its body, every
     SQL statement it ran, and how long it took (ms). `reused`: the statements are those of the
-    same request asked again, answered from the kept body (the token's lookup and, on
-    PostgreSQL, the data stamp; SQLite's is read on a watching connection of its own, not
-    among them)."""
+    same request asked again, answered from the kept body (on PostgreSQL the token's lookup
+    and the data stamp; on SQLite none: both are known on the event loop)."""
     settings = Settings(database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0)
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []
@@ -875,8 +874,9 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "holds (`kit/reuse.py`, on by default). Since a scenario's requests are identical, every "
         "scenario runs on a server with it off (`TIDINGS_REUSE_ENTRIES=0`: each request computed, "
         "as in earlier runs) except the rows *answer reused*, served by a default server; their "
-        "SQL floor is the token's lookup (on SQLite the data stamp, read on a connection of its "
-        "own, is not in it). "
+        "SQL floor is what such a request still runs: on PostgreSQL the token's lookup and the "
+        "data stamp; on SQLite nothing since `ce91985` (the stamp is read on a connection of its "
+        "own on the event loop, and the token's caller is known under it). "
         "Before the load, 16 connections at once ask twice, so that each server process has "
         "computed the answer (from 4 December evening).",
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
