@@ -29,12 +29,10 @@ from tidings.threads.router import router as threads_router
 from tidings.users.router import router as users_router
 from tidings.workflows.router import router as workflows_router
 
-# Most requested first: a request is matched against each router in turn (no two routers share a
-# path), ~12 µs for each one passed; a report's drilldown came last, 139 µs into matching.
-# Starlette tries routes in order, and a route tried costs about 2 µs of CPU: the routes
-# polled most (the conversation list, the reports behind wallboards) come first. With the
-# reports after the 38 routes of conversations, threads and customers, a reused report
-# served 4,806-4,904 req/s; first, 6,161-6,165 (bench/README).
+# Most requested first: a request is matched against each route in turn (no two routers share a
+# path), ~2 µs of CPU for each route passed, so the polled ones lead: the conversation list,
+# then the reports behind wallboards. Behind the 38 routes of conversations, threads and
+# customers a reused report served 4,806-4,904 req/s; behind the list's 9, 5,643-5,681.
 ROUTERS = (
     conversations_router,
     reports_router,
