@@ -109,13 +109,10 @@ class DataStamp:
             return None
 
     def _sqlite_generation(self, conn: Connection) -> Hashable:
-        path = conn.engine.url.database
-        if not _watchable(path):
-            return object()  # a database no other connection can watch: nothing is sent again
-        try:
-            return self._watcher_generation(path)
-        except sqlite3.OperationalError:
-            return object()  # the watcher could not read: this answer is not kept for reuse
+        found = self.read_now(conn.engine)
+        # No watcher (a database in memory) or none that could read: a stamp never seen again,
+        # so this answer is not sent again.
+        return object() if found is None else found
 
     def _watcher_generation(self, path: str) -> int:
         with self._lock:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
 
-from tidings.auth.caller import bearer_token, caller_and_stamp, known_caller_and_stamp
+from tidings.auth.caller import Caller, bearer_token, caller_and_stamp, known_caller_and_stamp
 from tidings.kit import timefmt
 from tidings.kit.documents import BusySlot, ChannelSeries, DrilldownOut, OverallReport, PeriodSeries
 from tidings.kit.hal import REPORT_JSON, ReportResponse
@@ -45,17 +45,20 @@ def _asked(
     """Caller, then parameters (a bad token is a 401 before any 400), and the data stamp a
     kept answer is checked against (kit/reuse.py), read before the report's own transaction."""
     caller, stamp = caller_and_stamp(conn, token, request.app.state.reuse)
-    params = read_query_model(model, request)
-    return service.scope_for(caller.mailbox_ids, params), params, stamp
+    return _scoped(request, caller, stamp, model)
 
 
 def _known(request: Request, token: str, model: type[ReportFilters]) -> tuple[Scope, Any, Hashable] | None:
     """`_asked` without a database thread, where the caller is known under the current stamp
     (`known_caller_and_stamp`); None: ask the database."""
     known = known_caller_and_stamp(request, token)
-    if known is None:
-        return None
-    caller, stamp = known
+    return None if known is None else _scoped(request, *known, model)
+
+
+def _scoped(
+    request: Request, caller: Caller, stamp: Any, model: type[ReportFilters]
+) -> tuple[Scope, Any, Any]:
+    """The parameters (one 400 for all that are wrong) and the mailboxes the caller's report covers."""
     params = read_query_model(model, request)
     return service.scope_for(caller.mailbox_ids, params), params, stamp
 
@@ -83,14 +86,18 @@ def _report(
         db = request.app.state.db
         reuse: ResponseReuse | None = request.app.state.reuse
         zone = (company_zone(request),) if zoned else ()
+
+        def key_of(scope: Scope, params: Any) -> Hashable:
+            return (path, scope, params.model_dump_json(), *zone)
+
         known = _known(request, token, model)
         if known is not None and reuse is not None:
             scope, params, stamp = known
-            body = reuse.get((path, scope, params.model_dump_json(), *zone), stamp)
+            body = reuse.get(key_of(scope, params), stamp)
             if body is not None:
                 return Response(body, media_type=REPORT_JSON)
         scope, params, stamp = await db.read(_asked, request, token, model)
-        key = (path, scope, params.model_dump_json(), *zone)
+        key = key_of(scope, params)
         body = reuse.get(key, stamp) if reuse is not None else None
         if body is None:
 
