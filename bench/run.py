@@ -36,6 +36,7 @@ import httpx
 import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,6 +49,7 @@ from bench.host import server_scheduling  # noqa: E402
 from tidings.app import create_app  # noqa: E402
 from tidings.auth.service import bootstrap  # noqa: E402
 from tidings.conversations.listing import SORT_FIELDS  # noqa: E402
+from tidings.db import change_log  # noqa: E402
 from tidings.db.migrate import upgrade  # noqa: E402
 from tidings.demo.generator import generate  # noqa: E402
 from tidings.kit.config import Settings  # noqa: E402
@@ -496,8 +498,9 @@ def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
 def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[tuple[str, Any]], float]:
     """One in-process request of the scenario, in a fresh app (nothing cached): its body, every
     SQL statement it ran, and how long it took (ms). `reused`: the statements are those of the
-    same request asked again, answered from the kept body (on PostgreSQL the token's lookup
-    and the data stamp; on SQLite none: both are known on the event loop)."""
+    same request asked again, answered from the kept body: on PostgreSQL the data stamp, read
+    on the event loop through a connection of the process's own (`kit.reuse._LoopReads`, which
+    SQLAlchemy's events do not see, so it is added here); on SQLite none."""
     settings = Settings(database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0)
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []
@@ -524,6 +527,8 @@ def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[t
     kept = [
         (s, p) for s, p in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
     ]
+    if reused and not url.startswith("sqlite"):
+        kept.append((str(change_log.STAMP.statement.compile(dialect=postgresql.dialect())), None))
     return response.content, kept, first_ms
 
 

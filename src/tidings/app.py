@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             counts.dispose()
         db.dispose()
         if reuse is not None:
-            reuse.stamps.close()
+            await reuse.stamps.aclose()
 
     app = FastAPI(
         title="Tidings",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, insert
 from tidings.db.tables import tags
 from tidings.kit import reuse as reuse_module
 from tidings.kit import timefmt
-from tidings.kit.db import create_db_engine, normalise_url
+from tidings.kit.db import Database, create_db_engine, normalise_url
 from tidings.kit.reuse import MAX_BODY_BYTES, MAX_TOTAL_BYTES, DataStamp, ResponseReuse
 
 NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
@@ -116,26 +117,127 @@ def test_a_database_in_memory_sends_nothing_again() -> None:
         memory.dispose()
 
 
-def test_the_stamp_reads_on_the_event_loop_only_without_a_round_trip(engine: Engine) -> None:
-    """SQLite's watcher gives the stamp the request's connection would; PostgreSQL's needs the
-    server, so the loop gets None and the request asks the database."""
+@pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    found = Database(db_url)
+    yield found
+    found.dispose()
+
+
+def test_the_stamp_on_the_event_loop_is_the_one_a_request_reads(database: Database) -> None:
+    """SQLite's watcher and PostgreSQL's connection of its own give the stamp the request's
+    connection would, and it moves with a commit."""
     stamps = DataStamp()
-    now = stamps.read_now(engine)
-    if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
+
+    async def on_loop() -> Hashable | None:
+        return await stamps.read_on_loop(database)
+
+    try:
+        now = asyncio.run(on_loop())
+        assert now is not None
+        with database.engine.connect() as conn:
             assert stamps.read(conn) == now
-        _touch(engine)
-        assert stamps.read_now(engine) != now
-    else:
-        assert now is None
+        assert asyncio.run(on_loop()) == now  # another loop: PostgreSQL connects again
+        _touch(database.engine)
+        assert asyncio.run(on_loop()) != now
+    finally:
+        stamps.close()
 
 
 def test_a_database_in_memory_has_no_stamp_on_the_event_loop() -> None:
-    memory = create_db_engine("sqlite:///:memory:")
+    memory = Database("sqlite:///:memory:")
     try:
-        assert DataStamp().read_now(memory) is None
+        assert asyncio.run(DataStamp().read_on_loop(memory)) is None
     finally:
         memory.dispose()
+
+
+def test_a_server_that_cannot_be_reached_gives_no_stamp_on_the_event_loop() -> None:
+    """The request then asks the database on a thread, where its own error, if any, is told."""
+    unreachable = Database("postgresql+psycopg://postgres@127.0.0.1:1/tidings")
+    stamps = DataStamp()
+
+    async def twice() -> list[Hashable | None]:
+        found = [await stamps.read_on_loop(unreachable)]
+        found.append(await stamps.read_on_loop(unreachable))  # within the retry pause: not tried
+        await stamps.aclose()
+        return found
+
+    try:
+        assert asyncio.run(twice()) == [None, None]
+    finally:
+        unreachable.dispose()
+
+
+class _HeldReads:
+    """Each stamp read of PostgreSQL's loop connection runs for real, then waits for the test's
+    word before answering, so the test can commit while a read is under way."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started = 0
+        self.answered = 0
+        self.release = asyncio.Event()
+        real = reuse_module._LoopReads._query
+        held = self
+
+        async def query(reads: Any) -> Hashable:
+            held.started += 1
+            found = await real(reads)
+            held.answered += 1
+            await held.release.wait()
+            return found
+
+        monkeypatch.setattr(reuse_module._LoopReads, "_query", query)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_request_waits_for_a_read_that_began_after_it_arrived(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read under way when a request arrives may predate a commit the request's client has
+    already seen acknowledged: the request waits for the next read, which sees it."""
+    stamps = DataStamp()
+
+    async def scenario() -> tuple[Hashable | None, Hashable | None]:
+        held = _HeldReads(monkeypatch)
+        earlier = asyncio.create_task(stamps.read_on_loop(database))
+        while held.answered == 0:
+            await asyncio.sleep(0.001)
+        await asyncio.to_thread(_touch, database.engine)
+        later = asyncio.create_task(stamps.read_on_loop(database))
+        await asyncio.sleep(0.05)
+        held.release.set()
+        found = await earlier, await later
+        await stamps.aclose()
+        return found
+
+    before, after = asyncio.run(scenario())
+    assert before is not None and after is not None
+    assert after != before
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_requests_that_arrive_during_a_read_share_the_next_one(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixteen requests waiting cost the server two statements, not sixteen."""
+    stamps = DataStamp()
+
+    async def scenario() -> tuple[int, set[Hashable | None]]:
+        held = _HeldReads(monkeypatch)
+        first = asyncio.create_task(stamps.read_on_loop(database))
+        while held.started == 0:
+            await asyncio.sleep(0.001)
+        rest = [asyncio.create_task(stamps.read_on_loop(database)) for _ in range(15)]
+        await asyncio.sleep(0.01)
+        held.release.set()
+        found = await asyncio.gather(first, *rest)
+        await stamps.aclose()
+        return held.started, set(found)
+
+    started, found = asyncio.run(scenario())
+    assert started == 2
+    assert len(found) == 1 and None not in found
 
 
 def test_a_caller_is_known_only_under_its_stamp_until_its_token_expires(at_noon: list[datetime]) -> None:

@@ -80,15 +80,15 @@ def caller_and_stamp(
     return caller, read
 
 
-def known_caller_and_stamp(request: Request, token: str) -> tuple[Caller, Hashable] | None:
+async def known_caller_and_stamp(request: Request, token: str) -> tuple[Caller, Hashable] | None:
     """On the event loop, without a database thread: the caller `token` stood for when the data
     stamp last read what it reads now (a revoked token, a changed role or mailbox is a commit,
-    which moves the stamp), and that stamp. Only where the stamp reads without a round trip
-    (SQLite); None: ask the database, as `caller_and_stamp` does."""
+    which moves the stamp), and that stamp (`DataStamp.read_on_loop`). None: ask the database,
+    as `caller_and_stamp` does."""
     reuse: ResponseReuse | None = request.app.state.reuse
     if reuse is None:
         return None
-    stamp = reuse.stamps.read_now(request.app.state.db.engine)
+    stamp = await reuse.stamps.read_on_loop(request.app.state.db)
     if stamp is None:
         return None
     caller = reuse.known_caller(token, stamp)

@@ -1116,7 +1116,7 @@ async def list_conversations(request: Request) -> Response:
     """The hottest route takes only the request: FastAPI then has no dependency to solve for
     it (the token is read here, as `bearer_token` would), about 5% of a list request."""
     token = await bearer_token(request)
-    known = known_caller_and_stamp(request, token)
+    known = await known_caller_and_stamp(request, token)
     if known is not None:
         caller, stamp = known
         body = request.app.state.reuse.get(_reuse_key(request, caller), stamp)

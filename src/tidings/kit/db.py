@@ -232,6 +232,7 @@ class Database:
 
     def __init__(self, url: str, threads: int = 8, pg_prepare_threshold: int = 0) -> None:
         self.url = normalise_url(url)
+        self.pg_prepare_threshold = pg_prepare_threshold
         self.engine = create_db_engine(self.url, pool_size=threads, pg_prepare_threshold=pg_prepare_threshold)
         self.dialect = self.engine.dialect.name
         # The event loop's own executor: a hop costs ~90 µs against ~145 µs through anyio's

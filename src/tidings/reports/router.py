@@ -48,10 +48,12 @@ def _asked(
     return _scoped(request, caller, stamp, model)
 
 
-def _known(request: Request, token: str, model: type[ReportFilters]) -> tuple[Scope, Any, Hashable] | None:
+async def _known(
+    request: Request, token: str, model: type[ReportFilters]
+) -> tuple[Scope, Any, Hashable] | None:
     """`_asked` without a database thread, where the caller is known under the current stamp
     (`known_caller_and_stamp`); None: ask the database."""
-    known = known_caller_and_stamp(request, token)
+    known = await known_caller_and_stamp(request, token)
     return None if known is None else _scoped(request, *known, model)
 
 
@@ -90,7 +92,7 @@ def _report(
         def key_of(scope: Scope, params: Any) -> Hashable:
             return (path, scope, params.model_dump_json(), *zone)
 
-        known = _known(request, token, model)
+        known = await _known(request, token, model)
         if known is not None and reuse is not None:
             scope, params, stamp = known
             body = reuse.get(key_of(scope, params), stamp)
