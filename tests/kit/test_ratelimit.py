@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import anyio
@@ -118,14 +119,63 @@ def test_far_from_the_limit_a_process_counts_ahead(
         limited = _Counted(db, 1_000_000)
 
         async def run() -> list[tuple[int, int]]:
-            return [await limited.get() for _ in range(250)]
+            # Requests that never wait let a write taken ahead start only when the tokens are
+            # gone; 240 leave more than a quarter of the third write's: none is under way at the end.
+            return [await limited.get() for _ in range(240)]
 
         answers = anyio.run(run)
-        assert [status for status, _ in answers] == [200] * 250
-        assert [remaining for _, remaining in answers] == list(range(999_999, 999_749, -1))
-        assert limited.writes == 3  # 1 + 99 tokens ahead, three times
+        assert [status for status, _ in answers] == [200] * 240
+        assert [remaining for _, remaining in answers] == list(range(999_999, 999_759, -1))
+        assert limited.writes == 3  # 1 + 99 tokens, then 99 twice
         shared = db.read_sync(lambda conn: conn.execute(select(rate_limit_windows.c.hits)).scalar_one())
-        assert shared == 300
+        assert shared == 298
+    finally:
+        db.dispose()
+
+
+def test_requests_that_find_the_tokens_gone_wait_for_one_write(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fifty requests at once far from the limit: one write takes tokens for all of them (each
+    used to write for itself), and each still counts once."""
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    db = _database(settings)
+    try:
+        limited = _Counted(db, 1_000_000)
+
+        async def run() -> list[tuple[int, int]]:
+            return list(await asyncio.gather(*(limited.get() for _ in range(50))))
+
+        answers = anyio.run(run)
+        assert [status for status, _ in answers] == [200] * 50
+        assert sorted(remaining for _, remaining in answers) == list(range(999_950, 1_000_000))
+        assert limited.writes == 1
+    finally:
+        db.dispose()
+
+
+def test_tokens_are_taken_again_before_they_run_out(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below a quarter of the tokens, the next write starts while requests go on spending the rest."""
+    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    db = _database(settings)
+    try:
+        limited = _Counted(db, 1_000_000)
+
+        async def run() -> list[int]:
+            writes = []
+            for _ in range(90):
+                await limited.get()
+                await asyncio.sleep(0.005)  # time for a write under way to land
+                writes.append(limited.writes)
+            return writes
+
+        writes = anyio.run(run)
+        # 1 + 99 tokens; 23 left after the 77th request, fewer than a quarter of 99: the next write
+        assert writes[:76] == [1] * 76
+        assert writes[76:] == [2] * 14
+        assert limited.middleware._lease.unused > 0
     finally:
         db.dispose()
 
