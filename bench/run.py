@@ -879,9 +879,10 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "holds (`kit/reuse.py`, on by default). Since a scenario's requests are identical, every "
         "scenario runs on a server with it off (`TIDINGS_REUSE_ENTRIES=0`: each request computed, "
         "as in earlier runs) except the rows *answer reused*, served by a default server; their "
-        "SQL floor is what such a request still runs: on PostgreSQL the token's lookup and the "
-        "data stamp; on SQLite nothing since `ce91985` (the stamp is read on a connection of its "
-        "own on the event loop, and the token's caller is known under it). "
+        "SQL floor is what such a request still runs: the data stamp's statement on PostgreSQL, "
+        "nothing on SQLite (each process reads the stamp on the event loop, through a connection "
+        "of its own, and knows the token's caller under it: SQLite since `ce91985`, PostgreSQL "
+        "since 4 December evening; before, PostgreSQL's also looked up the token). "
         "Before the load, 16 connections at once ask twice, so that each server process has "
         "computed the answer (from 4 December evening).",
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
