@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -80,6 +81,7 @@ class _Counted:
     """A rate-limited trivial app on a real database, and the count writes it made."""
 
     def __init__(self, db: Database, limit: int) -> None:
+        self.db = db
         self.writes = 0
         self.middleware = RateLimitMiddleware(_ok, db, limit)
         event.listen(db.engine, "before_cursor_execute", self._count_writes)
@@ -109,75 +111,65 @@ def _database(settings: Settings) -> Database:
     return Database(settings.database_url, threads=2)
 
 
-def test_far_from_the_limit_a_process_counts_ahead(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A high limit does not cost a write per request, and each request still counts one."""
+@pytest.fixture
+def far_from_the_limit(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counted]:
+    """A limit of a million, five seconds into a window that does not turn during the test."""
     monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
     db = _database(settings)
     try:
-        limited = _Counted(db, 1_000_000)
-
-        async def run() -> list[tuple[int, int]]:
-            # Requests that never wait let a write taken ahead start only when the tokens are
-            # gone; 240 leave more than a quarter of the third write's: none is under way at the end.
-            return [await limited.get() for _ in range(240)]
-
-        answers = anyio.run(run)
-        assert [status for status, _ in answers] == [200] * 240
-        assert [remaining for _, remaining in answers] == list(range(999_999, 999_759, -1))
-        assert limited.writes == 3  # 1 + 99 tokens, then 99 twice
-        shared = db.read_sync(lambda conn: conn.execute(select(rate_limit_windows.c.hits)).scalar_one())
-        assert shared == 298
+        yield _Counted(db, 1_000_000)
     finally:
         db.dispose()
 
 
-def test_requests_that_find_the_tokens_gone_wait_for_one_write(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_far_from_the_limit_a_process_counts_ahead(far_from_the_limit: _Counted) -> None:
+    """A high limit does not cost a write per request, and each request still counts one."""
+    limited = far_from_the_limit
+
+    async def run() -> list[tuple[int, int]]:
+        # Requests that never wait let a write taken ahead start only when the tokens are
+        # gone; 240 leave more than a quarter of the third write's: none is under way at the end.
+        return [await limited.get() for _ in range(240)]
+
+    answers = anyio.run(run)
+    assert [status for status, _ in answers] == [200] * 240
+    assert [remaining for _, remaining in answers] == list(range(999_999, 999_759, -1))
+    assert limited.writes == 3  # 1 + 99 tokens, then 99 twice
+    shared = limited.db.read_sync(lambda conn: conn.execute(select(rate_limit_windows.c.hits)).scalar_one())
+    assert shared == 298
+
+
+def test_requests_that_find_the_tokens_gone_wait_for_one_write(far_from_the_limit: _Counted) -> None:
     """Fifty requests at once far from the limit: one write takes tokens for all of them (each
     used to write for itself), and each still counts once."""
-    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
-    db = _database(settings)
-    try:
-        limited = _Counted(db, 1_000_000)
+    limited = far_from_the_limit
 
-        async def run() -> list[tuple[int, int]]:
-            return list(await asyncio.gather(*(limited.get() for _ in range(50))))
+    async def run() -> list[tuple[int, int]]:
+        return list(await asyncio.gather(*(limited.get() for _ in range(50))))
 
-        answers = anyio.run(run)
-        assert [status for status, _ in answers] == [200] * 50
-        assert sorted(remaining for _, remaining in answers) == list(range(999_950, 1_000_000))
-        assert limited.writes == 1
-    finally:
-        db.dispose()
+    answers = anyio.run(run)
+    assert [status for status, _ in answers] == [200] * 50
+    assert sorted(remaining for _, remaining in answers) == list(range(999_950, 1_000_000))
+    assert limited.writes == 1
 
 
-def test_tokens_are_taken_again_before_they_run_out(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tokens_are_taken_again_before_they_run_out(far_from_the_limit: _Counted) -> None:
     """Below a quarter of the tokens, the next write starts while requests go on spending the rest."""
-    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
-    db = _database(settings)
-    try:
-        limited = _Counted(db, 1_000_000)
+    limited = far_from_the_limit
 
-        async def run() -> list[int]:
-            writes = []
-            for _ in range(90):
-                await limited.get()
-                await asyncio.sleep(0.005)  # time for a write under way to land
-                writes.append(limited.writes)
-            return writes
+    async def run() -> list[int]:
+        writes = []
+        for _ in range(90):
+            await limited.get()
+            await asyncio.sleep(0.005)  # time for a write under way to land
+            writes.append(limited.writes)
+        return writes
 
-        writes = anyio.run(run)
-        # 1 + 99 tokens; 23 left after the 77th request, fewer than a quarter of 99: the next write
-        assert writes[:76] == [1] * 76
-        assert writes[76:] == [2] * 14
-        assert limited.middleware._lease.unused > 0
-    finally:
-        db.dispose()
+    writes = anyio.run(run)
+    # 1 + 99 tokens; 23 left after the 77th request, fewer than a quarter of 99: the next write
+    assert writes[:76] == [1] * 76
+    assert writes[76:] == [2] * 14
+    assert limited.middleware._lease.unused > 0
 
 
 def test_two_processes_counting_ahead_stop_exactly_at_the_limit(
