@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select, text
 
 from tidings.db.tables import tags
 from tidings.kit import reuse as reuse_module
@@ -167,6 +167,45 @@ def test_a_server_that_cannot_be_reached_gives_no_stamp_on_the_event_loop() -> N
         assert asyncio.run(twice()) == [None, None]
     finally:
         unreachable.dispose()
+
+
+_BACKENDS_WITH_PID = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lost_connection_gives_no_stamp_once_then_is_made_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server restart or a killed backend: the read that meets it gives None (the request asks
+    on a thread), and after the pause a new connection reads the stamp again."""
+    stamps = DataStamp()
+    clock = [1000.0]
+    monkeypatch.setattr(reuse_module.time, "monotonic", lambda: clock[0])
+
+    async def scenario() -> list[Hashable | None]:
+        found = [await stamps.read_on_loop(database)]
+        reads = stamps._loop_reads
+        assert reads is not None and reads._conn is not None
+        pid = reads._conn.info.backend_pid
+        with database.engine.connect() as other:
+            other.execute(select(func.pg_terminate_backend(pid)))
+            other.commit()
+            for _ in range(200):  # the backend ends a moment after the signal
+                alive = other.execute(_BACKENDS_WITH_PID, {"pid": pid}).scalar_one()
+                if alive == 0:
+                    break
+                other.commit()
+                await asyncio.sleep(0.01)
+        found.append(await stamps.read_on_loop(database))
+        found.append(await stamps.read_on_loop(database))  # within the pause: not tried
+        clock[0] += reuse_module.LOOP_RETRY_SECONDS
+        found.append(await stamps.read_on_loop(database))
+        await stamps.aclose()
+        return found
+
+    first, lost, paused, again = asyncio.run(scenario())
+    assert first is not None and lost is None and paused is None
+    assert again == first
 
 
 class _HeldReads:
