@@ -36,7 +36,6 @@ import httpx
 import psycopg
 from fastapi.testclient import TestClient
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -528,7 +527,7 @@ def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[t
         (s, p) for s, p in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))
     ]
     if reused and not url.startswith("sqlite"):
-        kept.append((str(change_log.STAMP.statement.compile(dialect=postgresql.dialect())), None))
+        kept.append((change_log.stamp_sql(), None))
     return response.content, kept, first_ms
 
 

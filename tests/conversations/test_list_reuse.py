@@ -98,6 +98,24 @@ def test_a_kept_list_is_sent_without_a_database_thread(
     assert reads == []
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_list_computed_after_the_event_loop_read_the_stamp_does_not_read_it_again(
+    api: Api, app: FastAPI, mailbox: int
+) -> None:
+    """A new token's first list: the stamp read on the event loop is the one the list is kept
+    under; the database thread reads the token and the page, not the stamp again."""
+    api.conversation(mailbox, subject="Kept")
+    with statements(app) as seen:
+        first = api.get("/v2/conversations")
+    assert first.status_code == 200
+    flat = [" ".join(statement.split()) for statement in seen]
+    assert any("FROM conversations" in statement for statement in flat)
+    assert not any("data_changes" in statement for statement in flat)
+    document, read = _listed(api, app)
+    assert not read
+    assert document == first.json()
+
+
 def _set_token(db_url: str, token: str, **values: Any) -> None:
     """Change the token's row from another connection, as a revocation by another process."""
     other = create_engine(normalise_url(db_url))

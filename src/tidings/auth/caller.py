@@ -60,39 +60,42 @@ async def bearer_token(request: Request) -> str:
 
 
 def caller_and_stamp(
-    conn: Connection, token: str, reuse: ResponseReuse | None
+    conn: Connection, token: str, reuse: ResponseReuse | None, stamp: Hashable | None = None
 ) -> tuple[Caller, Hashable | None]:
     """The caller a token stands for, looked up on a connection the route already holds (one
     thread hop and one transaction for the hottest reads, with the rules of `current_caller`),
-    and, given `reuse`, the data stamp a reused answer is checked against (kit/reuse.py), read
-    together: one round trip on PostgreSQL. The caller is remembered under that stamp, for
-    `known_caller_and_stamp`."""
+    and, given `reuse`, the data stamp a reused answer is checked against (kit/reuse.py): the
+    `stamp` the event loop read for this request (`known_caller_and_stamp`), or read here
+    together with the token (one round trip on PostgreSQL). The caller is remembered under that
+    stamp, for `known_caller_and_stamp`: a stamp read before the lookup is at worst older than
+    what the lookup saw, and the next request's stamp then differs."""
     batch = Together(conn)
     found = repository.caller_for_token_in(batch, token, timefmt.now())
-    stamp = reuse.stamps.read_in(batch) if reuse is not None else None
+    read = reuse.stamps.read_in(batch) if reuse is not None and stamp is None else None
     batch.run()
     row = found()
     caller = _caller(row)  # refuses a token that was not found
-    if reuse is None or stamp is None or row is None:
+    if reuse is None or row is None:
         return caller, None
-    read = stamp()
-    reuse.know_caller(token, read, caller, row["expires_at"])
-    return caller, read
+    if read is not None:
+        stamp = read()
+    reuse.know_caller(token, stamp, caller, row["expires_at"])
+    return caller, stamp
 
 
-async def known_caller_and_stamp(request: Request, token: str) -> tuple[Caller, Hashable] | None:
-    """On the event loop, without a database thread: the caller `token` stood for when the data
-    stamp last read what it reads now (a revoked token, a changed role or mailbox is a commit,
-    which moves the stamp), and that stamp (`DataStamp.read_on_loop`). None: ask the database,
-    as `caller_and_stamp` does."""
+async def known_caller_and_stamp(request: Request, token: str) -> tuple[Caller | None, Hashable | None]:
+    """On the event loop, without a database thread: the data stamp (`DataStamp.read_on_loop`;
+    None where it cannot be read so) and the caller `token` stood for when the stamp last read
+    the same (a revoked token, a changed role or mailbox is a commit, which moves the stamp;
+    None when not known). Without the caller, ask the database with the stamp,
+    `caller_and_stamp`."""
     reuse: ResponseReuse | None = request.app.state.reuse
     if reuse is None:
-        return None
+        return None, None
     stamp = await reuse.stamps.read_on_loop(request.app.state.db)
     if stamp is None:
-        return None
-    caller = reuse.known_caller(token, stamp)
-    return None if caller is None else (caller, stamp)
+        return None, None
+    return reuse.known_caller(token, stamp), stamp
 
 
 async def admin_caller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:

@@ -1116,13 +1116,13 @@ async def list_conversations(request: Request) -> Response:
     """The hottest route takes only the request: FastAPI then has no dependency to solve for
     it (the token is read here, as `bearer_token` would), about 5% of a list request."""
     token = await bearer_token(request)
-    known = await known_caller_and_stamp(request, token)
-    if known is not None:
-        caller, stamp = known
+    caller, stamp = await known_caller_and_stamp(request, token)
+    if caller is not None:
         body = request.app.state.reuse.get(_reuse_key(request, caller), stamp)
         if body is not None:
             return Response(body, media_type=HAL_JSON)
-    return Response(await request.app.state.db.read(_list_for_token, request, token), media_type=HAL_JSON)
+    body = await request.app.state.db.read(_list_for_token, request, token, stamp)
+    return Response(body, media_type=HAL_JSON)
 
 
 def _reuse_key(request: Request, caller: Caller) -> Hashable:
@@ -1131,11 +1131,12 @@ def _reuse_key(request: Request, caller: Caller) -> Hashable:
     return ("conversations", caller, request.scope["query_string"], base_url(request), web_base_url(request))
 
 
-def _list_for_token(conn: Connection, request: Request, token: str) -> bytes:
+def _list_for_token(conn: Connection, request: Request, token: str, stamp_read: Hashable | None) -> bytes:
     """Caller, then parameters (a bad token is a 401 before any 400), then the page, or the
-    same page kept from an earlier identical request while it still holds (kit/reuse.py)."""
+    same page kept from an earlier identical request while it still holds (kit/reuse.py).
+    `stamp_read`: the data stamp the event loop read for this request, if it did."""
     reuse: ResponseReuse | None = request.app.state.reuse
-    caller, stamp = caller_and_stamp(conn, token, reuse)
+    caller, stamp = caller_and_stamp(conn, token, reuse, stamp_read)
     params = read_query_model(ListParams, request)
     if reuse is None:
         return orjson.dumps(list_page(conn, request, caller, params).document)

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.dialects import postgresql
 
 from tidings.db.tables import data_change_epochs, data_changes
 from tidings.kit.db import Database
@@ -66,6 +67,11 @@ def data_tables(conn: Connection) -> list[str]:
 STAMP = Prepared(
     select(data_change_epochs.c.epoch, select(func.count()).select_from(data_changes).scalar_subquery())
 )
+
+
+def stamp_sql() -> str:
+    """`STAMP` as PostgreSQL's text, for a connection SQLAlchemy does not hold (kit/reuse's own)."""
+    return str(STAMP.statement.compile(dialect=postgresql.dialect()))
 
 
 def prune(conn: Connection) -> bool:

@@ -100,6 +100,11 @@ class _Lease:
         """The window's count as far as this process knows, without its own unused tokens."""
         return self.shared_total - self.unused
 
+    def start(self, window_start: int) -> None:
+        """Forget an earlier window's count and tokens."""
+        if self.window_start != window_start:
+            self.window_start, self.shared_total, self.unused = window_start, 0, 0
+
 
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, db: Database, limit: int) -> None:
@@ -168,10 +173,10 @@ class RateLimitMiddleware:
         """Start the one write that takes `lease_extra` of what is left beyond the tokens held
         (and `cost`, for the request that found them gone); False when none are to be taken
         (near the limit) or a write is under way."""
-        lease = self._lease
-        if lease.window_start != window_start:
-            lease.window_start, lease.shared_total, lease.unused = window_start, 0, 0
-        if self._taking_ahead is not None or self._wanted(cost) <= 0:
+        if self._taking_ahead is not None:
+            return False
+        self._lease.start(window_start)
+        if self._wanted(cost) <= 0:
             return False
         self._taking_ahead = asyncio.get_running_loop().create_task(self._top_up(window_start, cost))
         return True
@@ -213,8 +218,7 @@ class RateLimitMiddleware:
     async def _count(self, window_start: int, cost: int) -> int:
         """Add this request alone to the shared count."""
         lease = self._lease
-        if lease.window_start != window_start:
-            lease.window_start, lease.shared_total, lease.unused = window_start, 0, 0
+        lease.start(window_start)
         total = await self.db.write(hit, ACCOUNT, window_start, cost)
         if lease.window_start != window_start:  # the window turned while this request counted
             return total

@@ -59,7 +59,6 @@ from typing import Any, TypeGuard
 
 import psycopg
 from sqlalchemy import Connection, Engine
-from sqlalchemy.dialects import postgresql
 
 from tidings.db import change_log
 from tidings.kit import timefmt
@@ -183,7 +182,7 @@ class _LoopReads:
         arguments.pop("context", None)  # SQLAlchemy's type adapters: the stamp reads two integers
         self._arguments = arguments
         self._prepare_threshold = db.pg_prepare_threshold or None
-        self._sql = str(change_log.STAMP.statement.compile(dialect=postgresql.dialect()))
+        self._sql = change_log.stamp_sql()
         self.loop = loop
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._next: asyncio.Future[Hashable | None] | None = None

@@ -40,29 +40,19 @@ def company_zone(request: Request) -> ZoneInfo:
 
 
 def _asked(
-    conn: Connection, request: Request, token: str, model: type[ReportFilters]
+    conn: Connection, request: Request, token: str, model: type[ReportFilters], stamp_read: Hashable | None
 ) -> tuple[Scope, Any, Hashable | None]:
     """Caller, then parameters (a bad token is a 401 before any 400), and the data stamp a
-    kept answer is checked against (kit/reuse.py), read before the report's own transaction."""
-    caller, stamp = caller_and_stamp(conn, token, request.app.state.reuse)
-    return _scoped(request, caller, stamp, model)
+    kept answer is checked against (kit/reuse.py): the one the event loop read (`stamp_read`),
+    or read here, before the report's own transaction."""
+    caller, stamp = caller_and_stamp(conn, token, request.app.state.reuse, stamp_read)
+    return (*_scoped(request, caller, model), stamp)
 
 
-async def _known(
-    request: Request, token: str, model: type[ReportFilters]
-) -> tuple[Scope, Any, Hashable] | None:
-    """`_asked` without a database thread, where the caller is known under the current stamp
-    (`known_caller_and_stamp`); None: ask the database."""
-    known = await known_caller_and_stamp(request, token)
-    return None if known is None else _scoped(request, *known, model)
-
-
-def _scoped(
-    request: Request, caller: Caller, stamp: Any, model: type[ReportFilters]
-) -> tuple[Scope, Any, Any]:
+def _scoped(request: Request, caller: Caller, model: type[ReportFilters]) -> tuple[Scope, Any]:
     """The parameters (one 400 for all that are wrong) and the mailboxes the caller's report covers."""
     params = read_query_model(model, request)
-    return service.scope_for(caller.mailbox_ids, params), params, stamp
+    return service.scope_for(caller.mailbox_ids, params), params
 
 
 def _report(
@@ -92,13 +82,12 @@ def _report(
         def key_of(scope: Scope, params: Any) -> Hashable:
             return (path, scope, params.model_dump_json(), *zone)
 
-        known = await _known(request, token, model)
-        if known is not None and reuse is not None:
-            scope, params, stamp = known
-            body = reuse.get(key_of(scope, params), stamp)
+        caller, stamp_read = await known_caller_and_stamp(request, token)
+        if caller is not None and reuse is not None:  # no database thread (kit/reuse.py)
+            body = reuse.get(key_of(*_scoped(request, caller, model)), stamp_read)
             if body is not None:
                 return Response(body, media_type=REPORT_JSON)
-        scope, params, stamp = await db.read(_asked, request, token, model)
+        scope, params, stamp = await db.read(_asked, request, token, model, stamp_read)
         key = key_of(scope, params)
         body = reuse.get(key, stamp) if reuse is not None else None
         if body is None:
