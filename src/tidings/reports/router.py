@@ -82,12 +82,11 @@ def _report(
         def key_of(scope: Scope, params: Any) -> Hashable:
             return (path, scope, params.model_dump_json(), *zone)
 
-        caller, stamp_read = await known_caller_and_stamp(request, token)
-        if caller is not None and reuse is not None:  # no database thread (kit/reuse.py)
-            body = reuse.get(key_of(*_scoped(request, caller, model)), stamp_read)
-            if body is not None:
-                return Response(body, media_type=REPORT_JSON)
-        scope, params, stamp = await db.read(_asked, request, token, model, stamp_read)
+        caller, stamp = await known_caller_and_stamp(request, token)
+        if caller is not None:  # known under this stamp: no database thread to look it up
+            scope, params = _scoped(request, caller, model)
+        else:
+            scope, params, stamp = await db.read(_asked, request, token, model, stamp)
         key = key_of(scope, params)
         body = reuse.get(key, stamp) if reuse is not None else None
         if body is None:
