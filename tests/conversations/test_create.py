@@ -145,6 +145,32 @@ class TestCreate:
         assert c["preview"] == "old answer"
         assert "customerWaitingSince" not in c
 
+    def test_instants_read_the_same_in_a_list_page_and_its_threads(self, api: Api) -> None:
+        """A list page writes its instants through another path than one conversation's GET."""
+        mailbox = api.mailbox()
+        body = _body(
+            mailbox,
+            imported=True,
+            createdAt="2014-02-27T10:00:00Z",
+            threads=[
+                {
+                    "type": "customer",
+                    "text": "old question",
+                    "createdAt": "2014-02-27T10:00:00Z",
+                    "customer": {"email": "old@example.com"},
+                },
+                {"type": "reply", "text": "old answer", "createdAt": "2014-02-28T10:30:05Z"},
+            ],
+        )
+        cid = api.created_id(api.post("/v2/conversations", body))
+        page = api.get("/v2/conversations", params={"mailbox": mailbox, "status": "all", "embed": "threads"}).json()
+        (listed,) = page["_embedded"]["conversations"]
+        assert listed["id"] == cid
+        assert listed["createdAt"] == "2014-02-27T10:00:00Z"
+        assert listed["userUpdatedAt"] == api.get(f"/v2/conversations/{cid}").json()["userUpdatedAt"]
+        threads = listed["_embedded"]["threads"]
+        assert [t["createdAt"] for t in threads] == ["2014-02-28T10:30:05Z", "2014-02-27T10:00:00Z"]
+
     def test_draft_goes_to_drafts(self, api: Api) -> None:
         mailbox = api.mailbox()
         body = _body(mailbox, threads=[{"type": "reply", "draft": True, "text": "draft text"}])

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, get_args
 
-import orjson
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import (
@@ -58,7 +57,7 @@ from tidings.kit import timefmt
 from tidings.kit.cache import TtlCache
 from tidings.kit.db import explained, postgres_settings, rows_in_plan
 from tidings.kit.errors import FieldError, invalid
-from tidings.kit.hal import HAL_JSON, base_url, paged, web_base_url, window
+from tidings.kit.hal import HAL_JSON, base_url, json_bytes, paged, web_base_url, window
 from tidings.kit.prepared import Prepared, any_id, windowed, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.reuse import ResponseReuse
@@ -1139,12 +1138,12 @@ def _list_for_token(conn: Connection, request: Request, token: str, stamp_read: 
     caller, stamp = caller_and_stamp(conn, token, reuse, stamp_read)
     params = read_query_model(ListParams, request)
     if reuse is None:
-        return orjson.dumps(list_page(conn, request, caller, params).document)
+        return json_bytes(list_page(conn, request, caller, params).document)
     key = _reuse_key(request, caller)
     body = reuse.get(key, stamp)
     if body is None:
         page = list_page(conn, request, caller, params)
-        body = orjson.dumps(page.document)
+        body = json_bytes(page.document)
         reuse.put(key, stamp, page.computed_at, page.valid_until, body)
     return body
 

@@ -134,16 +134,16 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
     if assignee:
         doc["assignee"] = person(assignee)
     doc["createdBy"] = created_by
-    doc["createdAt"] = timefmt.fmt(row["created_at"])
+    doc["createdAt"] = row["created_at"]
     doc["closedBy"] = row["closed_by"] or 0
     if closer:
         doc["closedByUser"] = person(closer)
     if row["closed_at"]:
-        doc["closedAt"] = timefmt.fmt(row["closed_at"])
-    doc["userUpdatedAt"] = timefmt.fmt(row["user_updated_at"])
+        doc["closedAt"] = row["closed_at"]
+    doc["userUpdatedAt"] = row["user_updated_at"]
     if row["customer_waiting_since"]:
         doc["customerWaitingSince"] = {
-            "time": timefmt.fmt(row["customer_waiting_since"]),
+            "time": row["customer_waiting_since"],
             "friendly": timefmt.friendly(row["customer_waiting_since"], now),
             "latestReplyFrom": "customer",
         }
@@ -161,11 +161,11 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
         related.changes(row["snoozed_until"])
         doc["snooze"] = {
             "snoozedBy": row["snoozed_by"],
-            "snoozedUntil": timefmt.fmt(row["snoozed_until"]),
+            "snoozedUntil": row["snoozed_until"],
             "unsnoozeOnCustomerReply": bool(row["unsnooze_on_customer_reply"]),
         }
         doc["nextEvent"] = {
-            "time": timefmt.fmt(row["snoozed_until"]),
+            "time": row["snoozed_until"],
             "eventType": "snooze",
             "userId": row["snoozed_by"],
             "cancelOnCustomerReply": bool(row["unsnooze_on_customer_reply"]),
@@ -224,15 +224,15 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
     doc["to"] = _address_list(thread["to_list"])
     doc["cc"] = _address_list(thread["cc_list"])
     doc["bcc"] = _address_list(thread["bcc_list"])
-    doc["createdAt"] = timefmt.fmt(thread["created_at"])
+    doc["createdAt"] = thread["created_at"]
     if thread["opened_at"]:
-        doc["openedAt"] = timefmt.fmt(thread["opened_at"])
+        doc["openedAt"] = thread["opened_at"]
     if thread["scheduled_for"]:
         doc["scheduled"] = {
             "scheduledBy": thread["scheduled_by"],
             "sendAsId": thread["scheduled_by"],
-            "createdAt": timefmt.fmt(thread["scheduled_at"]),
-            "scheduledFor": timefmt.fmt(thread["scheduled_for"]),
+            "createdAt": thread["scheduled_at"],
+            "scheduledFor": thread["scheduled_for"],
             "unscheduleOnCustomerReply": bool(thread["unschedule_on_customer_reply"]),
         }
     base = base_url(request)

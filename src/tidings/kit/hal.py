@@ -17,13 +17,24 @@ HAL_JSON = "application/hal+json;charset=UTF-8"
 REPORT_JSON = "application/json;charset=UTF-8"
 
 
+# Documents built from rows carry the rows' instants as datetimes (aware, UTC, whole seconds):
+# orjson writes them as the API does (`2014-02-27T00:00:00Z`, kit/timefmt) in C, where
+# `timefmt.fmt` took 1 µs each (~90 a list page).
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
+
+
+def json_bytes(content: Any) -> bytes:
+    """The one place a response document becomes JSON."""
+    return orjson.dumps(content, option=_JSON_OPTIONS)
+
+
 class HalResponse(JSONResponse):
-    """JSON rendered by orjson; a JSONResponse so that the OpenAPI document shows its model."""
+    """JSON rendered by `json_bytes`; a JSONResponse so that the OpenAPI document shows its model."""
 
     media_type = HAL_JSON
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return json_bytes(content)
 
 
 class ReportResponse(HalResponse):

@@ -1,4 +1,8 @@
-"""The one place that writes and reads API timestamps (`2014-02-27T00:00:00Z`)."""
+"""The one place that writes and reads API timestamps (`2014-02-27T00:00:00Z`).
+
+Conversation and thread documents carry their rows' datetimes as they are and
+`kit.hal.json_bytes` writes them in this same form (orjson, in C): `fmt` is for the rest.
+"""
 
 from __future__ import annotations
 

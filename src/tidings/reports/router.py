@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
 from starlette.responses import Response
@@ -18,7 +17,7 @@ from starlette.responses import Response
 from tidings.auth.caller import Caller, bearer_token, caller_and_stamp, known_caller_and_stamp
 from tidings.kit import timefmt
 from tidings.kit.documents import BusySlot, ChannelSeries, DrilldownOut, OverallReport, PeriodSeries
-from tidings.kit.hal import REPORT_JSON, ReportResponse
+from tidings.kit.hal import REPORT_JSON, ReportResponse, json_bytes
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.reuse import ResponseReuse
 from tidings.reports import service
@@ -94,7 +93,7 @@ def _report(
             def compute() -> Awaitable[Any]:
                 return db.read_report(build, scope, params, *zone)
 
-            body = orjson.dumps(await request.app.state.report_flights.run(key, compute))
+            body = json_bytes(await request.app.state.report_flights.run(key, compute))
             if reuse is not None:
                 reuse.put(key, stamp, timefmt.now(), None, body)
         return Response(body, media_type=REPORT_JSON)
