@@ -163,7 +163,8 @@ class TestCreate:
             ],
         )
         cid = api.created_id(api.post("/v2/conversations", body))
-        page = api.get("/v2/conversations", params={"mailbox": mailbox, "status": "all", "embed": "threads"}).json()
+        listing = {"mailbox": mailbox, "status": "all", "embed": "threads"}
+        page = api.get("/v2/conversations", params=listing).json()
         (listed,) = page["_embedded"]["conversations"]
         assert listed["id"] == cid
         assert listed["createdAt"] == "2014-02-27T10:00:00Z"
