@@ -73,25 +73,23 @@ def _query_without_page(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.query_params.multi_items() if k != "page" and v != ""]
 
 
-def _url(request: Request, params: list[tuple[str, str]]) -> str:
-    url = base_url(request) + request.url.path
-    return f"{url}?{urlencode(params)}" if params else url
-
-
 def paged(request: Request, key: str, items: list[dict[str, Any]], page: int, size: int, total: int) -> dict:
     """A HAL page: `_embedded` always present, `page{size,totalElements,totalPages,number}`."""
     total_pages = (total + size - 1) // size if total else 0
-    rest = _query_without_page(request)
+    # The request's other parameters are encoded once; each link adds its own page number.
+    rest = urlencode(_query_without_page(request))
+    url = base_url(request) + request.url.path
+    at_page = f"{url}?{rest}&page=" if rest else f"{url}?page="
     links: dict[str, Any] = {
-        "self": {"href": _url(request, [*rest, ("page", str(page))])},
-        "first": {"href": _url(request, [*rest, ("page", "1")])},
-        "last": {"href": _url(request, [*rest, ("page", str(max(total_pages, 1)))])},
+        "self": {"href": f"{at_page}{page}"},
+        "first": {"href": f"{at_page}1"},
+        "last": {"href": f"{at_page}{max(total_pages, 1)}"},
     }
     if page < total_pages:
-        links["next"] = {"href": _url(request, [*rest, ("page", str(page + 1))])}
+        links["next"] = {"href": f"{at_page}{page + 1}"}
     if 1 < page <= total_pages + 1:
-        links["previous"] = {"href": _url(request, [*rest, ("page", str(page - 1))])}
-    template = _url(request, rest) + ("{&page}" if rest else "{?page}")
+        links["previous"] = {"href": f"{at_page}{page - 1}"}
+    template = f"{url}?{rest}{{&page}}" if rest else f"{url}{{?page}}"
     links["page"] = {"href": template, "templated": True}
     return {
         "_embedded": {key: items},
