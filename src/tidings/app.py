@@ -19,7 +19,7 @@ from tidings.kit.hal import HalResponse
 from tidings.kit.middleware import RequestEnvelopeMiddleware
 from tidings.kit.openapi import install_openapi
 from tidings.kit.ratelimit import RateLimitMiddleware, count_database
-from tidings.kit.reuse import ResponseReuse
+from tidings.kit.reuse import DataStamp, ResponseReuse
 from tidings.kit.runtime import settle_heap
 from tidings.mailboxes.router import router as mailboxes_router
 from tidings.reports.router import router as reports_router
@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     counts = count_database(db)
     reuse = ResponseReuse(settings.reuse_entries) if settings.reuse_entries else None
+    # The data stamp: what kept answers are checked against and what lets a report share the
+    # computation under way (kit/coalesce.py), with kept answers or without.
+    stamps = reuse.stamps if reuse is not None else DataStamp()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -65,8 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if counts is not db:
             counts.dispose()
         db.dispose()
-        if reuse is not None:
-            await reuse.stamps.aclose()
+        await stamps.aclose()
 
     app = FastAPI(
         title="Tidings",
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.report_flights = Coalescer()
     app.state.reuse = reuse
+    app.state.stamps = stamps
     app.state.trust_proxy = settings.trust_proxy
     for router in ROUTERS:
         app.include_router(router)

@@ -149,3 +149,56 @@ def test_a_caller_that_goes_away_cancels_nobody_elses_answer() -> None:
     answers, started = asyncio.run(scenario())
     assert answers == [3]
     assert started == [0, 3], "the cancelled first caller's computation still ran to its end"
+
+
+def test_a_call_whose_stamp_is_the_running_computations_shares_it() -> None:
+    """The stamp read after a call arrived equals the one read before the computation began:
+    nothing was committed between, so the computation under way answers it too."""
+
+    async def scenario() -> tuple[list[int], list[int], int, int]:
+        db, flights = Database(), Coalescer()
+        first = asyncio.create_task(flights.run("k", db.reader(), stamp=1))
+        await _settle()
+        same = [asyncio.create_task(flights.run("k", db.reader(), stamp=1)) for _ in range(3)]
+        await _settle()
+        assert db.started == [0], "the calls with the same stamp started nothing"
+        db.release.set()
+        answers = [await first] + [await task for task in same]
+        return answers, db.started, flights.computations, flights.joined
+
+    answers, started, computations, joined = asyncio.run(scenario())
+    assert answers == [0, 0, 0, 0]
+    assert started == [0]
+    assert (computations, joined) == (1, 3)
+
+
+def test_a_call_with_another_stamp_or_none_waits_for_the_next_computation() -> None:
+    async def scenario() -> tuple[list[int], list[int], int, int]:
+        db, flights = Database(), Coalescer()
+        first = asyncio.create_task(flights.run("k", db.reader(), stamp=1))
+        await _settle()
+        db.value = 2  # committed after the first computation took its snapshot: the stamp moved
+        moved = asyncio.create_task(flights.run("k", db.reader(), stamp=2))
+        unknown = asyncio.create_task(flights.run("k", db.reader(), stamp=None))
+        await _settle()
+        db.release.set()
+        answers = [await first, await moved, await unknown]
+        return answers, db.started, flights.computations, flights.joined
+
+    answers, started, computations, joined = asyncio.run(scenario())
+    assert answers == [0, 2, 2]
+    assert started == [0, 2]
+    assert (computations, joined) == (2, 0)
+
+
+def test_a_computation_without_a_stamp_is_never_joined() -> None:
+    async def scenario() -> tuple[list[int], int]:
+        db, flights = Database(), Coalescer()
+        first = asyncio.create_task(flights.run("k", db.reader()))
+        await _settle()
+        later = asyncio.create_task(flights.run("k", db.reader(), stamp=None))
+        await _settle()
+        db.release.set()
+        return [await first, await later], flights.computations
+
+    assert asyncio.run(scenario()) == ([0, 0], 2)

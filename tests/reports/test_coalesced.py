@@ -76,3 +76,56 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
     assert others["current"]["totalConversations"] == 0
     # The report before, the held one, the four together, the outsider's, the check just above.
     assert flights.computations == 5
+
+
+def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
+    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a commit since the held computation began, the data stamp read for each later
+    request is the one read before it: they take its answer, and no other computation starts."""
+    monkeypatch.setattr(app.state, "reuse", None)  # each request reaches the computations
+    january_history(api)
+    db, flights = app.state.db, app.state.report_flights
+    compute = db.read_report
+
+    async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], int, int]:
+        computed, release = asyncio.Event(), asyncio.Event()
+        held = 0
+
+        async def first_held(fn: Any, *args: Any) -> Any:
+            nonlocal held
+            answer = await compute(fn, *args)
+            held += 1
+            if held == 1:
+                computed.set()
+                await release.wait()
+            return answer
+
+        db.read_report = first_held
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+            async def get() -> dict[str, Any]:
+                response = await client.get(REPORTS, params=JAN, headers=api.headers)
+                assert response.status_code == 200, response.text
+                return dict(response.json())
+
+            computations, joined = flights.computations, flights.joined
+            first = asyncio.create_task(get())
+            await computed.wait()
+            later = [asyncio.create_task(get()) for _ in range(4)]
+            for _ in range(1000):  # up to 5 s for the four to arrive; then the asserts say why
+                if flights.joined == joined + 4:
+                    break
+                await asyncio.sleep(0.005)
+            release.set()
+            return await first, [await task for task in later], flights.computations - computations, held
+
+    try:
+        first, later, started, held = asyncio.run(scenario())
+    finally:
+        db.read_report = compute
+    assert first["current"]["totalConversations"] == 5
+    assert all(body == first for body in later)
+    assert (started, held) == (1, 1), "one computation answered all five"
+    assert first == report(api, **JAN)

@@ -7,11 +7,14 @@ waited for the cores: sixteen at once took 2.6-3.8 s at the 99th percentile.
 
 Sharing a computation that is already running would answer from a snapshot taken before the
 request arrived, and a client that has just written (and had its answer) could read a report
-without its change. So a request never joins a computation that has started: it joins the next
-one, which starts when the running one ends and takes its snapshot after every request waiting
-for it arrived. Each answer therefore reflects the database at some moment between its
-request's arrival and its response, exactly as an unshared read does; a request that finds
-nothing running starts at once. Requests for different things never wait for each other.
+without its change. So a request joins the next computation, which starts when the running one
+ends and takes its snapshot after every request waiting for it arrived; a request that finds
+nothing running starts at once. The one exception proves that nothing changed: the data stamp
+(`kit.reuse.DataStamp`, which every commit moves and nothing moves back) read after the request
+arrived is the one read before the running computation began, so no commit came between and
+that computation's snapshot is one the request could have read itself. Each answer therefore
+reflects the database at some moment between its request's arrival and its response, exactly
+as an unshared read does. Requests for different things never wait for each other.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class _Flight(Generic[T]):
 
     compute: Callable[[], Awaitable[T]]
     done: asyncio.Future[T]
+    # The data stamp read before the computation began (None: not known, nobody joins it).
+    stamp: Hashable | None = None
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
 
@@ -42,18 +47,26 @@ class Coalescer:
     def __init__(self) -> None:
         self._running: dict[Hashable, _Flight[Any]] = {}
         self._waiting: dict[Hashable, _Flight[Any]] = {}
-        # How many calls were made and how many computations they started: for tests and
-        # diagnostics.
+        # How many calls were made, how many computations they started and how many joined
+        # one under way: for tests and diagnostics.
         self.calls = 0
         self.computations = 0
+        self.joined = 0
 
-    async def run(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+    async def run(
+        self, key: Hashable, compute: Callable[[], Awaitable[T]], stamp: Hashable | None = None
+    ) -> T:
         """`compute()`'s answer from a computation started after this call, shared with the
-        identical calls waiting for the same one."""
+        identical calls waiting for the same one; or from the one under way, when `stamp` (the
+        data stamp, read after this call's request arrived) is the one read before it began."""
         self.calls += 1
+        running: _Flight[T] | None = self._running.get(key)
+        if running is not None and stamp is not None and running.stamp == stamp:
+            self.joined += 1
+            return await asyncio.shield(running.done)
         flight: _Flight[T] | None = self._waiting.get(key)
         if flight is None:
-            flight = _Flight(compute, asyncio.get_running_loop().create_future())
+            flight = _Flight(compute, asyncio.get_running_loop().create_future(), stamp)
             if key in self._running:
                 self._waiting[key] = flight
             else:

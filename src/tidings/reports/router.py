@@ -67,7 +67,8 @@ def _report(
     """A report route that takes only the request: FastAPI has no dependency or query model to
     solve for it. `zoned`: the report counts days and hours of the company time zone.
 
-    Identical reports asked for at once are computed once (`kit.coalesce`), and one asked for
+    Identical reports asked for at once are computed once (`kit.coalesce`, which shares the
+    computation under way too while the data stamp has not moved), and one asked for
     again while the data is unchanged is sent again (`kit.reuse`; a report reads no clock): the
     key is what the answer depends on, the caller's mailboxes rather than the caller, so agents
     who see the same mailboxes share a wallboard's report."""
@@ -89,11 +90,13 @@ def _report(
         key = key_of(scope, params)
         body = reuse.get(key, stamp) if reuse is not None else None
         if body is None:
+            if stamp is None:  # read now, before any computation this request may start or join
+                stamp = await request.app.state.stamps.read_on_loop(db)
 
             def compute() -> Awaitable[Any]:
                 return db.read_report(build, scope, params, *zone)
 
-            body = json_bytes(await request.app.state.report_flights.run(key, compute))
+            body = json_bytes(await request.app.state.report_flights.run(key, compute, stamp))
             if reuse is not None:
                 reuse.put(key, stamp, timefmt.now(), None, body)
         return Response(body, media_type=REPORT_JSON)
