@@ -864,9 +864,10 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "(no queueing; before 3 December by a Python client, whose own 0.5-1 ms a response it "
         "included); the LIKE speed-up is LIKE ms / alone p50, both single requests without load.",
         "- shared reports: identical report and drilldown requests asked for at once share one "
-        "computation started after they arrived (`kit/coalesce.py`), which the identical requests "
-        "of a scenario do under load; the rows *each request its own interval* move the interval "
-        "back a second per request, so nothing is shared.",
+        "computation started after they arrived, or (from 4 December night) the one under way when "
+        "the data stamp read for them is the one read before it began (`kit/coalesce.py`), which "
+        "the identical requests of a scenario do under load; the rows *each request its own "
+        "interval* move the interval back a second per request, so nothing is shared.",
         "- CPU ms/req: user + system time the server's processes (granian and its two workers), the "
         "database server's (PostgreSQL's; SQLite works inside the server) and wrk spent while wrk ran, "
         "divided by the requests served (bench/cpu.py). The two cores stay ~100 % busy under load, so "
