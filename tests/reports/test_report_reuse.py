@@ -59,3 +59,30 @@ def test_a_kept_report_is_sent_without_a_database_thread(
     assert report(api, **JAN) == first
     assert calls == []
     assert api.get("/v2/reports/conversations?start=2015-01-01T00:00:00Z&end=nonsense").status_code == 400
+
+
+def test_a_kept_report_is_sent_without_its_parameters_read_again(
+    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its key is the request as sent and the mailboxes the caller sees: only a valid request's
+    answer is kept, so nothing is parsed to find it. Asked in other words, the same report is
+    computed under its own key and reads the same."""
+    from tidings.reports import router
+
+    mailbox = api.mailbox()
+    conversation(api, mailbox, "2015-01-10T10:00:00Z", email="a@example.com")
+    read, parsed = router.read_query_model, []
+
+    def counted(model: Any, request: Any) -> Any:
+        parsed.append(model)
+        return read(model, request)
+
+    monkeypatch.setattr(router, "read_query_model", counted)
+    first = report(api, **JAN)
+    assert len(parsed) == 1
+    assert report(api, **JAN) == first
+    assert len(parsed) == 1, "the kept answer was found without parsing"
+    reordered = dict(reversed(list(JAN.items())))
+    assert list(reordered) != list(JAN)
+    assert report(api, **reordered) == first
+    assert len(parsed) == 2

@@ -40,12 +40,12 @@ def company_zone(request: Request) -> ZoneInfo:
 
 def _asked(
     conn: Connection, request: Request, token: str, model: type[ReportFilters], stamp_read: Hashable | None
-) -> tuple[Scope, Any, Hashable | None]:
+) -> tuple[Caller, Scope, Any, Hashable | None]:
     """Caller, then parameters (a bad token is a 401 before any 400), and the data stamp a
     kept answer is checked against (kit/reuse.py): the one the event loop read (`stamp_read`),
     or read here, before the report's own transaction."""
     caller, stamp = caller_and_stamp(conn, token, request.app.state.reuse, stamp_read)
-    return (*_scoped(request, caller, model), stamp)
+    return (caller, *_scoped(request, caller, model), stamp)
 
 
 def _scoped(request: Request, caller: Caller, model: type[ReportFilters]) -> tuple[Scope, Any]:
@@ -79,26 +79,33 @@ def _report(
         reuse: ResponseReuse | None = request.app.state.reuse
         zone = (company_zone(request),) if zoned else ()
 
-        def key_of(scope: Scope, params: Any) -> Hashable:
-            return (path, scope, params.model_dump_json(), *zone)
+        def kept_as(caller: Caller) -> Hashable:
+            """A kept answer's key: the request as sent and the mailboxes its caller sees. Only a
+            valid request's answer is kept, so one found needs no parameter parsed."""
+            return (path, caller.mailbox_ids, request.scope["query_string"], *zone)
 
         caller, stamp = await known_caller_and_stamp(request, token)
         if caller is not None:  # known under this stamp: no database thread to look it up
+            body = reuse.get(kept_as(caller), stamp) if reuse is not None else None
+            if body is not None:
+                return Response(body, media_type=REPORT_JSON)
             scope, params = _scoped(request, caller, model)
         else:
-            scope, params, stamp = await db.read(_asked, request, token, model, stamp)
-        key = key_of(scope, params)
-        body = reuse.get(key, stamp) if reuse is not None else None
-        if body is None:
-            if stamp is None:  # read now, before any computation this request may start or join
-                stamp = await request.app.state.stamps.read_on_loop(db)
+            caller, scope, params, stamp = await db.read(_asked, request, token, model, stamp)
+            body = reuse.get(kept_as(caller), stamp) if reuse is not None else None
+            if body is not None:
+                return Response(body, media_type=REPORT_JSON)
+        if stamp is None:  # read now, before any computation this request may start or join
+            stamp = await request.app.state.stamps.read_on_loop(db)
 
-            def compute() -> Awaitable[Any]:
-                return db.read_report(build, scope, params, *zone)
+        def compute() -> Awaitable[Any]:
+            return db.read_report(build, scope, params, *zone)
 
-            body = json_bytes(await request.app.state.report_flights.run(key, compute, stamp))
-            if reuse is not None:
-                reuse.put(key, stamp, timefmt.now(), None, body)
+        # Shared by identical reports: the same parameters, however written.
+        key = (path, scope, params.model_dump_json(), *zone)
+        body = json_bytes(await request.app.state.report_flights.run(key, compute, stamp))
+        if reuse is not None:
+            reuse.put(kept_as(caller), stamp, timefmt.now(), None, body)
         return Response(body, media_type=REPORT_JSON)
 
     route.__name__ = name or build.__name__  # the OpenAPI operation's id
