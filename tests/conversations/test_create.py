@@ -23,6 +23,26 @@ def _body(mailbox_id: int, **overrides: object) -> dict:
     return body
 
 
+def _imported(mailbox: int, answered_at: str, **fields: object) -> dict:
+    """An imported conversation of 2014-02-27 10:00 with its customer's question and the reply
+    sent at `answered_at`."""
+    return _body(
+        mailbox,
+        imported=True,
+        createdAt="2014-02-27T10:00:00Z",
+        threads=[
+            {
+                "type": "customer",
+                "text": "old question",
+                "createdAt": "2014-02-27T10:00:00Z",
+                "customer": {"email": "old@example.com"},
+            },
+            {"type": "reply", "text": "old answer", "createdAt": answered_at},
+        ],
+        **fields,
+    )
+
+
 class TestCreate:
     def test_created_with_headers_and_readable(self, api: Api) -> None:
         mailbox = api.mailbox()
@@ -121,22 +141,7 @@ class TestCreate:
 
     def test_imported_with_past_dates(self, api: Api) -> None:
         mailbox = api.mailbox()
-        body = _body(
-            mailbox,
-            imported=True,
-            status="closed",
-            createdAt="2014-02-27T10:00:00Z",
-            closedAt="2014-03-01T09:00:00Z",
-            threads=[
-                {
-                    "type": "customer",
-                    "text": "old question",
-                    "createdAt": "2014-02-27T10:00:00Z",
-                    "customer": {"email": "old@example.com"},
-                },
-                {"type": "reply", "text": "old answer", "createdAt": "2014-02-28T10:00:00Z"},
-            ],
-        )
+        body = _imported(mailbox, "2014-02-28T10:00:00Z", status="closed", closedAt="2014-03-01T09:00:00Z")
         c = api.get(f"/v2/conversations/{api.created_id(api.post('/v2/conversations', body))}").json()
         assert c["createdAt"] == "2014-02-27T10:00:00Z"
         assert c["closedAt"] == "2014-03-01T09:00:00Z"
@@ -148,20 +153,7 @@ class TestCreate:
     def test_instants_read_the_same_in_a_list_page_and_its_threads(self, api: Api) -> None:
         """A list page writes its instants through another path than one conversation's GET."""
         mailbox = api.mailbox()
-        body = _body(
-            mailbox,
-            imported=True,
-            createdAt="2014-02-27T10:00:00Z",
-            threads=[
-                {
-                    "type": "customer",
-                    "text": "old question",
-                    "createdAt": "2014-02-27T10:00:00Z",
-                    "customer": {"email": "old@example.com"},
-                },
-                {"type": "reply", "text": "old answer", "createdAt": "2014-02-28T10:30:05Z"},
-            ],
-        )
+        body = _imported(mailbox, "2014-02-28T10:30:05Z")
         cid = api.created_id(api.post("/v2/conversations", body))
         listing = {"mailbox": mailbox, "status": "all", "embed": "threads"}
         page = api.get("/v2/conversations", params=listing).json()

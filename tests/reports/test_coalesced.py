@@ -19,6 +19,24 @@ from tests.reports.history import JAN, REPORTS, conversation, january_history, r
 from tests.support.api import Api
 
 
+class FirstHeld:
+    """In place of `db.read_report`: the first computation, once it has read the database,
+    waits for `release` before it answers."""
+
+    def __init__(self, compute: Any) -> None:
+        self.compute = compute
+        self.computed, self.release = asyncio.Event(), asyncio.Event()
+        self.held = 0
+
+    async def __call__(self, fn: Any, *args: Any) -> Any:
+        answer = await self.compute(fn, *args)
+        self.held += 1
+        if self.held == 1:
+            self.computed.set()
+            await self.release.wait()
+        return answer
+
+
 def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_writes(
     api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -32,19 +50,7 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
     compute = db.read_report
 
     async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-        computed, release = asyncio.Event(), asyncio.Event()
-        held = 0
-
-        async def first_held(fn: Any, *args: Any) -> Any:
-            nonlocal held
-            answer = await compute(fn, *args)
-            held += 1
-            if held == 1:
-                computed.set()
-                await release.wait()
-            return answer
-
-        db.read_report = first_held
+        db.read_report = first_held = FirstHeld(compute)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
 
@@ -54,7 +60,7 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
                 return dict(response.json())
 
             first = asyncio.create_task(get(api))
-            await computed.wait()
+            await first_held.computed.wait()
             calls = flights.calls
             late = "2015-01-20T10:00:00Z"
             await asyncio.to_thread(conversation, api, h.mailbox, late, email="late@example.com")
@@ -62,7 +68,7 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
             others = asyncio.create_task(get(outsider))
             while flights.calls < calls + 5:
                 await asyncio.sleep(0.005)
-            release.set()
+            first_held.release.set()
             return await first, [await task for task in later], await others
 
     try:
@@ -89,19 +95,7 @@ def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
     compute = db.read_report
 
     async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], int, int]:
-        computed, release = asyncio.Event(), asyncio.Event()
-        held = 0
-
-        async def first_held(fn: Any, *args: Any) -> Any:
-            nonlocal held
-            answer = await compute(fn, *args)
-            held += 1
-            if held == 1:
-                computed.set()
-                await release.wait()
-            return answer
-
-        db.read_report = first_held
+        db.read_report = first_held = FirstHeld(compute)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
 
@@ -112,14 +106,19 @@ def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
 
             computations, joined = flights.computations, flights.joined
             first = asyncio.create_task(get())
-            await computed.wait()
+            await first_held.computed.wait()
             later = [asyncio.create_task(get()) for _ in range(4)]
             for _ in range(1000):  # up to 5 s for the four to arrive; then the asserts say why
                 if flights.joined == joined + 4:
                     break
                 await asyncio.sleep(0.005)
-            release.set()
-            return await first, [await task for task in later], flights.computations - computations, held
+            first_held.release.set()
+            return (
+                await first,
+                [await task for task in later],
+                flights.computations - computations,
+                first_held.held,
+            )
 
     try:
         first, later, started, held = asyncio.run(scenario())

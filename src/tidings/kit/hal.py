@@ -24,7 +24,7 @@ _JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
 
 
 def json_bytes(content: Any) -> bytes:
-    """The one place a response document becomes JSON."""
+    """How every HAL and report document becomes JSON (vnd.error bodies: kit/errors)."""
     return orjson.dumps(content, option=_JSON_OPTIONS)
 
 
