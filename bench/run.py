@@ -832,7 +832,7 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         ),
         "?",
     )
-    lines = [
+    header = [
         "# Benchmark results",
         "",
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{current_commit()}` (each "
@@ -891,9 +891,10 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "",
     ]
     earlier = RESULTS.read_text() if RESULTS.exists() else ""
+    sections: dict[str, list[str]] = {}
     for run in runs:
         seconds, threads = run["generation"]
-        lines += [
+        lines = sections[run["label"]] = [
             f"## {run['label']}",
             "",
             f"Run: {run['finished']} UTC, commit `{current_commit()}`; speed probe "
@@ -922,10 +923,12 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 f"{speedup} | {'met' if not missed else 'MISSED: ' + '; '.join(missed)} |"
             )
         lines += ["", f"Word counts used to pick the search words: {run['params']['word_counts']}", ""]
-    text = "\n".join(lines) + "\n"
-    for section in earlier_sections(earlier, {run["label"] for run in runs}):
-        text += "\n" + section
-    RESULTS.write_text(text)
+    texts = {label: "\n".join(lines).rstrip("\n") for label, lines in sections.items()}
+    for section in earlier_sections(earlier, set(sections)):
+        texts[section.splitlines()[0][3:].strip()] = section.rstrip("\n")
+    # SQLite first, then PostgreSQL, whichever of them this run measured.
+    order = sorted(texts, key=lambda label: (label != "SQLite", label))
+    RESULTS.write_text("\n".join(header) + "\n" + "\n\n".join(texts[label] for label in order) + "\n")
     print(f"wrote {RESULTS}")
 
 
