@@ -85,16 +85,14 @@ def _report(
             return (path, caller.mailbox_ids, request.scope["query_string"], *zone)
 
         caller, stamp = await known_caller_and_stamp(request, token)
-        if caller is not None:  # known under this stamp: no database thread to look it up
-            body = reuse.get(kept_as(caller), stamp) if reuse is not None else None
-            if body is not None:
-                return Response(body, media_type=REPORT_JSON)
-            scope, params = _scoped(request, caller, model)
-        else:
+        asked: tuple[Scope, Any] | None = None
+        if caller is None:  # not known under this stamp: looked up, parameters read, in a thread
             caller, scope, params, stamp = await db.read(_asked, request, token, model, stamp)
-            body = reuse.get(kept_as(caller), stamp) if reuse is not None else None
-            if body is not None:
-                return Response(body, media_type=REPORT_JSON)
+            asked = (scope, params)
+        body = reuse.get(kept_as(caller), stamp) if reuse is not None else None
+        if body is not None:
+            return Response(body, media_type=REPORT_JSON)
+        scope, params = asked if asked is not None else _scoped(request, caller, model)
         if stamp is None:  # read now, before any computation this request may start or join
             stamp = await request.app.state.stamps.read_on_loop(db)
 
