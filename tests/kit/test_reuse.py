@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -218,6 +218,9 @@ class _HeldReads:
         self.release = asyncio.Event()
         real = reuse_module._LoopReads._query
         held = self
+        # The hold counts against a read's time limit (1 s, after which the request asks on a
+        # thread); on a loaded machine the test's commit alone can take that long.
+        monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", 60.0)
 
         async def query(reads: Any) -> Hashable:
             held.started += 1
@@ -227,6 +230,14 @@ class _HeldReads:
             return found
 
         monkeypatch.setattr(reuse_module._LoopReads, "_query", query)
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Wait for the condition; fail (rather than hang) when it does not come."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "the held read never came"
+        await asyncio.sleep(0.001)
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -240,8 +251,7 @@ def test_a_request_waits_for_a_read_that_began_after_it_arrived(
     async def scenario() -> tuple[Hashable | None, Hashable | None]:
         held = _HeldReads(monkeypatch)
         earlier = asyncio.create_task(stamps.read_on_loop(database))
-        while held.answered == 0:
-            await asyncio.sleep(0.001)
+        await _until(lambda: held.answered > 0)
         await asyncio.to_thread(_touch, database.engine)
         later = asyncio.create_task(stamps.read_on_loop(database))
         await asyncio.sleep(0.05)
@@ -265,8 +275,7 @@ def test_requests_that_arrive_during_a_read_share_the_next_one(
     async def scenario() -> tuple[int, set[Hashable | None]]:
         held = _HeldReads(monkeypatch)
         first = asyncio.create_task(stamps.read_on_loop(database))
-        while held.started == 0:
-            await asyncio.sleep(0.001)
+        await _until(lambda: held.started > 0)
         rest = [asyncio.create_task(stamps.read_on_loop(database)) for _ in range(15)]
         await asyncio.sleep(0.01)
         held.release.set()
