@@ -117,6 +117,14 @@ def test_a_database_in_memory_sends_nothing_again() -> None:
         memory.dispose()
 
 
+@pytest.fixture(autouse=True)
+def patient_loop_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stamp read on the event loop gives up after 1 s (the request then asks on a thread):
+    on a loaded machine opening the connection, or a held read and the test's commit, can take
+    that long. These tests are about what a read finds, not its time limit."""
+    monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", 60.0)
+
+
 @pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
     found = Database(db_url)
@@ -218,9 +226,6 @@ class _HeldReads:
         self.release = asyncio.Event()
         real = reuse_module._LoopReads._query
         held = self
-        # The hold counts against a read's time limit (1 s, after which the request asks on a
-        # thread); on a loaded machine the test's commit alone can take that long.
-        monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", 60.0)
 
         async def query(reads: Any) -> Hashable:
             held.started += 1
