@@ -23,6 +23,7 @@ from tests.support.pgserver import PgServer
 from tidings.app import create_app
 from tidings.auth.service import bootstrap
 from tidings.db.migrate import upgrade
+from tidings.kit import reuse as reuse_module
 from tidings.kit.config import Settings
 from tidings.kit.db import create_db_engine
 
@@ -124,3 +125,12 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 def api(client: TestClient) -> Api:
     """A client authenticated as the bootstrap owner, with factories for test data."""
     return Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
+
+
+@pytest.fixture
+def patient_loop_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stamp read on the event loop gives up after 1 s (the request then asks on a thread, and
+    a request without a stamp shares no computation under way): on a loaded machine opening
+    PostgreSQL's connection for a test's own event loop, or a held read and the test's commit,
+    can take that long. For tests about what a read finds and who shares it, not its limit."""
+    monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", 60.0)

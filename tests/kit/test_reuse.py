@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
@@ -13,11 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, insert, select, text
 
+from tests.support.waiting import waited_for
 from tidings.db.tables import tags
 from tidings.kit import reuse as reuse_module
 from tidings.kit import timefmt
 from tidings.kit.db import Database, create_db_engine, normalise_url
 from tidings.kit.reuse import MAX_BODY_BYTES, MAX_TOTAL_BYTES, DataStamp, ResponseReuse
+
+# Every test here is about what a stamp read finds, none about its time limit.
+pytestmark = pytest.mark.usefixtures("patient_loop_reads")
 
 NOW = datetime(2026, 12, 4, 12, 0, 0, tzinfo=UTC)
 
@@ -115,14 +119,6 @@ def test_a_database_in_memory_sends_nothing_again() -> None:
             assert stamps.read(conn) != stamps.read(conn)
     finally:
         memory.dispose()
-
-
-@pytest.fixture(autouse=True)
-def patient_loop_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stamp read on the event loop gives up after 1 s (the request then asks on a thread):
-    on a loaded machine opening the connection, or a held read and the test's commit, can take
-    that long. These tests are about what a read finds, not its time limit."""
-    monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", 60.0)
 
 
 @pytest.fixture
@@ -237,14 +233,6 @@ class _HeldReads:
         monkeypatch.setattr(reuse_module._LoopReads, "_query", query)
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    """Wait for the condition; fail (rather than hang) when it does not come."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "the held read never came"
-        await asyncio.sleep(0.001)
-
-
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_request_waits_for_a_read_that_began_after_it_arrived(
     database: Database, monkeypatch: pytest.MonkeyPatch
@@ -256,7 +244,7 @@ def test_a_request_waits_for_a_read_that_began_after_it_arrived(
     async def scenario() -> tuple[Hashable | None, Hashable | None]:
         held = _HeldReads(monkeypatch)
         earlier = asyncio.create_task(stamps.read_on_loop(database))
-        await _until(lambda: held.answered > 0)
+        assert await waited_for(lambda: held.answered > 0, 30), "the held read never came"
         await asyncio.to_thread(_touch, database.engine)
         later = asyncio.create_task(stamps.read_on_loop(database))
         await asyncio.sleep(0.05)
@@ -280,7 +268,7 @@ def test_requests_that_arrive_during_a_read_share_the_next_one(
     async def scenario() -> tuple[int, set[Hashable | None]]:
         held = _HeldReads(monkeypatch)
         first = asyncio.create_task(stamps.read_on_loop(database))
-        await _until(lambda: held.started > 0)
+        assert await waited_for(lambda: held.started > 0, 30), "the held read never came"
         rest = [asyncio.create_task(stamps.read_on_loop(database)) for _ in range(15)]
         await asyncio.sleep(0.01)
         held.release.set()

@@ -17,12 +17,7 @@ from fastapi import FastAPI
 
 from tests.reports.history import JAN, REPORTS, conversation, january_history, report
 from tests.support.api import Api
-from tidings.kit import reuse as reuse_module
-
-# A stamp read on the event loop that takes longer than its limit (1 s) counts as unknown, and
-# a request with no stamp never shares the computation under way; a loaded machine can take
-# that long to open PostgreSQL's connection for the test's own event loop.
-SLOW_MACHINE_SECONDS = 60.0
+from tests.support.waiting import waited_for
 
 
 class FirstHeld:
@@ -43,12 +38,12 @@ class FirstHeld:
         return answer
 
 
+@pytest.mark.usefixtures("patient_loop_reads")
 def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_writes(
     api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each request here must reach the computations: none is answered again from a kept one.
     monkeypatch.setattr(app.state, "reuse", None)
-    monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", SLOW_MACHINE_SECONDS)
     h = january_history(api)
     other_mailbox = api.mailbox()
     outsider = api.as_user(api.user("user", [other_mailbox]))
@@ -73,10 +68,8 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
             await asyncio.to_thread(conversation, api, h.mailbox, late, email="late@example.com")
             later = [asyncio.create_task(get(api)) for _ in range(4)]
             others = asyncio.create_task(get(outsider))
-            for _ in range(1000):  # up to 5 s for the five to arrive; then the asserts say why
-                if flights.calls == calls + 5:
-                    break
-                await asyncio.sleep(0.005)
+            # Up to 5 s for the five to arrive; then the asserts below say why they did not.
+            await waited_for(lambda: flights.calls == calls + 5, 5, interval=0.005)
             first_held.release.set()
             return await first, [await task for task in later], await others
 
@@ -93,13 +86,13 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
     assert flights.computations == 5
 
 
+@pytest.mark.usefixtures("patient_loop_reads")
 def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
     api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without a commit since the held computation began, the data stamp read for each later
     request is the one read before it: they take its answer, and no other computation starts."""
     monkeypatch.setattr(app.state, "reuse", None)  # each request reaches the computations
-    monkeypatch.setattr(reuse_module, "LOOP_READ_TIMEOUT_SECONDS", SLOW_MACHINE_SECONDS)
     january_history(api)
     db, flights = app.state.db, app.state.report_flights
     compute = db.read_report
@@ -118,10 +111,8 @@ def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
             first = asyncio.create_task(get())
             await first_held.computed.wait()
             later = [asyncio.create_task(get()) for _ in range(4)]
-            for _ in range(1000):  # up to 5 s for the four to arrive; then the asserts say why
-                if flights.joined == joined + 4:
-                    break
-                await asyncio.sleep(0.005)
+            # Up to 5 s for the four to arrive; then the asserts below say why they did not.
+            await waited_for(lambda: flights.joined == joined + 4, 5, interval=0.005)
             first_held.release.set()
             return (
                 await first,
