@@ -62,7 +62,7 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
                 return dict(response.json())
 
             first = asyncio.create_task(get(api))
-            await first_held.computed.wait()
+            assert await waited_for(first_held.computed.is_set, 30), "the first report was never computed"
             calls = flights.calls
             late = "2015-01-20T10:00:00Z"
             await asyncio.to_thread(conversation, api, h.mailbox, late, email="late@example.com")
@@ -109,7 +109,7 @@ def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
 
             computations, joined = flights.computations, flights.joined
             first = asyncio.create_task(get())
-            await first_held.computed.wait()
+            assert await waited_for(first_held.computed.is_set, 30), "the first report was never computed"
             later = [asyncio.create_task(get()) for _ in range(4)]
             # Up to 5 s for the four to arrive; then the asserts below say why they did not.
             await waited_for(lambda: flights.joined == joined + 4, 5, interval=0.005)
