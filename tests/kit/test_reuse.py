@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Hashable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -184,7 +185,10 @@ def test_a_lost_connection_gives_no_stamp_once_then_is_made_again(
     on a thread), and after the pause a new connection reads the stamp again."""
     stamps = DataStamp()
     clock = [1000.0]
-    monkeypatch.setattr(reuse_module.time, "monotonic", lambda: clock[0])
+    # The retry pause's clock only: `time.monotonic` itself is the event loop's clock too, and
+    # frozen it never ended the `asyncio.sleep` below (a hang whenever the killed backend was
+    # still listed at the first look, as on a loaded machine).
+    monkeypatch.setattr(reuse_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
 
     async def scenario() -> list[Hashable | None]:
         found = [await stamps.read_on_loop(database)]
