@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -23,6 +24,14 @@ from tidings.kit.config import Settings
 from tidings.kit.db import Database
 from tidings.kit.ratelimit import RateLimitMiddleware
 
+# Five seconds into a minute: a window that does not turn during a test.
+MID_WINDOW = 1_700_000_000.0 - 1_700_000_000 % 60 + 5
+
+
+def _limiter_clock(monkeypatch: pytest.MonkeyPatch, now: Callable[[], float]) -> None:
+    """The limiter's clock alone: `time.time` itself is every other caller's clock too."""
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=now))
+
 
 def _client(settings: Settings, limit: int) -> TestClient:
     settings.rate_limit_per_minute = limit
@@ -32,8 +41,8 @@ def _client(settings: Settings, limit: int) -> TestClient:
 
 
 def test_headers_double_writes_429_and_reset(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    clock = [1_700_000_000.0 - 1_700_000_000 % 60 + 5]
-    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    clock = [MID_WINDOW]
+    _limiter_clock(monkeypatch, lambda: clock[0])
     with _client(settings, 6) as client:
         api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)  # a POST: costs 2
         first = api.get("/v2/users/me")
@@ -56,7 +65,7 @@ def test_headers_double_writes_429_and_reset(settings: Settings, monkeypatch) ->
 
 def test_two_apps_on_one_database_share_the_count(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # Mid-window, so that the minute cannot turn between the requests (it once did in CI).
-    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    _limiter_clock(monkeypatch, lambda: MID_WINDOW)
     with _client(settings, 5) as one, _client(settings, 5) as two:
         api_one = Api.for_app(one, BOOT_APP_ID, BOOT_APP_SECRET)
         api_two = Api(two, api_one.token)
@@ -114,7 +123,7 @@ def _database(settings: Settings) -> Database:
 @pytest.fixture
 def far_from_the_limit(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Counted]:
     """A limit of a million, five seconds into a window that does not turn during the test."""
-    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    _limiter_clock(monkeypatch, lambda: MID_WINDOW)
     db = _database(settings)
     try:
         yield _Counted(db, 1_000_000)
@@ -176,7 +185,7 @@ def test_two_processes_counting_ahead_stop_exactly_at_the_limit(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tokens taken ahead run out before the last 2,000, so the 429 falls where one count would put it."""
-    monkeypatch.setattr(ratelimit.time, "time", lambda: 1_700_000_000.0 - 1_700_000_000 % 60 + 5)
+    _limiter_clock(monkeypatch, lambda: MID_WINDOW)
     limit = 2_200
     db_one, db_two = _database(settings), _database(settings)
     try:
