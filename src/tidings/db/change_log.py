@@ -34,9 +34,11 @@ from tidings.kit.prepared import Prepared
 log = logging.getLogger(__name__)
 
 TRIGGER = "data_changed"
-# Tables whose writes change no answer the API gives: the limiter's counts, this log itself and
-# Alembic's version row.
-NOT_DATA = frozenset({"rate_limit_windows", "data_changes", "data_change_epochs", "alembic_version"})
+# Tables whose writes change no answer the API gives: the limiter's counts, this log itself,
+# the webhook sender's bookkeeping and Alembic's version row.
+NOT_DATA = frozenset(
+    {"rate_limit_windows", "data_changes", "data_change_epochs", "webhook_deliveries", "alembic_version"}
+)
 PRUNE_AT = 100
 PRUNE_EVERY_SECONDS = 5.0
 _PRUNE_LOCK = 0x7469_6469_6E67  # pg_try_advisory_xact_lock key: one pruner at a time

@@ -500,6 +500,52 @@ rate_limit_windows = Table(
     Column("hits", Integer, nullable=False),
 )
 
+# Webhooks (behaviour §9): who is told of which events, and the outbox of deliveries, written
+# in the transaction of the change that causes them so that a crash loses none.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    _id(),
+    Column("url", String(2048), nullable=False),
+    Column("secret", String(40), nullable=False),
+    Column("events", Text, nullable=False),  # JSON list of event names
+    Column("mailbox_ids", Text),  # JSON list; NULL: every mailbox
+    Column("label", String(200)),
+    Column("notification", Boolean, nullable=False),
+    Column("payload_version", String(10), nullable=False),
+    Column("state", String(10), nullable=False),  # enabled | disabled
+    Column("dropped_in_a_row", Integer, nullable=False),
+    # Where the caller that registered the webhook reached this server: the payloads' links.
+    Column("api_base_url", String(2048), nullable=False),
+    Column("web_base_url", String(2048), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    Column("webhook_id", Integer, ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("event", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the exact JSON sent, and signed
+    Column("state", String(10), nullable=False),  # pending | delivered | dropped
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("claimed_until", Timestamp),  # a sender holds it until then (a crashed one lets go)
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp, index=True),  # finished ones are kept 30 days
+)
+_PENDING = text("state = 'pending'")
+Index(
+    "ix_webhook_deliveries_due",
+    webhook_deliveries.c.next_attempt_at,
+    webhook_deliveries.c.id,
+    sqlite_where=_PENDING,
+    postgresql_where=_PENDING,
+)
+
 # PostgreSQL: one row per transaction that changed data, written by a statement trigger on every
 # other table (`tidings.db.change_log`), so a kept answer's stamp moves with data commits only and
 # not with the rate limit's. Pruning deletes the rows and bumps the epoch. Unused on SQLite.
