@@ -105,6 +105,9 @@ def settings(db_url: str) -> Settings:
         bootstrap_app_id=BOOT_APP_ID,
         bootstrap_app_secret=BOOT_APP_SECRET,
         bootstrap_email=BOOT_EMAIL,
+        # Tests send webhook deliveries when they choose (`app.state.webhook_sender.send_due`);
+        # tests/webhooks/test_sender.py runs the background loop itself.
+        webhook_poll_seconds=0,
     )
 
 

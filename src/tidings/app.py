@@ -27,6 +27,8 @@ from tidings.saved_replies.router import router as saved_replies_router
 from tidings.tags.router import router as tags_router
 from tidings.threads.router import router as threads_router
 from tidings.users.router import router as users_router
+from tidings.webhooks.router import router as webhooks_router
+from tidings.webhooks.sender import Sender
 from tidings.workflows.router import router as workflows_router
 
 # Most requested first: a request is matched against each route in turn (no two routers share a
@@ -43,6 +45,7 @@ ROUTERS = (
     tags_router,
     saved_replies_router,
     workflows_router,
+    webhooks_router,
     auth_router,
 )
 
@@ -58,13 +61,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The data stamp: what kept answers are checked against and what lets a report share the
     # computation under way (kit/coalesce.py), with kept answers or without.
     stamps = reuse.stamps if reuse is not None else DataStamp()
+    sender = Sender(
+        db, poll_seconds=settings.webhook_poll_seconds, timeout_seconds=settings.webhook_timeout_seconds
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if settings.settle_heap:
             settle_heap()
-        async with pruned_while_serving(db):
-            yield
+        if settings.webhook_poll_seconds:
+            sender.start()
+        try:
+            async with pruned_while_serving(db):
+                yield
+        finally:
+            await sender.aclose()
         if counts is not db:
             counts.dispose()
         db.dispose()
@@ -82,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.report_flights = Coalescer()
     app.state.reuse = reuse
     app.state.stamps = stamps
+    app.state.webhook_sender = sender
     app.state.trust_proxy = settings.trust_proxy
     for router in ROUTERS:
         app.include_router(router)

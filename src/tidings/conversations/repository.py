@@ -139,23 +139,28 @@ def thread_facts(conn: Connection, conversation_id: int) -> dict[str, Any]:
     }
 
 
-def ensure_tags(conn: Connection, names: Iterable[str], now: datetime) -> dict[str, int]:
-    """Ids of the named tags (lower-case), creating the missing ones."""
+def ensure_tags(conn: Connection, names: Iterable[str], now: datetime) -> tuple[dict[str, int], list[int]]:
+    """Ids of the named tags (lower-case), creating the missing ones; and the ids created."""
     wanted = sorted({n.strip().lower() for n in names if n.strip()})
     if not wanted:
-        return {}
+        return {}, []
     found = {
         r.name: r.id for r in conn.execute(select(tags.c.name, tags.c.id).where(tags.c.name.in_(wanted)))
     }
+    made = []
     for name in wanted:
         if name not in found:
-            found[name] = _create_tag(conn, name, now)
-    return found
+            found[name], created = _create_tag(conn, name, now)
+            if created:
+                made.append(found[name])
+    return found, made
 
 
-def _create_tag(conn: Connection, name: str, now: datetime) -> int:
-    """A new tag, or the one a concurrent transaction created with the same name."""
-    return insert_or_existing(conn, lambda: _insert_tag(conn, name, now), lambda: _tag_id(conn, name))
+def _create_tag(conn: Connection, name: str, now: datetime) -> tuple[int, bool]:
+    """A new tag, or the one a concurrent transaction created with the same name (False)."""
+    return insert_or_existing(
+        conn, lambda: (_insert_tag(conn, name, now), True), lambda: _found(_tag_id(conn, name))
+    )
 
 
 def _insert_tag(conn: Connection, name: str, now: datetime) -> int:
@@ -427,3 +432,7 @@ def saved_reply_in_mailbox(conn: Connection, saved_reply_id: int, mailbox_id: in
         )
     ).first()
     return found is not None
+
+
+def _found(tag_id: int | None) -> tuple[int, bool] | None:
+    return None if tag_id is None else (tag_id, False)

@@ -34,6 +34,7 @@ from tidings.mailboxes import repository as mailboxes_repository
 from tidings.reports import activity as report_activity
 from tidings.search import index as search_index
 from tidings.users import repository as users_repository
+from tidings.webhooks import outbox
 
 MAX_THREADS = 100
 _TAGS = re.compile(r"<[^>]+>")
@@ -105,7 +106,10 @@ def resolve_customer(conn: Connection, ref: CustomerRef, now: datetime, path: st
         if getattr(ref, key, None) is not None
     }
     phones = [(ref.phone, "work")] if ref.phone else []
-    return customers_repository.find_or_create_by_email(conn, ref.email, attrs, now, phones)
+    customer_id, made = customers_repository.find_or_create_by_email(conn, ref.email, attrs, now, phones)
+    if made:
+        outbox.customer_event(conn, "customer.created", customer_id)
+    return customer_id
 
 
 def _visible_mailbox_for_body(conn: Connection, caller: Caller, mailbox_id: int, path: str) -> dict:
@@ -285,6 +289,14 @@ def _user_name(conn: Connection, user_id: int | None) -> str:
 # -- create ---------------------------------------------------------------------------------
 
 _THREAD_TYPES = {"reply": "message", "customer": "customer", "note": "note", "chat": "chat", "phone": "phone"}
+# The webhook event a new published thread is, by its type.
+_THREAD_EVENTS = {
+    "message": "convo.agent.reply.created",
+    "note": "convo.note.created",
+    "customer": "convo.customer.reply.created",
+    "chat": "convo.customer.reply.created",
+    "phone": "convo.customer.reply.created",
+}
 
 
 def create_conversation(conn: Connection, caller: Caller, body: ConversationCreate) -> int:
@@ -368,9 +380,9 @@ def create_conversation(conn: Connection, caller: Caller, body: ConversationCrea
         )
     repository.add_emails(conn, conversation_id, [*body.cc, *body.bcc])
     if body.tags:
-        repository.set_tags(
-            conn, conversation_id, repository.ensure_tags(conn, body.tags, now).values(), created_at
-        )
+        tag_ids, made_tags = repository.ensure_tags(conn, body.tags, now)
+        repository.set_tags(conn, conversation_id, tag_ids.values(), created_at)
+        outbox.tags_created(conn, made_tags)
     if field_values:
         repository.set_fields(conn, conversation_id, field_values)
 
@@ -381,6 +393,7 @@ def create_conversation(conn: Connection, caller: Caller, body: ConversationCrea
         conn, conversation_id, {"modified_at": modified, "user_updated_at": created_at}
     )
     refresh_derived(conn, conversation_id, modified_at=modified, user_acted_at=user_acted)
+    outbox.conversation_created(conn, conversation_id)
     return conversation_id
 
 
@@ -413,6 +426,7 @@ def add_thread(
 ) -> int:
     """Add a reply/note/customer/chat/phone thread and apply what it implies."""
     conversation = visible_conversation(conn, caller, conversation_id, lock=True)
+    watch = outbox.watch_conversation(conn, conversation_id)
     if conversation["total_threads"] >= MAX_THREADS:
         raise ApiError(412, f"Locked conversation - maximum number of threads ({MAX_THREADS}) reached")
     if created_at is not None and not imported:
@@ -479,6 +493,9 @@ def add_thread(
     if changes:
         repository.update_conversation(conn, conversation_id, changes)
     refresh_derived(conn, conversation_id, modified_at=when, user_acted_at=None if customer_side else when)
+    if watch is not None and published:
+        watch.add(_THREAD_EVENTS[kind])
+    outbox.conversation_changed(conn, watch)
     return thread_id
 
 
@@ -562,10 +579,12 @@ def patch_conversation(
         raise invalid(*errors)
     now = timefmt.now()
     user_id = caller.user_id
+    watch = outbox.watch_conversation(conn, conversation_id)
     for op in ops:
         conversation = repository.get(conn, conversation_id) or conversation
         _apply_op(conn, conversation, op, user_id, now)
     refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+    outbox.conversation_changed(conn, watch)
 
 
 def _apply_op(conn: Connection, conversation: dict, op: PatchOp, user_id: int, now: datetime) -> None:
@@ -629,9 +648,13 @@ def _apply_op(conn: Connection, conversation: dict, op: PatchOp, user_id: int, n
 
 def replace_tags(conn: Connection, caller: Caller, conversation_id: int, names: list[str]) -> None:
     visible_conversation(conn, caller, conversation_id, lock=True)
+    watch = outbox.watch_conversation(conn, conversation_id)
     now = timefmt.now()
-    repository.set_tags(conn, conversation_id, repository.ensure_tags(conn, names, now).values(), now)
+    tag_ids, made_tags = repository.ensure_tags(conn, names, now)
+    repository.set_tags(conn, conversation_id, tag_ids.values(), now)
     refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+    outbox.tags_created(conn, made_tags)
+    outbox.conversation_changed(conn, watch)
 
 
 def replace_fields(
@@ -639,9 +662,11 @@ def replace_fields(
 ) -> None:
     conversation = visible_conversation(conn, caller, conversation_id, lock=True)
     accepted = validate_field_values(conn, conversation["mailbox_id"], values)
+    watch = outbox.watch_conversation(conn, conversation_id)
     now = timefmt.now()
     repository.set_fields(conn, conversation_id, accepted)
     refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+    outbox.conversation_changed(conn, watch)
 
 
 def snooze(
@@ -678,8 +703,9 @@ def unsnooze(conn: Connection, caller: Caller, conversation_id: int) -> None:
 
 def delete_conversation(conn: Connection, caller: Caller, conversation_id: int) -> None:
     """Deleted conversations are gone from every read; the rows stay, as in the service's trash."""
-    visible_conversation(conn, caller, conversation_id, lock=True)
+    conversation = visible_conversation(conn, caller, conversation_id, lock=True)
     repository.update_conversation(conn, conversation_id, {"state": "deleted", "modified_at": timefmt.now()})
+    outbox.conversation_deleted(conn, conversation_id, conversation["mailbox_id"])
 
 
 def run_manual_workflow(

@@ -71,13 +71,19 @@ def find_or_create_by_email(
     attrs: dict[str, Any],
     now: datetime,
     phones: Iterable[tuple[str, str]] = (),
-) -> int:
-    """The customer owning this address; a new one with `attrs` (and phones) when nobody does."""
+) -> tuple[int, bool]:
+    """The customer owning this address; a new one with `attrs` (and phones) when nobody does
+    (True: this call made it)."""
     existing = id_by_email(conn, email)
     if existing is not None:
-        return existing
+        return existing, False
+
+    def made_meanwhile() -> tuple[int, bool] | None:
+        found = id_by_email(conn, email)
+        return None if found is None else (found, False)
+
     return insert_or_existing(
-        conn, lambda: create(conn, attrs, [(email, "work")], phones, now), lambda: id_by_email(conn, email)
+        conn, lambda: (create(conn, attrs, [(email, "work")], phones, now), True), made_meanwhile
     )
 
 

@@ -26,6 +26,7 @@ from tidings.customers.schemas import (
 )
 from tidings.db.tables import customer_emails, customer_phones
 from tidings.kit.errors import ApiError, FieldError, invalid, invalid_field, not_found
+from tidings.webhooks import outbox
 
 PATCH_OPS = ("replace", "add", "remove")
 PATCH_PATHS = {f"/{key}": key for key in repository.CUSTOMER_COLUMNS}
@@ -71,13 +72,15 @@ def create_customer(conn: Connection, body: CustomerCreate, now: datetime) -> in
         value, owner = sorted(owners.items())[0]
         raise _conflict(value, owner["customer_id"])
     with _unique_addresses(", ".join(sorted(seen))):
-        return repository.create(
+        customer_id = repository.create(
             conn,
             stored_scalars(body, only_set=False),
             [(e.value, e.type) for e in body.emails],
             [(p.value, p.type) for p in body.phones],
             now,
         )
+    outbox.customer_event(conn, "customer.created", customer_id)
+    return customer_id
 
 
 def _require_name_or_email(conn: Connection, customer_id: int, first_name: str, path: str) -> None:
@@ -92,6 +95,7 @@ def replace_customer(conn: Connection, customer_id: int, body: CustomerScalars, 
     _require_name_or_email(conn, customer_id, values["first_name"], "firstName")
     repository.update_customer(conn, customer_id, values, now)
     repository.refresh_conversation_sort_keys(conn, customer_id)
+    outbox.customer_event(conn, "customer.updated", customer_id)
 
 
 def _validate_op(op: dict[str, Any], where: str) -> tuple[list[FieldError], tuple[str, Any] | None]:
@@ -150,6 +154,7 @@ def patch_customer(
     _require_name_or_email(conn, customer_id, first_name, "firstName")
     repository.update_customer(conn, customer_id, changes, now)
     repository.refresh_conversation_sort_keys(conn, customer_id)
+    outbox.customer_event(conn, "customer.updated", customer_id)
 
 
 # -- emails and phones ----------------------------------------------------------------------
@@ -169,9 +174,12 @@ def _check_address_free(conn: Connection, value: str, own_email_id: int | None =
         raise _conflict(value.lower(), owner["customer_id"])
 
 
-def _touched(conn: Connection, customer_id: int, now: datetime) -> None:
+def _touched(conn: Connection, customer_id: int, now: datetime, *, sort_keys: bool = True) -> None:
+    """A contact changed: the customer's updatedAt moves and `customer.updated` is told."""
     repository.update_customer(conn, customer_id, {}, now)
-    repository.refresh_conversation_sort_keys(conn, customer_id)
+    if sort_keys:
+        repository.refresh_conversation_sort_keys(conn, customer_id)
+    outbox.customer_event(conn, "customer.updated", customer_id)
 
 
 def add_email(conn: Connection, customer_id: int, body: EmailIn, now: datetime) -> int:
@@ -200,17 +208,17 @@ def delete_email(conn: Connection, customer_id: int, email_id: int, now: datetim
 def add_phone(conn: Connection, customer_id: int, body: PhoneIn, now: datetime) -> int:
     existing_customer(conn, customer_id)
     phone_id = repository.add_contact(conn, customer_phones, customer_id, body.value, body.type)
-    repository.update_customer(conn, customer_id, {}, now)
+    _touched(conn, customer_id, now, sort_keys=False)
     return phone_id
 
 
 def update_phone(conn: Connection, customer_id: int, phone_id: int, body: PhoneIn, now: datetime) -> None:
     _contact(conn, customer_phones, customer_id, phone_id, "Phone")
     repository.update_contact(conn, customer_phones, phone_id, body.value, body.type)
-    repository.update_customer(conn, customer_id, {}, now)
+    _touched(conn, customer_id, now, sort_keys=False)
 
 
 def delete_phone(conn: Connection, customer_id: int, phone_id: int, now: datetime) -> None:
     _contact(conn, customer_phones, customer_id, phone_id, "Phone")
     repository.delete_contact(conn, customer_phones, phone_id)
-    repository.update_customer(conn, customer_id, {}, now)
+    _touched(conn, customer_id, now, sort_keys=False)

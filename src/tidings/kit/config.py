@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # List and report answers kept per process and sent again while the data they were read
     # from is unchanged (kit/reuse.py); 0 computes every request.
     reuse_entries: int = Field(default=256, ge=0)
+    # How often each process looks for webhook deliveries that are due (webhooks/sender.py); 0:
+    # this process sends none (another one, or `tidings webhooks send`, must).
+    webhook_poll_seconds: float = Field(default=1.0, ge=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("timezone")
     @classmethod

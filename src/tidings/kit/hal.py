@@ -65,6 +65,12 @@ def web_base_url(request: Request) -> str:
     return cached
 
 
+def request_for_links(base: str, web_base: str) -> Request:
+    """A stand-in request for a document built outside any request (a webhook's body): its links
+    point at `base`, its `web` links at `web_base`."""
+    return Request({"type": "http", "tidings.base_url": base, "tidings.web_base_url": web_base})
+
+
 def href(request: Request, path: str) -> dict[str, str]:
     return {"href": base_url(request) + path}
 

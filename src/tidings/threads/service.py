@@ -17,6 +17,7 @@ from tidings.kit import timefmt
 from tidings.kit.errors import invalid_field, not_found
 from tidings.kit.prepared import Together
 from tidings.users import repository as users_repository
+from tidings.webhooks import outbox
 
 
 def present(conn: Connection, request: Request, rows: list[dict]) -> list[dict]:
@@ -150,6 +151,7 @@ def send_now(conn: Connection, caller: Caller, conversation_id: int, thread_id: 
     thread = _draft_reply(conn, caller, conversation_id, thread_id)
     if thread["scheduled_for"] is None:
         raise not_found("Schedule")
+    watch = outbox.watch_conversation(conn, conversation_id)
     now = timefmt.now()
     repository.update_thread(
         conn,
@@ -170,3 +172,6 @@ def send_now(conn: Connection, caller: Caller, conversation_id: int, thread_id: 
         {"state": "published", "status": "active", "closed_at": None, "closed_by": None},
     )
     refresh_derived(conn, conversation_id, modified_at=now, user_acted_at=now)
+    if watch is not None:
+        watch.add("convo.agent.reply.created")
+    outbox.conversation_changed(conn, watch)
