@@ -1,4 +1,4 @@
-"""The `tidings` command: serve, migrate, demo."""
+"""The `tidings` command: serve, migrate, demo, webhooks."""
 
 from __future__ import annotations
 
@@ -137,6 +137,70 @@ def demo(
         )
     finally:
         engine.dispose()
+
+
+webhooks_app = typer.Typer(help="See and send the webhook deliveries of the outbox.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("deliveries")
+def webhook_deliveries(
+    database: DatabaseOption = None,
+    webhook: Annotated[int | None, typer.Option(help="Only this webhook's deliveries")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many of the newest to show")] = 20,
+) -> None:
+    """The newest deliveries: event, state, attempts, last answer and when the next try is due."""
+    from rich.table import Table
+
+    from tidings.kit.db import Database
+    from tidings.kit.timefmt import fmt
+    from tidings.webhooks import repository
+
+    db = Database(_settings(database).database_url, threads=1)
+    try:
+        rows = db.read_sync(repository.newest_deliveries, webhook, limit)
+    finally:
+        db.dispose()
+    table = Table("id", "webhook", "event", "state", "attempts", "last answer", "next try", "created")
+    for row in rows:
+        answer = str(row["last_status"] or "") if row["last_error"] is None else row["last_error"]
+        due = fmt(row["next_attempt_at"]) if row["state"] == "pending" else ""
+        table.add_row(
+            str(row["id"]),
+            str(row["webhook_id"]),
+            row["event"],
+            row["state"],
+            str(row["attempts"]),
+            answer or "",
+            due or "",
+            fmt(row["created_at"]) or "",
+        )
+    console.print(table)
+
+
+@webhooks_app.command("send")
+def webhook_send(database: DatabaseOption = None) -> None:
+    """Post every delivery that is due now, once (servers do it themselves every second unless
+    TIDINGS_WEBHOOK_POLL_SECONDS is 0)."""
+    import asyncio
+
+    from tidings.kit.db import Database
+    from tidings.webhooks.sender import Sender
+
+    settings = _settings(database)
+    db = Database(settings.database_url, threads=1)
+
+    async def send() -> int:
+        sender = Sender(db, timeout_seconds=settings.webhook_timeout_seconds)
+        try:
+            return await sender.send_due()
+        finally:
+            await sender.aclose()
+
+    try:
+        console.print(f"{asyncio.run(send())} posts made")
+    finally:
+        db.dispose()
 
 
 if __name__ == "__main__":
