@@ -11,7 +11,11 @@ What the client does, from its source (helpscout/client.py):
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +27,7 @@ import requests
 from helpscout import HelpScout
 
 from tests.clients.conftest import Seeder, TidingsServer
+from tests.support.receiver import receiving
 
 
 def _fmt(moment: datetime) -> str:
@@ -354,3 +359,41 @@ def test_fields_drilldown_through_hit(hs: HelpScout, seed: Seeder, mailbox_id: i
     assert newest["attachments"] is False
     assert newest["assignedid"] is None
     assert newest["tags"] == [{"id": tag_id, "name": tag, "color": "none"}]
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+
+
+def test_manage_a_webhook_and_verify_what_it_posts(hs: HelpScout, mailbox_id: int) -> None:
+    """CRUD through the client; then the server's own sender posts an event whose signature checks
+    out the way Help Scout's documentation computes it (base64 of the HMAC-SHA1 of the raw body)."""
+    secret = "mZ9XbGHodX"
+    with receiving() as receiver:
+        body = {"url": receiver.url, "events": ["convo.created"], "secret": secret, "label": "py"}
+        assert hs.webhooks.post(data=body) is None
+        [webhook] = [w for w in hs.webhooks.get() if w.url == receiver.url]
+        assert (webhook.events, webhook.state, webhook.label) == (["convo.created"], "enabled", "py")
+        assert hs.webhooks.get(resource_id=webhook.id).secret == secret
+        changed = {**body, "events": ["convo.created", "convo.status"], "label": "py 2"}
+        assert hs.webhooks.put(resource_id=webhook.id, data=changed) is None
+        assert hs.webhooks.get(resource_id=webhook.id).events == ["convo.created", "convo.status"]
+
+        conversation = {
+            "subject": "Heard by a webhook",
+            "type": "email",
+            "mailboxId": mailbox_id,
+            "status": "active",
+            "customer": {"email": "hooked.client@example.com"},
+            "threads": [{"type": "customer", "text": "Ping"}],
+        }
+        assert hs.conversations.post(data=conversation) is None
+        deadline = time.monotonic() + 30
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert hs.webhooks.delete(resource_id=webhook.id) is None
+    [posted] = receiver.received
+    assert posted.event == "convo.created"
+    digest = hmac.new(secret.encode(), posted.body, hashlib.sha1).digest()
+    assert posted.headers["x-helpscout-signature"] == base64.b64encode(digest).decode()
+    assert posted.json()["subject"] == "Heard by a webhook"
+    assert [w for w in hs.webhooks.get() if w.url == receiver.url] == []
