@@ -157,10 +157,13 @@ def ensure_tags(conn: Connection, names: Iterable[str], now: datetime) -> tuple[
 
 
 def _create_tag(conn: Connection, name: str, now: datetime) -> tuple[int, bool]:
-    """A new tag, or the one a concurrent transaction created with the same name (False)."""
-    return insert_or_existing(
-        conn, lambda: (_insert_tag(conn, name, now), True), lambda: _found(_tag_id(conn, name))
-    )
+    """A new tag (True), or the one a concurrent transaction created with the same name (False)."""
+
+    def made_meanwhile() -> tuple[int, bool] | None:
+        found = _tag_id(conn, name)
+        return None if found is None else (found, False)
+
+    return insert_or_existing(conn, lambda: (_insert_tag(conn, name, now), True), made_meanwhile)
 
 
 def _insert_tag(conn: Connection, name: str, now: datetime) -> int:
@@ -432,7 +435,3 @@ def saved_reply_in_mailbox(conn: Connection, saved_reply_id: int, mailbox_id: in
         )
     ).first()
     return found is not None
-
-
-def _found(tag_id: int | None) -> tuple[int, bool] | None:
-    return None if tag_id is None else (tag_id, False)

@@ -426,7 +426,6 @@ def add_thread(
 ) -> int:
     """Add a reply/note/customer/chat/phone thread and apply what it implies."""
     conversation = visible_conversation(conn, caller, conversation_id, lock=True)
-    watch = outbox.watch_conversation(conn, conversation_id)
     if conversation["total_threads"] >= MAX_THREADS:
         raise ApiError(412, f"Locked conversation - maximum number of threads ({MAX_THREADS}) reached")
     if created_at is not None and not imported:
@@ -455,6 +454,7 @@ def add_thread(
         new_status = "active"  # a customer writing in re-opens it
     new_assignee = assign_to if (assign_to is not None and published) else conversation["assignee_id"]
 
+    watch = outbox.watch_conversation(conn, conversation_id)
     thread_id = write_thread(
         conn,
         conversation,
