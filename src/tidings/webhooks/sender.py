@@ -89,7 +89,6 @@ class Sender:
         poll_seconds: float = 1.0,
         timeout_seconds: float = 10.0,
         batch: int = 20,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self.db = db
         self.poll_seconds = poll_seconds
@@ -97,7 +96,7 @@ class Sender:
         self.batch = batch
         # Long enough for a batch posted one after the other to a slow receiver that answers.
         self.lease = timedelta(seconds=batch * timeout_seconds + 30)
-        self._client = client
+        self._client: httpx.AsyncClient | None = None  # made on the loop that first posts
         self._task: asyncio.Task[None] | None = None
 
     @property
