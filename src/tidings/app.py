@@ -27,6 +27,7 @@ from tidings.saved_replies.router import router as saved_replies_router
 from tidings.tags.router import router as tags_router
 from tidings.threads.router import router as threads_router
 from tidings.users.router import router as users_router
+from tidings.webhooks.openapi import document_events
 from tidings.webhooks.router import router as webhooks_router
 from tidings.webhooks.sender import Sender
 from tidings.workflows.router import router as workflows_router
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    document_events(app)
     install_openapi(app)
     # Added last = outermost: the envelope (Correlation-Id, limits) wraps the rate limit.
     app.add_middleware(RateLimitMiddleware, db=counts, limit=settings.rate_limit_per_minute)

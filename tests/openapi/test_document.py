@@ -86,6 +86,17 @@ EXAMPLE_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("/v2/workflows", "post", {"mailboxId": 1, "name": "Escalate", "type": "manual"}),
     ("/v2/workflows/{workflow_id}/run", "post", {"conversationIds": [123, 743]}),
     ("/v2/mailboxes/{mailbox_id}/saved-replies", "post", {"name": "Thanks", "text": "Thank you!"}),
+    (
+        "/v2/webhooks",
+        "post",
+        {
+            "url": "https://example.com/helpscout",
+            "events": ["convo.assigned"],
+            "secret": "mZ9XbGHodX",
+            "payloadVersion": "V2",
+            "label": "cool webhook",
+        },
+    ),
 ]
 
 

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 from typing import Any
 
+import jsonschema_rs
+
 from tests.support.api import Api
 from tests.support.receiver import Receiver
 from tests.webhooks.conftest import Hooks
@@ -206,3 +208,33 @@ def test_a_disabled_webhook_is_told_nothing(api: Api, hooks: Hooks, receiver: Re
     api.conversation(api.mailbox())
     assert hooks.deliveries(webhook_id) == []
     assert hooks.send() == 0
+
+
+def test_posted_bodies_match_the_documented_events(api: Api, hooks: Hooks, receiver: Receiver) -> None:
+    document = api.client.get("/openapi.json").json()
+    assert sorted(document["webhooks"]) == sorted(CAUSED)
+    hooks.create(sorted(CAUSED))
+    hooks.create(["convo.status"], notification=True)
+    mailbox = api.mailbox()
+    cid = api.conversation(mailbox, tags=["documented-tag"])
+    assert (
+        api.patch(
+            f"/v2/conversations/{cid}", {"op": "replace", "path": "/status", "value": "closed"}
+        ).status_code
+        == 204
+    )
+    assert api.delete(f"/v2/conversations/{cid}").status_code == 204
+    hooks.send()
+    assert set(receiver.events()) == {
+        "convo.created",
+        "customer.created",
+        "tag.created",
+        "convo.status",
+        "convo.deleted",
+    }
+    for posted in receiver.received:
+        operation = document["webhooks"][posted.event]["post"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        validator = jsonschema_rs.validator_for({**schema, "components": document["components"]})
+        assert [str(e) for e in validator.iter_errors(posted.json())] == [], posted.event
+        assert {p["name"] for p in operation["parameters"]} == {"X-HelpScout-Event", "X-HelpScout-Signature"}

@@ -101,7 +101,13 @@ def install_openapi(app: FastAPI) -> None:
     def build() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
+            webhooks=app.webhooks.routes,
+        )
         components = schema.setdefault("components", {})
         schemas = components.setdefault("schemas", {})
         schemas.update(
@@ -134,6 +140,11 @@ def install_openapi(app: FastAPI) -> None:
                 _created_without_body(responses)
                 for code in sorted(codes):
                     responses[str(code)] = _error_response(code)
+        for operations in schema.get("webhooks", {}).values():
+            for operation in operations.values():
+                operation["responses"] = {
+                    "200": {"description": "Any 2xx delivers the event; 410 Gone disables the webhook"}
+                }
         app.openapi_schema = schema
         return schema
 
