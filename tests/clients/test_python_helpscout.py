@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -387,9 +386,7 @@ def test_manage_a_webhook_and_verify_what_it_posts(hs: HelpScout, mailbox_id: in
             "threads": [{"type": "customer", "text": "Ping"}],
         }
         assert hs.conversations.post(data=conversation) is None
-        deadline = time.monotonic() + 30
-        while not receiver.received and time.monotonic() < deadline:
-            time.sleep(0.05)
+        receiver.wait_for(1, seconds=30)
         assert hs.webhooks.delete(resource_id=webhook.id) is None
     [posted] = receiver.received
     assert posted.event == "convo.created"

@@ -7,6 +7,7 @@ make a receiver fail, come back or answer 410 Gone.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +51,12 @@ class Receiver:
 
     def events(self) -> list[str]:
         return [r.event for r in self.received]
+
+    def wait_for(self, count: int, seconds: float) -> None:
+        """Until `count` posts arrived or `seconds` passed (the test's assertions say which)."""
+        deadline = time.monotonic() + seconds
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def clear(self) -> None:
         with self._lock:

@@ -168,50 +168,35 @@ def claim_due(conn: Connection, now: datetime, lease: timedelta, limit: int) -> 
     return [Claimed(*row) for row in rows]
 
 
-def delivered(conn: Connection, delivery: Claimed, status: int, now: datetime) -> None:
+def _attempted(
+    conn: Connection, delivery: Claimed, status: int | None, error: str | None, **outcome: Any
+) -> None:
+    """Record one more attempt at a delivery, what it got, and `outcome` (its state, times)."""
     conn.execute(
         update(webhook_deliveries)
         .where(_D.id == delivery.id)
         .values(
-            state="delivered",
             attempts=delivery.attempts + 1,
             last_status=status,
-            last_error=None,
+            last_error=error,
             claimed_until=None,
-            finished_at=now,
+            **outcome,
         )
     )
+
+
+def delivered(conn: Connection, delivery: Claimed, status: int, now: datetime) -> None:
+    _attempted(conn, delivery, status, None, state="delivered", finished_at=now)
     conn.execute(update(webhooks).where(_W.id == delivery.webhook_id).values(dropped_in_a_row=0))
 
 
 def retry_later(conn: Connection, delivery: Claimed, status: int | None, error: str, at: datetime) -> None:
-    conn.execute(
-        update(webhook_deliveries)
-        .where(_D.id == delivery.id)
-        .values(
-            attempts=delivery.attempts + 1,
-            last_status=status,
-            last_error=error,
-            claimed_until=None,
-            next_attempt_at=at,
-        )
-    )
+    _attempted(conn, delivery, status, error, next_attempt_at=at)
 
 
 def dropped(conn: Connection, delivery: Claimed, status: int | None, error: str, now: datetime) -> int:
     """Give up on a delivery; how many events the webhook has now dropped in a row."""
-    conn.execute(
-        update(webhook_deliveries)
-        .where(_D.id == delivery.id)
-        .values(
-            state="dropped",
-            attempts=delivery.attempts + 1,
-            last_status=status,
-            last_error=error,
-            claimed_until=None,
-            finished_at=now,
-        )
-    )
+    _attempted(conn, delivery, status, error, state="dropped", finished_at=now)
     conn.execute(
         update(webhooks).where(_W.id == delivery.webhook_id).values(dropped_in_a_row=_W.dropped_in_a_row + 1)
     )
