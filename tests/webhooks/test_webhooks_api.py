@@ -127,4 +127,7 @@ def test_unknown_mailbox_ids_are_refused_and_nothing_changes(api: Api) -> None:
         api.put(f"/v2/webhooks/{webhook_id}", {**BODY, "mailboxIds": [987654]}), 400, "mailboxIds"
     )
     assert "987654" in body["_embedded"]["errors"][0]["message"]
+    known = api.mailbox()
+    mixed = vnd_error(api.post("/v2/webhooks", {**BODY, "mailboxIds": [known, 987655]}), 400, "mailboxIds")
+    assert mixed["_embedded"]["errors"][0]["rejectedValue"] == [987655]
     assert "mailboxIds" not in api.get(f"/v2/webhooks/{webhook_id}").json()

@@ -14,6 +14,7 @@ from tidings.db.tables import (
     conversation_fields,
     conversation_tags,
     conversations,
+    mailboxes,
     webhook_deliveries,
     webhooks,
 )
@@ -72,6 +73,13 @@ def replace(conn: Connection, webhook_id: int, values: dict[str, Any], now: date
 def delete_webhook(conn: Connection, webhook_id: int) -> None:
     conn.execute(delete(webhook_deliveries).where(_D.webhook_id == webhook_id))
     conn.execute(delete(webhooks).where(_W.id == webhook_id))
+
+
+def existing_mailboxes(conn: Connection, mailbox_ids: list[int]) -> set[int]:
+    """Which of these mailboxes exist, in one query."""
+    if not mailbox_ids:
+        return set()
+    return set(conn.execute(select(mailboxes.c.id).where(mailboxes.c.id.in_(mailbox_ids))).scalars())
 
 
 def enabled(conn: Connection) -> list[dict[str, Any]]:

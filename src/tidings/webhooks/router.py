@@ -18,7 +18,6 @@ from tidings.kit.errors import FieldError, invalid, not_found
 from tidings.kit.hal import HalResponse, base_url, created, no_content, paged, web_base_url, window
 from tidings.kit.openapi import errors
 from tidings.kit.schemas import IdPath, PageParam
-from tidings.mailboxes import repository as mailboxes_repository
 from tidings.webhooks import repository
 from tidings.webhooks.schemas import WebhookIn, WebhookOut, WebhookPage, webhook_out
 
@@ -29,7 +28,9 @@ PAGE_SIZE = 50
 
 def _values(conn: Connection, request: Request, body: WebhookIn) -> dict[str, Any]:
     values = body.stored()
-    unknown = [i for i in values["mailbox_ids"] or () if mailboxes_repository.get(conn, i) is None]
+    wanted = values["mailbox_ids"] or []
+    known = repository.existing_mailboxes(conn, wanted)
+    unknown = [i for i in wanted if i not in known]
     if unknown:
         raise invalid(
             FieldError("mailboxIds", f"unknown mailbox ids: {unknown}", "JSON", unknown, "InvalidIdentifier")
