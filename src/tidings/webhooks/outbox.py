@@ -66,16 +66,14 @@ def conversation_changed(conn: Connection, watch: ConversationWatch | None) -> N
     if watch is None:
         return
     after = repository.conversation_facts(conn, watch.conversation_id)
-    if after is None or after["state"] == "deleted":
-        return
+    if after is None or after["state"] != "published":
+        return  # deleted, or a draft: nobody's news
     before = watch.before
     events = list(watch.happened)
     if before is None or (before["state"] == "draft" and after["state"] == "published"):
         events.insert(0, "convo.created")
     else:
         events += [event for key, event in _CHANGE_EVENTS if before[key] != after[key]]
-    if after["state"] != "published":
-        return  # drafts are nobody's news
     mailboxes = {after["mailbox_id"]} | ({before["mailbox_id"]} if before else set())
     cid = watch.conversation_id
 
@@ -84,8 +82,9 @@ def conversation_changed(conn: Connection, watch: ConversationWatch | None) -> N
         assert row is not None
         return conversation_out(request, row, load_related(conn, [row], embed_threads=True))
 
+    bodies: dict[tuple[str, str, bool], str] = {}  # one change's events share its bodies
     for event in dict.fromkeys(events):
-        _record(conn, watch.hooks, event, mailboxes, body, f"/v2/conversations/{cid}", cid)
+        _record(conn, watch.hooks, event, mailboxes, body, f"/v2/conversations/{cid}", cid, bodies)
 
 
 def conversation_created(conn: Connection, conversation_id: int) -> None:
@@ -145,10 +144,12 @@ def _record(
     render: Render,
     path: str,
     resource_id: int,
+    bodies: dict[tuple[str, str, bool], str] | None = None,
 ) -> None:
     """One pending delivery per webhook that asks for `event` (and, for conversation events, one
-    of `mailboxes`); each body built once per place its links point to."""
-    bodies: dict[tuple[str, str, bool], str] = {}
+    of `mailboxes`); each body built once per place its links point to (and per change, given
+    the change's `bodies`)."""
+    bodies = {} if bodies is None else bodies
     rows = []
     for hook in hooks:
         if event not in hook["events"]:
