@@ -116,6 +116,51 @@ def test_a_list_computed_after_the_event_loop_read_the_stamp_does_not_read_it_ag
     assert document == first.json()
 
 
+def _token_lookups(statements_seen: list[str]) -> int:
+    return sum("FROM tokens" in " ".join(statement.split()) for statement in statements_seen)
+
+
+def test_a_new_list_for_a_caller_known_under_the_stamp_does_not_look_up_the_token(
+    api: Api, app: FastAPI, mailbox: int
+) -> None:
+    """The event loop knew whom the token stands for: a list it has not kept is computed
+    without asking for the token again."""
+    api.conversation(mailbox, subject="Kept")
+    _listed(api, app)
+    with statements(app) as seen:
+        response = api.get("/v2/conversations?status=all")
+    assert response.status_code == 200, response.text
+    assert _subjects(response.json()) == ["Kept"]
+    assert any("FROM conversations" in " ".join(s.split()) for s in seen)
+    assert _token_lookups(seen) == 0
+    other = Api.for_app(api.client, BOOT_APP_ID, BOOT_APP_SECRET)
+    with statements(app) as first_seen:
+        assert other.get("/v2/conversations").status_code == 200
+    assert _token_lookups(first_seen) == 1, "a token not known yet is looked up"
+
+
+def test_a_known_agent_s_new_list_shows_only_their_mailboxes(api: Api, app: FastAPI, mailbox: int) -> None:
+    hidden = api.mailbox()
+    api.conversation(mailbox, subject="Shared")
+    api.conversation(hidden, subject="Hidden")
+    agent = api.as_user(api.user(mailbox_ids=[mailbox]))
+    _listed(agent, app)
+    with statements(app) as seen:
+        response = agent.get("/v2/conversations?status=all&sortField=subject")
+    assert response.status_code == 200, response.text
+    assert _token_lookups(seen) == 0
+    assert _subjects(response.json()) == ["Shared"]
+
+
+def test_a_revoked_token_is_refused_a_list_never_asked_for_before(
+    api: Api, app: FastAPI, mailbox: int, db_url: str
+) -> None:
+    api.conversation(mailbox)
+    _listed(api, app)
+    _set_token(db_url, api.token, revoked=True)
+    assert api.get("/v2/conversations?status=all").status_code == 401
+
+
 def _set_token(db_url: str, token: str, **values: Any) -> None:
     """Change the token's row from another connection, as a revocation by another process."""
     other = create_engine(normalise_url(db_url))
