@@ -100,6 +100,11 @@ class Scenario:
     # While wrk runs, a client creates this many customers a second (`Writer`): each commit
     # makes every reused answer stale, as a busy help desk's writes do.
     writes_per_second: int = 0
+    # Each request adds a parameter the list ignores (`asked=N`, a new value each time), so a
+    # default server (answers reused) has nothing to send again and computes every request, as
+    # it does for a help desk's many different lists: what a request costs in the product's
+    # own configuration when nothing is kept, beside the rows of a server that keeps nothing.
+    varied_query: bool = False
 
 
 @dataclass
@@ -303,6 +308,16 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             writes_per_second=WRITES_PER_SECOND,
         )
     )
+    found.append(
+        Scenario(
+            f"{found[0].name}, default server, each request a new URL",
+            found[0].path,
+            "list",
+            reused=True,
+            page_one=True,
+            varied_query=True,
+        )
+    )
     return found
 
 
@@ -333,6 +348,32 @@ function request()
   return wrk.format(nil, "%(prefix)s" .. interval .. "%(suffix)s")
 end
 """
+
+
+_VARIED_QUERY = """
+local made = 0
+function setup(thread)
+  made = made + 1
+  thread:set("thread_number", made)
+end
+local sent = 0
+function request()
+  sent = sent + 1
+  return wrk.format(nil, "%(path)s" .. (thread_number * 100000000 + sent))
+end
+"""
+
+
+def varied_query(path: str) -> str:
+    """`path` with the parameter a `varied_query` scenario adds, without its value."""
+    return path + ("&" if "?" in path else "?") + "asked="
+
+
+def varied_query_script(path: str) -> Path:
+    """A wrk script that sends `path` with `asked=N` added, N new for every request."""
+    script = DATA / "varied-query.lua"
+    script.write_text(_VARIED_QUERY % {"path": varied_query(path)})
+    return script
 
 
 def varied_interval_script(path: str) -> Path:
@@ -445,13 +486,13 @@ class Writer:
                 self._stop.wait(max(0.0, next_at - time.perf_counter()))
 
 
-def alone(url: str, token: str, seconds: int = 2) -> float:
+def alone(url: str, token: str, seconds: int = 2, script: Path | None = None) -> float:
     """p50 ms of one request at a time: the latency a request has when it does not queue behind
     others, comparable with the single-query LIKE baseline. wrk with one connection measures it,
     as it measures every other latency here: a Python client spends 0.5-1 ms of the two shared
     cores on each response (httpx: 3.7 ms for a list page wrk saw in 2.7), which is not the
     server's. A request too slow for three answers in that time is timed with httpx instead."""
-    measured = wrk(url, token, seconds, 1)
+    measured = wrk(url, token, seconds, 1, script)
     if measured.requests >= 3 and not measured.errors:
         return measured.p50
     timings: list[float] = []
@@ -494,12 +535,16 @@ def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
         time.sleep(0.5)
 
 
-def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[tuple[str, Any]], float]:
+def capture(
+    url: str, path: str, *, reused: bool = False, varied: bool = False
+) -> tuple[bytes, list[tuple[str, Any]], float]:
     """One in-process request of the scenario, in a fresh app (nothing cached): its body, every
     SQL statement it ran, and how long it took (ms). `reused`: the statements are those of the
     same request asked again, answered from the kept body: on PostgreSQL the data stamp, read
     on the event loop through a connection of the process's own (`kit.reuse._LoopReads`, which
-    SQLAlchemy's events do not see, so it is added here); on SQLite none."""
+    SQLAlchemy's events do not see, so it is added here); on SQLite none. `varied` (with
+    `reused`): those of the request asked again with the `varied_query` parameter, which is
+    computed with the caller known under that stamp."""
     settings = Settings(database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0)
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []
@@ -518,7 +563,8 @@ def capture(url: str, path: str, *, reused: bool = False) -> tuple[bytes, list[t
         first_ms = (time.perf_counter() - started) * 1000
         if reused:
             statements.clear()
-            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            again = varied_query(path) + "1" if varied else path
+            response = client.get(again, headers={"Authorization": f"Bearer {token}"})
         event.remove(app.state.db.engine, "before_cursor_execute", record)
     app.state.db.dispose()
     if response.status_code != 200:
@@ -607,13 +653,19 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
                 print(f"[{label}] parameters: {params}", flush=True)
                 chosen = [s for s in scenarios(params) if not args.only or re.search(args.only, s.name)]
             for scenario in [s for s in chosen if s.reused == reused]:
-                body, statements, first_ms = capture(url, scenario.path, reused=reused)
+                body, statements, first_ms = capture(
+                    url, scenario.path, reused=reused, varied=scenario.varied_query
+                )
                 captured[scenario.name] = (body, statements)
                 (pages / f"s{len(rows)}.json").write_bytes(body)
                 drain(server.base_url, token)
                 if scenario.reused:
                     keep_answer(server.base_url + scenario.path, token, args.connections)
-                script = varied_interval_script(scenario.path) if scenario.varied_interval else None
+                script = None
+                if scenario.varied_interval:
+                    script = varied_interval_script(scenario.path)
+                elif scenario.varied_query:
+                    script = varied_query_script(scenario.path)
                 with Writer(server.base_url, token, scenario.writes_per_second) as writer:
                     http = wrk(
                         server.base_url + scenario.path, token, args.seconds, args.connections, script, meter
@@ -625,7 +677,11 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
                     )
                     http.errors += writer.failed
                 drain(server.base_url, token)
-                alone_p50 = alone(server.base_url + scenario.path, token)
+                alone_p50 = alone(
+                    server.base_url + scenario.path,
+                    token,
+                    script=script if scenario.varied_query else None,
+                )
                 print(
                     f"[{label}] {scenario.name}: {http.rps:,.0f} req/s "
                     f"p50 {http.p50:.1f} ms p99 {http.p99:.1f} ms, alone p50 {alone_p50:.1f} ms, "
