@@ -331,14 +331,19 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-_VARIED_INTERVAL = """
+# Each wrk thread numbers itself, so that the values its requests vary never meet another's.
+_NUMBERED_THREADS = """
 local made = 0
 function setup(thread)
   made = made + 1
   thread:set("thread_number", made)
 end
 local sent = 0
-local function at(epoch)
+"""
+
+_VARIED_INTERVAL = (
+    _NUMBERED_THREADS
+    + """local function at(epoch)
   return os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", epoch)
 end
 function request()
@@ -348,20 +353,17 @@ function request()
   return wrk.format(nil, "%(prefix)s" .. interval .. "%(suffix)s")
 end
 """
+)
 
 
-_VARIED_QUERY = """
-local made = 0
-function setup(thread)
-  made = made + 1
-  thread:set("thread_number", made)
-end
-local sent = 0
-function request()
+_VARIED_QUERY = (
+    _NUMBERED_THREADS
+    + """function request()
   sent = sent + 1
   return wrk.format(nil, "%(path)s" .. (thread_number * 100000000 + sent))
 end
 """
+)
 
 
 def varied_query(path: str) -> str:
