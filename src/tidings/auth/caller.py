@@ -47,11 +47,11 @@ def _caller(found: dict | None) -> Caller:
 
 
 async def current_caller(request: Request) -> Caller:
-    """The caller of any route but the list's (which looks it up on its own connection). A GET
-    first asks the event loop (`known_caller_and_stamp`): a reader whose token is known under the
-    data stamp then costs no thread hop and no lookup before the route's own work. Other methods
-    look the token up at once: a write moves the stamp, so the next request would not find it
-    known anyway."""
+    """The caller of any route but the list's and the reports' (which look it up on their own
+    connection). A GET first asks the event loop (`known_caller_and_stamp`): a reader whose
+    token is known under the data stamp then costs no thread hop and no lookup before the
+    route's own work. Other methods look the token up at once: a write moves the stamp, so the
+    next request would not find it known anyway."""
     token = await bearer_token(request)
     stamp = None
     if request.method == "GET":
