@@ -63,12 +63,8 @@ async def current_caller(request: Request) -> Caller:
 
 def _looked_up(conn: Connection, reuse: ResponseReuse | None, token: str, stamp: Hashable | None) -> Caller:
     """The token's caller from the database, remembered under `stamp` (read on the loop before
-    this lookup, so at worst older than what it saw) when there is one."""
-    found = repository.caller_for_token(conn, token, timefmt.now())
-    caller = _caller(found)
-    if reuse is not None and stamp is not None and found is not None:
-        reuse.know_caller(token, stamp, caller, found["expires_at"])
-    return caller
+    this lookup) when there is one; without it no stamp is read here."""
+    return caller_and_stamp(conn, token, reuse if stamp is not None else None, stamp)[0]
 
 
 async def bearer_token(request: Request) -> str:
