@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, insert, update
 
 from tests.support.api import Api
-from tests.support.sql import statements
+from tests.support.sql import statements, token_lookups
 from tidings.auth.secrets import token_hash
 from tidings.db.tables import tokens, user_mailboxes, users
 from tidings.kit import timefmt
@@ -22,7 +22,7 @@ def _lookups(app: FastAPI, api: Api, path: str) -> tuple[int, int]:
     """The response's status and how many times it looked a token up."""
     with statements(app) as seen:
         status = api.get(path).status_code
-    return status, sum("FROM tokens" in " ".join(s.split()) for s in seen)
+    return status, token_lookups(seen)
 
 
 def _elsewhere(db_url: str, statement: object) -> None:
@@ -46,7 +46,7 @@ def test_a_write_looks_the_token_up(api: Api, app: FastAPI) -> None:
     with statements(app) as seen:
         created = api.post("/v2/mailboxes", {"name": "Known", "email": "known@example.com"})
     assert created.status_code == 201, created.text
-    assert sum("FROM tokens" in " ".join(s.split()) for s in seen) == 1
+    assert token_lookups(seen) == 1
 
 
 def test_a_revoked_token_is_refused_at_once(api: Api, app: FastAPI, db_url: str) -> None:

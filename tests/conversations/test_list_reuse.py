@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, update
 
 from tests.conftest import BOOT_APP_ID, BOOT_APP_SECRET
 from tests.support.api import Api
-from tests.support.sql import statements
+from tests.support.sql import statements, token_lookups
 from tidings.app import create_app
 from tidings.auth.secrets import token_hash
 from tidings.auth.service import bootstrap
@@ -116,10 +116,6 @@ def test_a_list_computed_after_the_event_loop_read_the_stamp_does_not_read_it_ag
     assert document == first.json()
 
 
-def _token_lookups(statements_seen: list[str]) -> int:
-    return sum("FROM tokens" in " ".join(statement.split()) for statement in statements_seen)
-
-
 def test_a_new_list_for_a_caller_known_under_the_stamp_does_not_look_up_the_token(
     api: Api, app: FastAPI, mailbox: int
 ) -> None:
@@ -132,11 +128,11 @@ def test_a_new_list_for_a_caller_known_under_the_stamp_does_not_look_up_the_toke
     assert response.status_code == 200, response.text
     assert _subjects(response.json()) == ["Kept"]
     assert any("FROM conversations" in " ".join(s.split()) for s in seen)
-    assert _token_lookups(seen) == 0
+    assert token_lookups(seen) == 0
     other = Api.for_app(api.client, BOOT_APP_ID, BOOT_APP_SECRET)
     with statements(app) as first_seen:
         assert other.get("/v2/conversations").status_code == 200
-    assert _token_lookups(first_seen) == 1, "a token not known yet is looked up"
+    assert token_lookups(first_seen) == 1, "a token not known yet is looked up"
 
 
 def test_a_known_agent_s_new_list_shows_only_their_mailboxes(api: Api, app: FastAPI, mailbox: int) -> None:
@@ -148,7 +144,7 @@ def test_a_known_agent_s_new_list_shows_only_their_mailboxes(api: Api, app: Fast
     with statements(app) as seen:
         response = agent.get("/v2/conversations?status=all&sortField=subject")
     assert response.status_code == 200, response.text
-    assert _token_lookups(seen) == 0
+    assert token_lookups(seen) == 0
     assert _subjects(response.json()) == ["Shared"]
 
 

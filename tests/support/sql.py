@@ -29,3 +29,8 @@ def counting(seen: list[str]) -> list[str]:
     stamp's count of the PostgreSQL change log (kit/reuse.py: a few rows, read per request)."""
     flat = [" ".join(statement.split()) for statement in seen]
     return [s for s in flat if "count(" in s.lower() and "FROM data_changes" not in s]
+
+
+def token_lookups(seen: list[str]) -> int:
+    """How many of the statements in `seen` look a bearer token up (auth/repository.py)."""
+    return sum("FROM tokens" in " ".join(statement.split()) for statement in seen)
