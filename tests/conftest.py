@@ -131,6 +131,14 @@ def api(client: TestClient) -> Api:
 
 
 @pytest.fixture
+def answers_computed(app, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """Every request computed, none answered again from a kept answer (kit/reuse.py): for tests
+    that ask one request more than once to see how each is computed, or of two code paths (a
+    setting patched in between) to compare their answers, which a kept answer would make equal."""
+    monkeypatch.setattr(app.state, "reuse", None)
+
+
+@pytest.fixture
 def patient_loop_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     """A stamp read on the event loop gives up after 1 s (the request then asks on a thread, and
     a request without a stamp shares no computation under way): on a loaded machine opening

@@ -340,10 +340,8 @@ def test_a_bad_parameter_is_refused_even_after_a_kept_answer(api: Api, app: Fast
     assert refused.headers["content-type"].startswith("application/vnd.error+json")
 
 
-def test_without_entries_every_list_is_read(
-    api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(app.state, "reuse", None)
+@pytest.mark.usefixtures("answers_computed")
+def test_without_entries_every_list_is_read(api: Api, app: FastAPI, mailbox: int) -> None:
     api.conversation(mailbox)
     _, first_read = _listed(api, app)
     _, again_read = _listed(api, app)

@@ -268,6 +268,7 @@ class TestSorting:
         )
 
     @pytest.mark.parametrize("field", SORT_FIELDS)
+    @pytest.mark.usefixtures("answers_computed")
     def test_a_few_matches_sort_as_the_index_walk_does(
         self, api: Api, app: FastAPI, desk: dict, field: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:

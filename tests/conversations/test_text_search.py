@@ -194,10 +194,8 @@ class TestLargeTotals:
     """With `estimate_large_totals` off: large matches counted exactly (estimates: below)."""
 
     @pytest.fixture(autouse=True)
-    def _exact(self, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    def _exact(self, app: FastAPI, monkeypatch: pytest.MonkeyPatch, answers_computed: None) -> None:
         monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
-        # These repeat identical searches to see how each is computed: none is sent again whole.
-        monkeypatch.setattr(app.state, "reuse", None)
 
     def test_large_matches_are_counted_exactly_then_reused_for_a_while(
         self, api: Api, monkeypatch: pytest.MonkeyPatch
@@ -520,7 +518,9 @@ class TestFewMatches:
     and its page together; the answers are those of the path for large matches."""
 
     @pytest.fixture
-    def sorrels(self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    def sorrels(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, answers_computed: None
+    ) -> list[int]:
         """Eight matches (two closed; relevance varies with how often the word appears), two not."""
         monkeypatch.setattr(listing, "PAGE_SIZE", 3)
         monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)

@@ -38,12 +38,10 @@ class FirstHeld:
         return answer
 
 
-@pytest.mark.usefixtures("patient_loop_reads")
+@pytest.mark.usefixtures("patient_loop_reads", "answers_computed")
 def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_writes(
-    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    api: Api, app: FastAPI
 ) -> None:
-    # Each request here must reach the computations: none is answered again from a kept one.
-    monkeypatch.setattr(app.state, "reuse", None)
     h = january_history(api)
     other_mailbox = api.mailbox()
     outsider = api.as_user(api.user("user", [other_mailbox]))
@@ -86,13 +84,12 @@ def test_reports_asked_during_a_computation_share_the_next_one_and_see_earlier_w
     assert flights.computations == 5
 
 
-@pytest.mark.usefixtures("patient_loop_reads")
+@pytest.mark.usefixtures("patient_loop_reads", "answers_computed")
 def test_reports_asked_during_a_computation_with_nothing_written_since_share_it(
-    api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    api: Api, app: FastAPI
 ) -> None:
     """Without a commit since the held computation began, the data stamp read for each later
     request is the one read before it: they take its answer, and no other computation starts."""
-    monkeypatch.setattr(app.state, "reuse", None)  # each request reaches the computations
     january_history(api)
     db, flights = app.state.db, app.state.report_flights
     compute = db.read_report

@@ -891,7 +891,8 @@ def _few_text_matches(
             .order_by(page.c.position)
         )
 
-    statement = _kept_statement(driver, shape, ("few text", params.sortField, params.sortOrder), build)
+    kind = ("few text", params.sortField, params.sortOrder, SMALL_TEXT_MATCH)  # the statement holds it
+    statement = _kept_statement(driver, shape, kind, build)
     rows = statement.rows(conn, offset=offset, limit=limit)
     if rows[0][0] > SMALL_TEXT_MATCH:
         return None
