@@ -584,3 +584,119 @@ class TestFewMatches:
         else:  # planned (EXPLAIN reads nothing), counted up to a cap, then paged
             read = [s for s in seen if "@@" in s and not s.startswith("EXPLAIN")]
             assert len(read) == 2, seen
+
+
+class TestRelevancePage:
+    """A page by relevance of a text with many matches: on SQLite the matches the filters keep are
+    scored in one pass and sorted as they are (`CompiledQuery.ranked_among`); the order is the
+    one the general path gives (that of few matches, which scores every match and filters after)."""
+
+    @pytest.fixture
+    def quinces(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, answers_computed: None
+    ) -> dict[str, object]:
+        """Twelve matches in two mailboxes, three closed, relevance varying with how often and where
+        the words appear; two conversations without them."""
+        monkeypatch.setattr(listing, "PAGE_SIZE", 4)
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        first, second = api.mailbox(), api.mailbox()
+        found: list[int] = []
+        for n in range(12):
+            found.append(
+                api.conversation(
+                    first if n % 3 else second,
+                    subject=f"{chr(ord('a') + n)} " + "quince " * (n % 4) + ("medlar" if n % 5 == 0 else ""),
+                    status="closed" if n in (1, 6, 7) else "active",
+                    threads=[
+                        {
+                            "type": "customer",
+                            "text": "about the " + "quince " * (1 + n % 3) + "jelly",
+                            "customer": {"email": f"quince{n}@example.com"},
+                        }
+                    ],
+                )
+            )
+        api.conversation(
+            first,
+            subject="Loquat",
+            threads=[{"type": "customer", "text": "medlar only", "customer": {"email": "m@example.com"}}],
+        )
+        api.conversation(second, subject="Loquat again")
+        return {"found": found, "first": first, "second": second}
+
+    def _listed(self, client: Api, query: str, **params: object) -> list[int]:
+        ids: list[int] = []
+        for page in range(1, 6):
+            ids += _ids(_search(client, query, sortField="score", page=page, **params))
+        return ids
+
+    @pytest.mark.parametrize("listed_up_to", [0, 1_000_000])
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "quince",
+            "quince medlar",  # both words: not every match of either (the general page)
+            'body:"quince jelly"',
+            "quince OR medlar",
+            "quince AND status:active",
+            "quince OR subject:medlar",
+        ],
+    )
+    @pytest.mark.parametrize("params", [{}, {"status": "active"}, {"sortOrder": "asc"}, {"mailbox": "first"}])
+    def test_pages_are_those_of_the_general_path(
+        self,
+        api: Api,
+        monkeypatch: pytest.MonkeyPatch,
+        quinces: dict[str, object],
+        listed_up_to: int,
+        query: str,
+        params: dict[str, object],
+    ) -> None:
+        params = {k: quinces[v] if k == "mailbox" else v for k, v in params.items()}  # type: ignore[index]
+        general = self._listed(api, query, **params)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
+        listing._large_totals.clear()
+        listing._search_statements.clear()
+        assert self._listed(api, query, **params) == general
+        assert len(general) == len(set(general)) > 1
+
+    @pytest.mark.parametrize("listed_up_to", [0, 1_000_000])
+    def test_the_most_relevant_first_and_only_what_the_caller_may_see(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch, quinces: dict[str, object], listed_up_to: int
+    ) -> None:
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
+        found: list[int] = quinces["found"]  # type: ignore[assignment]
+        ranked = self._listed(api, "quince", status="active")
+        active = [cid for n, cid in enumerate(found) if n not in (1, 6, 7)]
+        assert sorted(ranked) == sorted(active)
+        # n = 11: "quince" three times in the subject (weighed double) and three in the body
+        assert ranked[0] == found[11]
+        limited = api.as_user(api.user(mailbox_ids=[quinces["second"]]))
+        theirs = self._listed(limited, "quince", status="all")
+        assert sorted(theirs) == sorted(found[n] for n in range(0, 12, 3))
+
+    def test_sqlite_scores_only_the_matches_the_filters_keep(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, quinces: dict[str, object]
+    ) -> None:
+        """The page statement checks each match against the filters before ranking it: through
+        the listed ids of the allowed conversations while they are few enough, else by probing
+        the match's row; it sorts the scores, and walks no index of `conversations` to find them."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        checks = ((1_000_000, "IN (SELECT conversations.id"), (0, "EXISTS (SELECT"))
+        for page, (listed_up_to, check) in enumerate(checks, start=1):  # new requests: none is sent again
+            monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
+            listing._large_totals.clear()
+            listing._search_statements.clear()
+            with statements(app) as seen:
+                _search(api, "quince", sortField="score", status="active", page=page)
+            ranking = [" ".join(s.split()) for s in seen if ") AS ranked" in s]
+            if app.state.db.dialect != "sqlite":
+                assert ranking == []
+                continue
+            assert len(ranking) == 1, seen
+            page = ranking[0]
+            scores = page.split(" SELECT ranked.id")[0]
+            assert check in scores, page
+            assert "ORDER BY ranked.score DESC, ranked.id DESC" in page, page
