@@ -677,26 +677,55 @@ class TestRelevancePage:
         theirs = self._listed(limited, "quince", status="all")
         assert sorted(theirs) == sorted(found[n] for n in range(0, 12, 3))
 
+    @pytest.mark.parametrize(
+        ("query", "many", "listed_up_to", "check"),
+        [
+            ("quince", True, 1_000_000, "IN (SELECT conversations.id"),
+            ("quince", True, 0, "EXISTS (SELECT"),
+            ("quince medlar", True, 1_000_000, "IN (SELECT conversations.id"),
+            ("quince medlar", True, 0, "EXISTS (SELECT"),
+            ("quince", False, 0, "IN (SELECT kept.id"),
+            ("quince medlar", False, 1_000_000, "IN (SELECT kept.id"),
+        ],
+    )
     def test_sqlite_scores_only_the_matches_the_filters_keep(
-        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, quinces: dict[str, object]
+        self,
+        api: Api,
+        app: FastAPI,
+        monkeypatch: pytest.MonkeyPatch,
+        quinces: dict[str, object],
+        query: str,
+        many: bool,
+        listed_up_to: int,
+        check: str,
     ) -> None:
-        """The page statement checks each match against the filters before ranking it: through
-        the listed ids of the allowed conversations while they are few enough, else by probing
-        the match's row; it sorts the scores, and walks no index of `conversations` to find them."""
-        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
-        checks = ((1_000_000, "IN (SELECT conversations.id"), (0, "EXISTS (SELECT"))
-        for page, (listed_up_to, check) in enumerate(checks, start=1):  # new requests: none is sent again
-            monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
-            listing._large_totals.clear()
-            listing._search_statements.clear()
-            with statements(app) as seen:
-                _search(api, "quince", sortField="score", status="active", page=page)
-            ranking = [" ".join(s.split()) for s in seen if ") AS ranked" in s]
-            if app.state.db.dialect != "sqlite":
-                assert ranking == []
-                continue
-            assert len(ranking) == 1, seen
-            page = ranking[0]
-            scores = page.split(" SELECT ranked.id")[0]
-            assert check in scores, page
-            assert "ORDER BY ranked.score DESC, ranked.id DESC" in page, page
+        """Each match is checked before bm25 ranks it: with many matches against the filters,
+        through the listed ids of the allowed conversations while they are few enough, else by
+        probing the match's row; with few, against the matches the filters kept. A page of the
+        driver's own text sorts the scores as they are, walking no index of `conversations`."""
+        if many:
+            monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
+        listing._large_totals.clear()
+        listing._search_statements.clear()
+        with statements(app) as seen:
+            assert _ids(_search(api, query, sortField="score", status="active"))
+        flat = [" ".join(s.split()) for s in seen]
+        if app.state.db.dialect != "sqlite":
+            assert not [s for s in flat if "bm25(" in s]
+            return
+        page = [s for s in flat if "bm25(" in s][-1]  # after, with many, the check that they are few
+        assert check in _cte_body(page, "text_scores"), page
+        assert ("ORDER BY ranked.score DESC, ranked.id DESC" in page) is (many and query == "quince"), page
+
+
+def _cte_body(statement: str, name: str) -> str:
+    """The parenthesised body of the CTE `name` in a flattened statement."""
+    start = statement.index(f"{name} AS ")
+    start = statement.index("(", start)
+    depth = 0
+    for at in range(start, len(statement)):
+        depth += {"(": 1, ")": -1}.get(statement[at], 0)
+        if depth == 0:
+            return statement[start + 1 : at]
+    raise AssertionError(f"unbalanced {name} in {statement}")

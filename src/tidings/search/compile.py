@@ -175,15 +175,32 @@ class CompiledQuery:
     driver: TextDriver | None = None
     # The query names NOW (date math): its matches may change with each second.
     reads_clock: bool = False
-    # The text search `score` came from (None without a score), which `ranked_among` asks again.
+    # The text search `score` came from (None without a score), asked again for a score that
+    # needs to hold for some conversations only: SQLite then ranks only those matches, in one
+    # pass over the index (see `_SqliteText._scores`), and the others score 0.
     ranking: _TextSearch[Any] | None = None
 
+    def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
+        """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
+        return self.ranking.score(only=ids) if self.ranking is not None else self.score
+
+    def score_among(self, among: ColumnElement[bool], *, listed: bool = False) -> ColumnElement[float] | None:
+        """`score` for the conversations `among` keeps (a list's filters): their ids listed
+        first with `listed`, else each match's row read."""
+        return self.ranking.score(**_checked(among, listed)) if self.ranking is not None else self.score
+
     def ranked_among(self, among: ColumnElement[bool], *, listed: bool = False) -> Select[Any] | None:
-        """Columns `id` and `score` of the driver's matches that `among` keeps, from one pass
-        over the text index, when the scored text is the driver's (SQLite); else None."""
+        """Columns `id` and `score` of the driver's matches that `among` keeps (checked as by
+        `score_among`), from one pass over the text index, when the scored text is the driver's
+        (SQLite); else None."""
         if self.ranking is None or self.driver is None:
             return None
-        return self.ranking.ranked(among, self.driver.query, listed=listed)
+        return self.ranking.ranked(self.driver.query, **_checked(among, listed))
+
+
+def _checked(among: ColumnElement[bool], listed: bool) -> dict[str, Any]:
+    """How a score's matches are checked against `among`: `only` their ids, or `probed`."""
+    return {"only": select(conversations.c.id).where(among)} if listed else {"probed": among}
 
 
 @dataclass
@@ -304,11 +321,18 @@ class _TextSearch(ABC, Generic[Q]):
         """Ids of the conversations whose document matches (newest first where the index allows)."""
 
     @abstractmethod
-    def score(self) -> ColumnElement[float] | None: ...
+    def score(
+        self, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None
+    ) -> ColumnElement[float] | None:
+        """Relevance of each conversation to the scored queries; with `only` (a select of
+        conversation ids) or `probed` (a condition), it needs to hold only for those."""
 
-    def ranked(self, among: ColumnElement[bool], matching: Q, *, listed: bool = False) -> Select[Any] | None:
-        """The conversations `among` keeps whose document matches `matching`, with their score,
-        where one pass over the index gives both; None where it cannot."""
+    def ranked(
+        self, matching: Q, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None
+    ) -> Select[Any] | None:
+        """The conversations whose document matches `matching` (among those `only` or `probed`
+        keeps, see `score`), with their score, where one pass over the index gives both; None
+        where it cannot."""
         return None
 
     def ordered_ids(self, query: Q) -> Select[int, int] | None:
@@ -427,7 +451,9 @@ class _SqliteText(_TextSearch[str]):
         rows = _sqlite_sample(len(bounds)).rows(conn, **values)
         return [Sampled(number, key & index.ID_MASK, key, None) for number, key in rows]
 
-    def score(self) -> ColumnElement[float] | None:
+    def score(
+        self, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None
+    ) -> ColumnElement[float] | None:
         if not self.scored_queries:
             return None
         # Every match's score from one pass over the index, looked up by key. bm25 weighs each
@@ -435,12 +461,12 @@ class _SqliteText(_TextSearch[str]):
         # subquery run for each row (`MATCH … AND rowid = key`) it counted again for every
         # row, and a sort by relevance of a common word never ended (`subject:refund`, one
         # mailbox, every status, at 1M conversations: 20.5 s; "espresso" 1.37 s).
-        scores = self._scores(None, listed=False)
+        scores = self._scores(only=only, probed=probed)
         relevance = select(scores.c.score).where(scores.c.search_key == _SEARCH_KEY).scalar_subquery()
         return func.coalesce(relevance, 0.0, type_=Float)
 
     def ranked(
-        self, among: ColumnElement[bool], matching: str, *, listed: bool = False
+        self, matching: str, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None
     ) -> Select[Any] | None:
         # The scored text is every positive text term ORed; when that is what the driver matches
         # (one term, one phrase, terms ORed; the driver wraps its one conjunct), the scores are
@@ -451,26 +477,27 @@ class _SqliteText(_TextSearch[str]):
         scored = self.either(self.scored_queries)
         if matching not in (scored, self.every([scored])):
             return None
-        scores = self._scores(among, listed=listed)
+        scores = self._scores(only=only, probed=probed)
         return select((scores.c.search_key.op("&")(index.ID_MASK)).label("id"), scores.c.score)
 
-    def _scores(self, among: ColumnElement[bool] | None, *, listed: bool) -> CTE:
-        """The CTE of every match's key and bm25 (of those `among` keeps, with `among`).
+    def _scores(self, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None) -> CTE:
+        """The CTE of every match's key and bm25; with `only`, of the matches whose conversation
+        id it selects; with `probed`, of those whose conversation meets it.
 
-        With `among`, a match's conversation is checked before its bm25 is computed: most
-        matches fail a list's filters (`espresso` at 1M: 863 of 12,804 are active), and the check
-        costs less than the ranking. It probes each match's row (~1-1.7 µs: rows of a 1M table,
-        most not in the page cache), or with `listed` looks each up among the ids `among` keeps,
-        listed first through the filters' index (~0.1 µs an id, then ~0.2 a match): `upgrade`'s
-        57,400 matches against the 58k active conversations took 113 ms probed, 22 listed.
+        A match is then checked before its bm25 is computed: most matches fail a list's filters
+        (`espresso` at 1M: 863 of 12,804 are active), and the check costs less than the ranking.
+        `probed` reads each match's row (~1-1.7 µs: rows of a 1M table, most not in the page
+        cache); `only` looks each up among the ids it lists first (through the filters' index
+        ~0.1 µs an id, then ~0.2 a match): `upgrade`'s 57,400 matches against the 58k active
+        conversations took 113 ms probed, 22 listed.
         """
         where = [_fts_match(self.either(self.scored_queries))]
-        if among is not None and listed:
-            where.append(_SEARCH_ID.in_(select(conversations.c.id).where(among)))
-        elif among is not None:
+        if only is not None:
+            where.append(_SEARCH_ID.in_(only))
+        if probed is not None:
             where.append(
                 exists()
-                .where(conversations.c.id == _SEARCH_ID, among)
+                .where(conversations.c.id == _SEARCH_ID, probed)
                 .select_from(conversations)
                 .correlate_except(conversations)
             )
@@ -638,7 +665,10 @@ class _PostgresText(_TextSearch[_PgQuery]):
         )
         return [Sampled(number - 1, key, key, checked_to) for number, key, checked_to in rows]
 
-    def score(self) -> ColumnElement[float] | None:
+    def score(
+        self, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None
+    ) -> ColumnElement[float] | None:
+        # ts_rank reads each ranked row's own document: only the rows a statement keeps.
         if not self.scored_queries:
             return None
         query = self.either(self.scored_queries)
