@@ -636,6 +636,7 @@ class TestRelevancePage:
         [
             "quince",
             "quince medlar",  # both words: not every match of either (the general page)
+            "quince AND NOT subject:medlar",  # the filters read the text index too
             'body:"quince jelly"',
             "quince OR medlar",
             "quince AND status:active",
