@@ -997,27 +997,8 @@ def _text_page_statement(
     assert driver is not None and filters is not None, "a text search"
 
     def build() -> Select[Any]:
-        order = compiled.order
         if params.sortField == "score" and compiled.query is not None and conn.dialect.name == "sqlite":
-            listed = _allowed(conn, compiled.counted) <= LISTED_FOR_RANKING
-            ranked = compiled.query.ranked_among(filters, listed=listed)
-            if ranked is None:
-                # Other texts (`a b`: both words) rank only the matches the filters keep, too.
-                order = _sort_keys(params, compiled.query.score_among(filters, listed=listed))
-        else:
-            ranked = None
-        if ranked is not None:
-            # SQLite: the matches the filters keep, scored in one pass (`ranked_among`); the
-            # page is theirs to sort (`espresso` at 1M: 863 rows), where the plan otherwise
-            # walked the 58k active conversations to find the 863.
-            matches = ranked.subquery("ranked")
-            descending = params.sortOrder == "desc"
-            return windowed(
-                select(matches.c.id).order_by(
-                    matches.c.score.desc() if descending else matches.c.score.asc(),
-                    matches.c.id.desc() if descending else matches.c.id.asc(),
-                )
-            )
+            return _relevance_page(conn, compiled, compiled.query, params)
         walk = driver.ordered() if params.sortField == "createdAt" else None
         if walk is not None:
             # SQLite: the FTS5 rowid is the (createdAt, id) search key, so the matches come out
@@ -1032,9 +1013,33 @@ def _text_page_statement(
             )
         # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
         # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
-        return _page_ids(and_(c_id_in(driver.ids()), filters), order)
+        return _page_ids(and_(c_id_in(driver.ids()), filters), compiled.order)
 
     return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
+
+
+def _relevance_page(
+    conn: Connection, compiled: Compiled, query: CompiledQuery, params: ListParams
+) -> Select[Any]:
+    """SQLite: a page by relevance of a text with many matches, ranking only the matches the
+    filters keep (checked through their listed ids while the kept counts allow few enough)."""
+    driver, filters = compiled.driver, compiled.filters
+    assert driver is not None and filters is not None, "a text search"
+    listed = _allowed(conn, compiled.counted) <= LISTED_FOR_RANKING
+    ranked = query.ranked_among(filters, listed=listed)
+    if ranked is None:  # other texts (`a b`: both words) keep the general page
+        order = _sort_keys(params, query.score_among(filters, listed=listed))
+        return _page_ids(and_(c_id_in(driver.ids()), filters), order)
+    # The driver's own text: its scores are the page's matches, sorted as they are (`espresso`
+    # at 1M: 863 rows), where the plan otherwise walked the 58k active conversations to find them.
+    matches = ranked.subquery("ranked")
+    descending = params.sortOrder == "desc"
+    return windowed(
+        select(matches.c.id).order_by(
+            matches.c.score.desc() if descending else matches.c.score.asc(),
+            matches.c.id.desc() if descending else matches.c.id.asc(),
+        )
+    )
 
 
 def _search_shape(params: ListParams, visible: tuple[int, ...] | None) -> tuple[Any, ...] | None:
