@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import pytest
 from fastapi import FastAPI
@@ -33,6 +34,14 @@ def _samples(statement: str) -> bool:
 def _kept_statements() -> set[int]:
     """The statements kept for searches (`listing._kept_statement`), by identity."""
     return {id(prepared) for _, (_, prepared) in listing._search_statements._entries.values()}
+
+
+class Quinces(NamedTuple):
+    """`TestRelevancePage`'s conversations: the matches in creation order, and the two mailboxes."""
+
+    found: list[int]
+    first: int
+    second: int
 
 
 def _imported(api: Api, mailbox: int, created: str, text: str, **overrides: object) -> int:
@@ -594,7 +603,7 @@ class TestRelevancePage:
     @pytest.fixture
     def quinces(
         self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, answers_computed: None
-    ) -> dict[str, object]:
+    ) -> Quinces:
         """Twelve matches in two mailboxes, three closed, relevance varying with how often and where
         the words appear; two conversations without them."""
         monkeypatch.setattr(listing, "PAGE_SIZE", 4)
@@ -622,7 +631,7 @@ class TestRelevancePage:
             threads=[{"type": "customer", "text": "medlar only", "customer": {"email": "m@example.com"}}],
         )
         api.conversation(second, subject="Loquat again")
-        return {"found": found, "first": first, "second": second}
+        return Quinces(found, first, second)
 
     def _listed(self, client: Api, query: str, **params: object) -> list[int]:
         ids: list[int] = []
@@ -648,12 +657,13 @@ class TestRelevancePage:
         self,
         api: Api,
         monkeypatch: pytest.MonkeyPatch,
-        quinces: dict[str, object],
+        quinces: Quinces,
         listed_up_to: int,
         query: str,
         params: dict[str, object],
     ) -> None:
-        params = {k: quinces[v] if k == "mailbox" else v for k, v in params.items()}  # type: ignore[index]
+        if params.get("mailbox") == "first":
+            params = {**params, "mailbox": quinces.first}
         general = self._listed(api, query, **params)
         monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
         monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
@@ -664,17 +674,17 @@ class TestRelevancePage:
 
     @pytest.mark.parametrize("listed_up_to", [0, 1_000_000])
     def test_the_most_relevant_first_and_only_what_the_caller_may_see(
-        self, api: Api, monkeypatch: pytest.MonkeyPatch, quinces: dict[str, object], listed_up_to: int
+        self, api: Api, monkeypatch: pytest.MonkeyPatch, quinces: Quinces, listed_up_to: int
     ) -> None:
         monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
         monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
-        found: list[int] = quinces["found"]  # type: ignore[assignment]
+        found = quinces.found
         ranked = self._listed(api, "quince", status="active")
         active = [cid for n, cid in enumerate(found) if n not in (1, 6, 7)]
         assert sorted(ranked) == sorted(active)
         # n = 11: "quince" three times in the subject (weighed double) and three in the body
         assert ranked[0] == found[11]
-        limited = api.as_user(api.user(mailbox_ids=[quinces["second"]]))
+        limited = api.as_user(api.user(mailbox_ids=[quinces.second]))
         theirs = self._listed(limited, "quince", status="all")
         assert sorted(theirs) == sorted(found[n] for n in range(0, 12, 3))
 
@@ -694,7 +704,7 @@ class TestRelevancePage:
         api: Api,
         app: FastAPI,
         monkeypatch: pytest.MonkeyPatch,
-        quinces: dict[str, object],
+        quinces: Quinces,
         query: str,
         many: bool,
         listed_up_to: int,

@@ -175,19 +175,19 @@ class CompiledQuery:
     driver: TextDriver | None = None
     # The query names NOW (date math): its matches may change with each second.
     reads_clock: bool = False
-    # The text search `score` came from (None without a score), asked again for a score that
-    # needs to hold for some conversations only: SQLite then ranks only those matches, in one
-    # pass over the index (see `_SqliteText._scores`), and the others score 0.
+    # The text search `score` came from (None exactly when `score` is), asked again for a score
+    # that needs to hold for some conversations only: SQLite then ranks only those matches, in
+    # one pass over the index (see `_SqliteText._scores`), and the others score 0.
     ranking: _TextSearch[Any] | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
-        return self.ranking.score(only=ids) if self.ranking is not None else self.score
+        return self.ranking.score(only=ids) if self.ranking is not None else None
 
     def score_among(self, among: ColumnElement[bool], *, listed: bool = False) -> ColumnElement[float] | None:
         """`score` for the conversations `among` keeps (a list's filters): their ids listed
         first with `listed`, else each match's row read."""
-        return self.ranking.score(**_checked(among, listed)) if self.ranking is not None else self.score
+        return self.ranking.score(**_checked(among, listed)) if self.ranking is not None else None
 
     def ranked_among(self, among: ColumnElement[bool], *, listed: bool = False) -> Select[Any] | None:
         """Columns `id` and `score` of the driver's matches that `among` keeps (checked as by
