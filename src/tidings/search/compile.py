@@ -298,8 +298,12 @@ class _TextSearch(ABC, Generic[Q]):
         return self.either([self.subject_query(value, words, prefix), self.body_query(value, words, prefix)])
 
     def condition(self, query: Q, *, scored: bool) -> Condition:
+        """The conversation's document matches `query`; remembered for ranking when `scored`."""
         if scored:
             self.scored_queries.append(query)
+        return self.matched(query)
+
+    def matched(self, query: Q) -> Condition:
         return conversations.c.id.in_(self.matching_ids(query))
 
     @abstractmethod
@@ -629,6 +633,19 @@ class _PostgresText(_TextSearch[_PgQuery]):
             _tsquery_tree([query.document for query in queries], "&&"),
             _tsquery_tree(subjects, "&&") if subjects else None,
             exact=all(query.exact for query in queries),
+        )
+
+    def matched(self, query: _PgQuery) -> Condition:
+        """The conversation's own document tested (EXISTS), not `id IN (the matches)`: under NOT or
+        in an OR, PostgreSQL cannot turn an IN into a join, and when the matches are too many to
+        hash in `work_mem` it ran the whole text search again for every conversation (`NOT the`
+        or `re*` at 1M conversations: stopped after 11 minutes). An EXISTS becomes a join where
+        an IN would (a top-level AND); elsewhere the planner hashes the matches when they fit and
+        otherwise probes each conversation's document by its key."""
+        return exists(
+            select(literal(1))
+            .select_from(table(index.TABLE))
+            .where(conversations.c.id == _DOCUMENT_OWNER, query.condition())
         )
 
     def matching_ids(self, query: _PgQuery, *, limit: int | None = None) -> Select[Any]:
