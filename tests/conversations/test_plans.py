@@ -55,3 +55,15 @@ def test_the_check_sees_a_sort(db_url: str) -> None:
     finally:
         engine.dispose()
     assert "TEMP B-TREE FOR ORDER BY" in plan or "Sort" in plan, plan
+
+
+@pytest.mark.parametrize("status", ["active", "all"])
+def test_a_customers_conversations_are_read_through_the_customer_index(db_url: str, status: str) -> None:
+    """`customerIds:` beside the list's state and status: without statistics SQLite preferred the
+    state and status index and read every active conversation's row to find a customer's few."""
+    engine = create_db_engine(db_url)
+    try:
+        plan = _plan(engine, ListParams(query="customerIds:100", status=status))  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+    assert "ix_conversations_customer" in plan, plan

@@ -820,8 +820,11 @@ class _Compiler:
         return conversations.c.id.in_(copied.union(owned))
 
     def _customer_id(self, term: Term, negated: bool) -> Condition:
+        """The customer's conversations, read through the customer index: as `customer_id = ?`
+        beside the list's state and status, SQLite (no statistics) walked the state and status
+        index instead and read every active conversation's row (195 ms at 1M for 2 matches)."""
         customer_id = _integer(term, term.value)
-        return and_(conversations.c.customer_id.is_not(None), conversations.c.customer_id == customer_id)
+        return conversations.c.id.in_(select(_OWNED.c.id).where(_OWNED.c.customer_id == customer_id))
 
     def _number(self, term: Term, negated: bool) -> Condition:
         return conversations.c.number == _integer(term, term.value)
