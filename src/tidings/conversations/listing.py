@@ -34,6 +34,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
+from sqlalchemy.sql.visitors import replacement_traverse
 from starlette.responses import Response
 
 from tidings.auth.caller import Caller, bearer_token, caller_and_stamp, known_caller_and_stamp
@@ -184,6 +185,8 @@ class Compiled:
     query: CompiledQuery | None = None
     # The state, mailboxes and statuses the filters allow, as the kept counts count them.
     counted: list[tuple[str, Any]] = field(default_factory=list)
+    # The request's filters without `query=` (see `_range_walk`).
+    requested: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -573,6 +576,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         counted_by=counted_by,
         query=query,
         counted=counted,
+        requested=and_(*others) if others else None,
     )
 
 
@@ -1120,9 +1124,13 @@ def _page_document(
             rows = _rows_of(conn, _kept_statement(compiled.query, shape, kind, few), offset, limit)
         else:
             walked = compiled.walked if compiled.walked is not None else compiled.condition
-            kind = ("page", params.sortField, params.sortOrder)
-            page = _kept_statement(compiled.query, shape, kind, lambda: _page_ids(walked, compiled.order))
-            rows = _rows_of(conn, page, offset, limit)
+            walk = _range_walk(conn, compiled, params, shape, total, offset, limit)
+            if walk is not None:
+                rows = walk
+            else:
+                kind = ("page", params.sortField, params.sortOrder)
+                page = _kept_statement(compiled.query, shape, kind, lambda: _page_ids(walked, compiled.order))
+                rows = _rows_of(conn, page, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total)), related
@@ -1135,6 +1143,86 @@ def _page_document(
 # keys are out of the indexes' reach (`_sort_keys(past_indexes=True)`), or SQLite still chose
 # the walk. Sorting this many rows takes under a millisecond.
 FEW_MATCHES = 1_000
+
+
+# SQLite: the instants and numbers a `query=` range may test, and the sort each one is the key of.
+_RANGED = {"created_at": "createdAt", "modified_at": "modifiedAt", "number": "number"}
+# A range walk reads `RANGE_WALK_READS` times the conversations the matches' share says a page
+# needs, plus `RANGE_WALK_SLACK`, and never more than `RANGE_WALK_CAP`.
+RANGE_WALK_READS = 4
+RANGE_WALK_SLACK = 1_000
+RANGE_WALK_CAP = 50_000
+
+
+def _range_walk(
+    conn: Connection,
+    compiled: Compiled,
+    params: ListParams,
+    shape: tuple[Any, ...] | None,
+    total: int,
+    offset: int,
+    limit: int,
+) -> list[dict] | None:
+    """SQLite: the page of a query whose range keeps many conversations, found among the first
+    conversations of the list's order rather than by sorting every match; None where it cannot
+    be (then the range's index is read and its matches sorted, as before).
+
+    Without statistics SQLite always read a `query=` range through its index and sorted every
+    match for a page: `modifiedAt:[NOW-1YEAR TO NOW]` with every status sorted 577k matches
+    (401 ms at 1M conversations). Walking the list's order instead stops after the page, when
+    the matches are spread through it, but reads on and on when they lie at its far end (a
+    range of old numbers newest first). So the walk reads only the first conversations the
+    other filters allow, a few times what the matches' share says it needs (`RANGE_WALK_READS`):
+    if a full page is among them, it is exactly the page, since every later match sorts after
+    them.
+    """
+    if conn.dialect.name != "sqlite" or compiled.query is None or shape is None:
+        return None
+    ranged = [field_ for field_ in _RANGED.values() if field_ != params.sortField]
+    if not any(field_ in compiled.query.fields for field_ in ranged) or compiled.requested is None:
+        return None
+    allowed = _allowed(conn, compiled.counted)
+    through = min(offset + limit, total)
+    needed = through * allowed // max(total, 1)
+    if needed >= min(total, RANGE_WALK_CAP):
+        return None
+    requested = compiled.requested
+    condition = compiled.walked if compiled.walked is not None else compiled.condition
+
+    def build() -> Select[Any]:
+        first = materialized(
+            select(conversations.c.id)
+            .where(requested)
+            .order_by(*compiled.order)
+            .limit(bindparam("cap"))
+            .cte("walked_first")
+        )
+        return windowed(
+            select(conversations.c.id)
+            .select_from(ReadFirst(first, conversations, conversations.c.id == first.c.id))
+            .where(_ranges_out_of_reach(condition, params.sortField))
+            .order_by(*_sort_keys(params, compiled.score, past_indexes=True))
+        )
+
+    page = _kept_statement(compiled.query, shape, ("range walk", params.sortField, params.sortOrder), build)
+    cap = min(RANGE_WALK_READS * needed + RANGE_WALK_SLACK, RANGE_WALK_CAP)
+    ids = [row[0] for row in page.rows(conn, offset=offset, limit=limit, cap=cap)]
+    if len(ids) < through - offset:
+        return None
+    return repository.by_ids(conn, ids)
+
+
+def _ranges_out_of_reach(condition: ColumnElement[bool], sort_field: str) -> ColumnElement[bool]:
+    """`condition` with the ranged columns other than the sort's written as `column + 0`, which
+    no index serves (as `_modified_since` does)."""
+    columns = [conversations.c[name] for name, field_ in _RANGED.items() if field_ != sort_field]
+
+    def unindexed(element: Any, **_: Any) -> Any:
+        if any(element is column_ for column_ in columns):
+            return type_coerce(element + 0, element.type)
+        return None
+
+    return replacement_traverse(condition, {}, unindexed)
 
 
 def _page_ids(condition: ColumnElement[bool], order: list[UnaryExpression[Any]]) -> Select[Any]:

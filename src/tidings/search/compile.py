@@ -29,7 +29,7 @@ import math
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -179,6 +179,8 @@ class CompiledQuery:
     # that needs to hold for some conversations only: SQLite then ranks only those matches, in
     # one pass over the index (see `_SqliteText._scores`), and the others score 0.
     ranking: _TextSearch[Any] | None = None
+    # The fields the query names (None for bare terms): which columns its conditions compare.
+    fields: frozenset[str | None] = frozenset()
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
@@ -242,9 +244,20 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         driver=driver,
         reads_clock=clock.read,
         ranking=text if score is not None else None,
+        fields=frozenset(_fields_of(node)),
     )
     _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled
+
+
+def _fields_of(node: Node) -> Iterator[str | None]:
+    if isinstance(node, And | Or):
+        for child in node.children:
+            yield from _fields_of(child)
+    elif isinstance(node, Not):
+        yield from _fields_of(node.child)
+    else:
+        yield node.field
 
 
 def _text_search(dialect: str) -> _TextSearch[Any]:
