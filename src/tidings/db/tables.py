@@ -592,6 +592,17 @@ Index(
     conversations.c.id,
 )
 Index("ix_conversations_state_number", conversations.c.state, conversations.c.number, conversations.c.id)
+# The conversations with attachments (`query=attachments:true`, 0017), in list order; the
+# predicate is written as each dialect renders the query's test, so that SQLite uses the index.
+Index(
+    "ix_conversations_attachments",
+    conversations.c.state,
+    conversations.c.status,
+    conversations.c.created_at,
+    conversations.c.id,
+    sqlite_where=text("has_attachments IS 1"),
+    postgresql_where=text("has_attachments IS true"),
+)
 # Partial indexes for the reports' thread-based numbers (0006), each in time order over only the
 # threads it counts; tidings.reports.queries repeats the predicates literally so SQLite uses them.
 _REPLY_SENT = text("type = 'message' AND state = 'published' AND saved_reply_id IS NOT NULL")
