@@ -54,7 +54,10 @@ ROUTERS = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     db = Database(
-        settings.database_url, threads=settings.db_threads, pg_prepare_threshold=settings.pg_prepare_threshold
+        settings.database_url,
+        threads=settings.db_threads,
+        pg_prepare_threshold=settings.pg_prepare_threshold,
+        statement_timeout_seconds=settings.statement_timeout_seconds,
     )
 
     counts = count_database(db)

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Set by `tidings serve` for its workers: freeze the start-up heap (see kit/runtime.py).
     settle_heap: bool = False
     pg_prepare_threshold: int = Field(default=5, ge=0)  # see kit.db.create_db_engine
+    # PostgreSQL: a statement of an API request that runs longer is stopped and the request
+    # answered 503 (kit.errors), so that no request holds a backend for long; 0: no limit.
+    statement_timeout_seconds: float = Field(default=30.0, ge=0)
     # A text search matching more than 10,000 conversations reports an estimated total (within a
     # few percent; see conversations.listing.ESTIMATE_STRATA); off, it is counted exactly.
     estimate_large_totals: bool = True

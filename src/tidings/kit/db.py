@@ -64,10 +64,14 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_db_engine(url: str, pool_size: int = 8, pg_prepare_threshold: int = 0) -> Engine:
+def create_db_engine(
+    url: str, pool_size: int = 8, pg_prepare_threshold: int = 0, pg_statement_timeout_ms: int = 0
+) -> Engine:
     """An engine for the URL. `pg_prepare_threshold`: after how many runs of one statement a
     PostgreSQL connection prepares it server-side (psycopg's `prepare_threshold`); 0 never does,
-    which PgBouncer before 1.21 needs in transaction mode."""
+    which PgBouncer before 1.21 needs in transaction mode. `pg_statement_timeout_ms`: how long
+    a statement may run on PostgreSQL before it is stopped (0: no limit; the API's engine only,
+    not the command line's loads and migrations)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, poolclass=NullPool if ":memory:" in url else None)
@@ -80,11 +84,11 @@ def create_db_engine(url: str, pool_size: int = 8, pg_prepare_threshold: int = 0
         pool_pre_ping=False,
         connect_args={"prepare_threshold": pg_prepare_threshold or None},
     )
-    _configure_postgres(engine)
+    _configure_postgres(engine, pg_statement_timeout_ms)
     return engine
 
 
-def _configure_postgres(engine: Engine) -> None:
+def _configure_postgres(engine: Engine, statement_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # JIT compiles a query whose estimated cost is high, which a LIMIT 25 over many text
@@ -97,6 +101,8 @@ def _configure_postgres(engine: Engine) -> None:
             # conversations a rare-word page took 57 ms with two workers and 14 ms without.
             # Reports, rare and heavy, get them back for their own transaction (`read_report`).
             cursor.execute("SET max_parallel_workers_per_gather = 0")
+            if statement_timeout_ms:
+                cursor.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
         dbapi_conn.commit()
 
     # Only the fixed statements of `kit.prepared` are prepared server-side (after
@@ -230,10 +236,17 @@ def insert_or_existing(conn: Connection, insert: Callable[[], T], existing: Call
 class Database:
     """The engine plus the thread hop every request uses to reach it."""
 
-    def __init__(self, url: str, threads: int = 8, pg_prepare_threshold: int = 0) -> None:
+    def __init__(
+        self, url: str, threads: int = 8, pg_prepare_threshold: int = 0, statement_timeout_seconds: float = 0
+    ) -> None:
         self.url = normalise_url(url)
         self.pg_prepare_threshold = pg_prepare_threshold
-        self.engine = create_db_engine(self.url, pool_size=threads, pg_prepare_threshold=pg_prepare_threshold)
+        self.engine = create_db_engine(
+            self.url,
+            pool_size=threads,
+            pg_prepare_threshold=pg_prepare_threshold,
+            pg_statement_timeout_ms=round(statement_timeout_seconds * 1000),
+        )
         self.dialect = self.engine.dialect.name
         # The event loop's own executor: a hop costs ~90 µs against ~145 µs through anyio's
         # to_thread (capacity limiter, cancel scope). A request cancelled mid-way still does not

@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DataError
+from psycopg.errors import QueryCanceled
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -35,6 +36,7 @@ STATUS_MESSAGES = {
     415: "Unsupported media type",
     429: "API rate limit exceeded",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 # pydantic error types -> the anchor names of Help Scout's error documentation
@@ -182,6 +184,22 @@ def install_error_handlers(app: FastAPI) -> None:
         # A number the schemas let through but the database cannot hold: still bad input.
         log.warning("value out of range for the database (logRef %s): %s", correlation_id_of(request), exc)
         return error_response(request, 400, "A value is out of range")
+
+    @app.exception_handler(QueryCanceled)
+    @app.exception_handler(OperationalError)
+    async def _stopped(request: Request, exc: Exception) -> Response:
+        # PostgreSQL stopped a statement that ran past TIDINGS_STATEMENT_TIMEOUT_SECONDS: the
+        # request asked for more work than the server allows one request, not a server fault.
+        cause = exc.orig if isinstance(exc, OperationalError) else exc
+        if not isinstance(cause, QueryCanceled):
+            raise exc
+        log.warning("statement stopped by its time limit (logRef %s): %s", correlation_id_of(request), cause)
+        return error_response(
+            request,
+            503,
+            "The request took longer than this server allows one request and was stopped; "
+            "narrow it (a rarer word, a mailbox, a status, a shorter interval) and ask again",
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
