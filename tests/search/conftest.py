@@ -34,7 +34,7 @@ from tidings.db.tables import (
     users,
 )
 from tidings.kit.db import create_db_engine
-from tidings.search import CompiledQuery, compile_query, parse_query
+from tidings.search import CompiledQuery, compile_query, names_a_customer, parse_query
 from tidings.search import index as search_index
 
 NOW = datetime(2024, 5, 10, 12, 0, 0, tzinfo=UTC)
@@ -242,6 +242,9 @@ class SearchDb:
         node = parse_query(query)
         assert node is not None, f"{query!r} parsed to no filter"
         return compile_query(node, dialect=self.dialect, now=now)
+
+    def names_a_customer(self, value: str, *, prefix: bool) -> bool:
+        return names_a_customer(self.conn, value, prefix)
 
     def ids(self, query: str, now: datetime = NOW) -> set[int]:
         """Ids of the conversations `query` matches."""

@@ -34,7 +34,7 @@ from tests.search.conftest import (
 )
 from tidings.db.tables import conversations
 from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
-from tidings.search.compile import DIALECTS, tokens
+from tidings.search.compile import DIALECTS, prefix_bounds, tokens
 from tidings.search.index import KEY_SHIFT
 
 
@@ -548,6 +548,42 @@ class TestBareTerms:
         db.add(customer_id=CUSTOMER_VERA)
         assert db.ids("v_ra*") == set()
         assert db.ids("v%*") == set()
+
+    def test_a_prefix_finds_customers_by_each_name_and_address(self, db: SearchDb) -> None:
+        john = db.add(customer_id=CUSTOMER_JOHN)
+        johnny = db.add(customer_id=CUSTOMER_JOHNNY)
+        vera = db.add(customer_id=CUSTOMER_VERA)
+        assert db.ids("joh*") == {john, johnny}
+        assert db.ids("JOHNN*") == {johnny}
+        assert db.ids("appleseedl*") == {johnny}
+        assert db.ids("xjoh*") == {johnny}
+        assert db.ids("vbear@*") == {vera}
+        assert db.ids("bea*") == {vera}
+        assert db.ids("bez*") == set()
+        assert db.names_a_customer("joh", prefix=True)
+        assert db.names_a_customer("vbear@my", prefix=True)
+        assert not db.names_a_customer("bez", prefix=True)
+
+    def test_sqlite_finds_a_prefixs_customers_through_the_name_indexes(self, db: SearchDb) -> None:
+        """A LIKE prefix read every customer (48 ms at 100k); as a range too, SQLite reads the
+        lower-cased name indexes and the address index. PostgreSQL, whose collation may order a
+        prefix's strings elsewhere, gets no range: its LIKE alone decides."""
+        statement = select(conversations.c.id).where(db.compiled("joh*").condition)
+        sql = str(statement.compile(db.conn, compile_kwargs={"literal_binds": True}))
+        if db.dialect == "sqlite":
+            plan = " ".join(str(row[-1]) for row in db.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "ix_customers_first_name_lower" in plan and "ix_customers_last_name_lower" in plan, plan
+            assert "sqlite_autoindex_customer_emails" in plan, plan
+        else:
+            assert ">= 'joh'" not in sql and "< 'joi'" not in sql, sql
+
+    @given(st.text(max_size=4), st.text(min_size=1, max_size=3))
+    def test_prefix_bounds_hold_exactly_the_strings_with_the_prefix(self, value: str, prefix: str) -> None:
+        low, high = prefix_bounds(prefix)
+        in_range = low <= value and (high is None or value < high)
+        assert in_range == value.startswith(prefix)
+        assert prefix_bounds(prefix + "a" + chr(0x10FFFF))[1] == prefix + "b"
+        assert prefix_bounds(chr(0x10FFFF))[1] is None
 
     def test_bare_and_field_terms_combine(self, db: SearchDb) -> None:
         match = db.add("refund please", tag_names=["vip"])

@@ -1,4 +1,4 @@
-"""Join order and materialisation written into the SQL, where a planner must be told.
+"""Join order, materialisation and index ranges written into the SQL, where a planner must be told.
 
 SQLite has no statistics for most of our tables (no ANALYZE is kept up to date), so where a
 statement must read a small set first and look the rest up from it, the statement says so:
@@ -12,9 +12,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import CTE, Join
+from sqlalchemy import CTE, Boolean, ColumnElement, Join
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 # WITH … AS MATERIALIZED: PostgreSQL 12+, SQLite 3.35+ (older SQLite materialises a CTE that
 # is used twice anyway, and CROSS JOIN still puts the ids first).
@@ -42,3 +43,28 @@ def _cross_join(join: ReadFirst, compiler: SQLCompiler, **kw: Any) -> str:
     left = join.left.name  # type: ignore[attr-defined]
     assert plain.startswith(f"{left} JOIN "), plain
     return f"{left} CROSS JOIN {plain[len(left) + len(' JOIN ') :]}"
+
+
+class SqliteIndexRange(ColumnElement[bool]):
+    """A condition the rest of the statement already implies, written out on SQLite only, where
+    it lets an index serve what SQLite would otherwise test on every row (a LIKE prefix as a
+    range of the index's keys); elsewhere TRUE. PostgreSQL's collation may order a prefix's
+    strings outside such a range, and it plans from statistics anyway."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("condition", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, condition: ColumnElement[bool]) -> None:
+        self.condition = condition
+
+
+@compiles(SqliteIndexRange)
+def _index_range_elsewhere(element: SqliteIndexRange, compiler: SQLCompiler, **kw: Any) -> str:
+    return "1 = 1"
+
+
+@compiles(SqliteIndexRange, "sqlite")
+def _index_range_sqlite(element: SqliteIndexRange, compiler: SQLCompiler, **kw: Any) -> str:
+    rendered: str = compiler.process(element.condition, **kw)
+    return rendered
