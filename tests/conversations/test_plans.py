@@ -70,15 +70,22 @@ def test_a_customers_conversations_are_read_through_the_customer_index(db_url: s
 
 
 def _count_plan(engine: Engine, params: ListParams) -> str:
-    """The plan of the list's COUNT (the page's plan is `_plan`)."""
+    """The plan of the list's COUNT (the page's plan is `_plan`), its values bound as the API
+    binds them (SQLite plans again for the values a partial index's predicate depends on)."""
     with engine.connect() as conn, conn.begin():
         compiled = build(conn, EVERYONE, params, timefmt.now())
-        count = select(func.count()).select_from(conversations).where(compiled.condition)
-        sql = str(count.compile(conn, compile_kwargs={"literal_binds": True}))
+        count = (
+            select(func.count())
+            .select_from(conversations)
+            .where(compiled.condition)
+            .compile(conn, compile_kwargs={"render_postcompile": True})
+        )
         if conn.dialect.name == "sqlite":
-            return "\n".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            values = tuple(count.params[name] for name in count.positiontup or ())
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(count), values)
+            return "\n".join(str(row[-1]) for row in plan)
         conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-        return "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+        return "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + str(count), count.params))
 
 
 @pytest.mark.parametrize("status", ["active", "all"])
@@ -94,3 +101,14 @@ def test_conversations_with_attachments_are_counted_from_their_partial_index(
     finally:
         engine.dispose()
     assert "ix_conversations_attachments" in plan, plan
+
+
+def test_a_users_replies_are_read_through_their_partial_index(db_url: str) -> None:
+    """`replyUserIds:` read every thread for a user's replies (5M at 1M conversations, 0.9 s a
+    statement on SQLite)."""
+    engine = create_db_engine(db_url)
+    try:
+        plan = _count_plan(engine, ListParams(query="replyUserIds:7", status="all"))
+    finally:
+        engine.dispose()
+    assert "ix_threads_reply_user" in plan, plan
