@@ -3,9 +3,9 @@
 `query=replyUserIds:N` finds the conversations user N replied to from their message threads,
 which had no index by author: every request read all the threads (5M at 1M conversations,
 0.9 s a statement on SQLite, two statements a page). The index holds only users' messages,
-by author, with their conversation. The query's terms are the predicate's
-(`tidings.search.compile._Compiler._reply_user_id`); SQLite plans a statement again once the
-values a partial index depends on are bound, so bound values serve as written ones would.
+by author, with their conversation. The query writes the predicate's values into its SQL
+(`tidings.search.compile._Compiler._reply_user_id`), so that SQLite reads the conversation ids
+from the index alone instead of testing each thread's row again.
 
 Revision ID: 0018
 Revises: 0017
