@@ -6,6 +6,8 @@ At a million conversations a sort over the matches is what turns a 1 ms page int
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -61,12 +63,21 @@ def test_the_check_sees_a_sort(db_url: str) -> None:
 def test_a_customers_conversations_are_read_through_the_customer_index(db_url: str, status: str) -> None:
     """`customerIds:` beside the list's state and status: without statistics SQLite preferred the
     state and status index and read every active conversation's row to find a customer's few."""
+    plan = _planned(db_url, ListParams(query="customerIds:100", status=status), _plan)  # type: ignore[arg-type]
+    assert "ix_conversations_customer" in plan, plan
+
+
+def _planned(db_url: str, params: ListParams, plan_of: Callable[[Engine, ListParams], str]) -> str:
     engine = create_db_engine(db_url)
     try:
-        plan = _plan(engine, ListParams(query="customerIds:100", status=status))  # type: ignore[arg-type]
+        return plan_of(engine, params)
     finally:
         engine.dispose()
-    assert "ix_conversations_customer" in plan, plan
+
+
+def _condition_sql(engine: Engine, params: ListParams) -> str:
+    with engine.connect() as conn:
+        return str(build(conn, EVERYONE, params, timefmt.now()).condition.compile(conn))
 
 
 def _count_plan(engine: Engine, params: ListParams) -> str:
@@ -95,11 +106,7 @@ def test_conversations_with_attachments_are_counted_from_their_partial_index(
     """`attachments:true` had no index: its count read every conversation's row (572 ms at 1M
     on SQLite with every status). The partial index holds only those conversations; SQLite uses
     it only while its predicate is written as the query writes the test."""
-    engine = create_db_engine(db_url)
-    try:
-        plan = _count_plan(engine, ListParams(query="attachments:true", status=status))  # type: ignore[arg-type]
-    finally:
-        engine.dispose()
+    plan = _planned(db_url, ListParams(query="attachments:true", status=status), _count_plan)  # type: ignore[arg-type]
     assert "ix_conversations_attachments" in plan, plan
 
 
@@ -108,13 +115,7 @@ def test_a_users_replies_are_read_through_their_partial_index(db_url: str) -> No
     statement on SQLite). The predicate's values are in the SQL, not bound: SQLite then reads
     the conversation ids from the index alone (bound, it tested each thread's row again, 4x
     slower for a busy agent, with the same plan text)."""
-    engine = create_db_engine(db_url)
-    try:
-        plan = _count_plan(engine, ListParams(query="replyUserIds:7", status="all"))
-        with engine.connect() as conn:
-            compiled = build(conn, EVERYONE, ListParams(query="replyUserIds:7"), timefmt.now())
-            sql = str(compiled.condition.compile(conn))
-    finally:
-        engine.dispose()
+    plan = _planned(db_url, ListParams(query="replyUserIds:7", status="all"), _count_plan)
+    sql = _planned(db_url, ListParams(query="replyUserIds:7"), _condition_sql)
     assert "ix_threads_reply_user" in plan, plan
     assert "threads.type = 'message'" in sql and "threads.created_by_type = 'user'" in sql, sql

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -27,23 +29,32 @@ from tidings.kit.db import normalise_url
 only_postgresql = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
-@only_postgresql
-def test_a_statement_past_the_limit_is_stopped_and_answered_503(settings: Settings, db_url: str) -> None:
-    limited = settings.model_copy(update={"statement_timeout_seconds": 0.3, "reuse_entries": 0})
-    app = create_app(limited)
-    app.state.db.write_sync(bootstrap, limited)
+@contextmanager
+def _served(
+    settings: Settings, db_url: str, timeout_seconds: float
+) -> Iterator[tuple[Api, psycopg.Connection]]:
+    """An API over an app with this statement time limit and one conversation, and a second
+    session that will hold a lock the API's statements wait for."""
+    served = settings.model_copy(update={"statement_timeout_seconds": timeout_seconds, "reuse_entries": 0})
+    app = create_app(served)
+    app.state.db.write_sync(bootstrap, served)
     with TestClient(app) as client:
         api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
-        mailbox = api.mailbox()
-        api.conversation(mailbox)
+        api.conversation(api.mailbox())
         assert api.get("/v2/conversations").status_code == 200
         raw_url = normalise_url(db_url).replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(raw_url) as blocker:
-            blocker.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
-            started = time.monotonic()
-            response = api.get("/v2/conversations")
-            waited = time.monotonic() - started
-            blocker.rollback()
+            yield api, blocker
+
+
+@only_postgresql
+def test_a_statement_past_the_limit_is_stopped_and_answered_503(settings: Settings, db_url: str) -> None:
+    with _served(settings, db_url, 0.3) as (api, blocker):
+        blocker.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        response = api.get("/v2/conversations")
+        waited = time.monotonic() - started
+        blocker.rollback()
         body = vnd_error(response, 503)
         assert "took longer than this server allows" in body["message"]
         assert waited < 5, waited
@@ -55,21 +66,14 @@ def test_a_statement_past_the_limit_is_stopped_and_answered_503(settings: Settin
 @only_postgresql
 def test_without_a_limit_the_request_waits_for_the_statement(settings: Settings, db_url: str) -> None:
     """The limit is what stops it: with none, the same request waits out the lock and succeeds."""
-    unlimited = settings.model_copy(update={"statement_timeout_seconds": 0, "reuse_entries": 0})
-    app = create_app(unlimited)
-    app.state.db.write_sync(bootstrap, unlimited)
-    with TestClient(app) as client:
-        api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
-        api.conversation(api.mailbox())
-        raw_url = normalise_url(db_url).replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(raw_url) as blocker:
-            blocker.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
-            release = threading.Timer(1.0, blocker.rollback)
-            release.start()
-            started = time.monotonic()
-            response = api.get("/v2/conversations")
-            waited = time.monotonic() - started
-            release.join()
+    with _served(settings, db_url, 0) as (api, blocker):
+        blocker.execute("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE")
+        release = threading.Timer(1.0, blocker.rollback)
+        release.start()
+        started = time.monotonic()
+        response = api.get("/v2/conversations")
+        waited = time.monotonic() - started
+        release.join()
         assert response.status_code == 200, response.text
         assert response.json()["page"]["totalElements"] == 1
         assert waited >= 0.9, waited
