@@ -679,3 +679,16 @@ class TestRangeWalk:
         if dialect == "sqlite" and (sort, order) == ("createdAt", "desc"):
             # The spread range's page 1 is among the newest 30; the far end's is not: it falls back.
             assert len(listed) == (1 if spread else 2), listed
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_page_by_relevance_is_not_walked(
+        self, api: Api, app: FastAPI, dated: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Sorted by relevance, the walk would rank every conversation the other filters allow
+        before it could keep the first ones; such a page reads the matches as before."""
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        query = "modifiedAt:[2020-06-01 TO *] AND (imported OR tag:vip)"
+        params = {"mailbox": dated["mailbox"], "status": "all", "query": query, "sortField": "score"}
+        pages, first = self._pages(api, app, params)
+        assert not any("walked_first" in s for s in first), first
+        assert sum(len(page) for page in pages) > 0

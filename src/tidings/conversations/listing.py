@@ -1178,6 +1178,8 @@ def _range_walk(
     """
     if conn.dialect.name != "sqlite" or compiled.query is None or shape is None:
         return None
+    if params.sortField == "score" and compiled.score is not None:
+        return None  # the walk would rank every conversation the other filters allow
     ranged = [field_ for field_ in _RANGED.values() if field_ != params.sortField]
     if not any(field_ in compiled.query.fields for field_ in ranged) or compiled.requested is None:
         return None
