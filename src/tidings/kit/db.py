@@ -10,6 +10,7 @@ writers queue on the lock instead of failing half-way with SQLITE_BUSY on upgrad
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -41,6 +42,8 @@ from sqlalchemy.sql.elements import ClauseElement
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# How many SQLite virtual-machine steps pass between checks of a read's time limit (~1 ms).
+SQLITE_PROGRESS_STEPS = 100_000
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -248,6 +251,7 @@ class Database:
             pg_statement_timeout_ms=round(statement_timeout_seconds * 1000),
         )
         self.dialect = self.engine.dialect.name
+        self.statement_timeout_seconds = statement_timeout_seconds
         # The event loop's own executor: a hop costs ~90 µs against ~145 µs through anyio's
         # to_thread (capacity limiter, cancel scope). A request cancelled mid-way still does not
         # stop its thread: the transaction commits or rolls back whole.
@@ -261,8 +265,25 @@ class Database:
         if self.dialect == "postgresql":
             with self.engine.connect() as conn:
                 return fn(conn.execution_options(isolation_level="AUTOCOMMIT"), *args)
-        with self.engine.connect() as conn, conn.begin():
+        with self.engine.connect() as conn, conn.begin(), self._sqlite_time_limit(conn):
             return fn(conn, *args)
+
+    @contextmanager
+    def _sqlite_time_limit(self, conn: Connection) -> Iterator[None]:
+        """SQLite: a read that runs past `statement_timeout_seconds` (all its statements
+        together) is interrupted, as PostgreSQL stops a statement (kit.errors answers 503).
+        SQLite calls the check every `SQLITE_PROGRESS_STEPS` virtual-machine steps, about a
+        millisecond of work, so a page of a list never reaches it."""
+        if not self.statement_timeout_seconds:
+            yield
+            return
+        raw: Any = conn.connection.dbapi_connection
+        deadline = time.monotonic() + self.statement_timeout_seconds
+        raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_PROGRESS_STEPS)
+        try:
+            yield
+        finally:
+            raw.set_progress_handler(None, 0)
 
     def write_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` in one write transaction: all of it is committed, or none of it."""
@@ -282,7 +303,7 @@ class Database:
         return await self._hop(self._report_sync, fn, *args)
 
     def _report_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        with self.engine.connect() as conn, conn.begin():
+        with self.engine.connect() as conn, conn.begin(), self._sqlite_time_limit(conn):
             if self.dialect == "postgresql":
                 # The server's own value, for this transaction only: nothing to read or put
                 # back (`postgres_settings` read pg_settings and restored the value, three

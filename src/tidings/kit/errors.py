@@ -7,6 +7,7 @@ request's Correlation-Id; validation failures list every invalid field at once.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +169,12 @@ def _field_error_from_pydantic(err: dict[str, Any]) -> FieldError:
     return FieldError(path, message, source, rejected, code)
 
 
+def _stopped_by_time_limit(cause: BaseException | None) -> bool:
+    if isinstance(cause, QueryCanceled):
+        return True
+    return isinstance(cause, sqlite3.OperationalError) and str(cause) == "interrupted"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
@@ -186,12 +193,14 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 400, "A value is out of range")
 
     @app.exception_handler(QueryCanceled)
+    @app.exception_handler(sqlite3.OperationalError)
     @app.exception_handler(OperationalError)
     async def _stopped(request: Request, exc: Exception) -> Response:
-        # PostgreSQL stopped a statement that ran past TIDINGS_STATEMENT_TIMEOUT_SECONDS: the
-        # request asked for more work than the server allows one request, not a server fault.
+        # A statement stopped past TIDINGS_STATEMENT_TIMEOUT_SECONDS (PostgreSQL cancels it,
+        # SQLite's read is interrupted, kit.db): the request asked for more work than the server
+        # allows one request, not a server fault.
         cause = exc.orig if isinstance(exc, OperationalError) else exc
-        if not isinstance(cause, QueryCanceled):
+        if not _stopped_by_time_limit(cause):
             raise exc
         log.warning("statement stopped by its time limit (logRef %s): %s", correlation_id_of(request), cause)
         return error_response(
