@@ -45,6 +45,7 @@ def _served(
         api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
         api.conversation(api.mailbox())
         assert api.get("/v2/conversations").status_code == 200
+        assert api.get("/v2/reports/conversations", params=INTERVAL).status_code == 200
         raw_url = normalise_url(db_url).replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(raw_url) as blocker:
             yield api, blocker

@@ -274,7 +274,7 @@ class Database:
         together) is interrupted, as PostgreSQL stops a statement (kit.errors answers 503).
         SQLite calls the check every `SQLITE_PROGRESS_STEPS` virtual-machine steps, about a
         millisecond of work, so a page of a list never reaches it."""
-        if not self.statement_timeout_seconds:
+        if not self.statement_timeout_seconds or self.dialect != "sqlite":
             yield
             return
         raw: Any = conn.connection.dbapi_connection
