@@ -42,7 +42,6 @@ from tidings.conversations import repository
 from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
-    Timestamp,
     conversation_assignee_counts,
     conversation_counts,
     conversation_fields,
@@ -588,7 +587,12 @@ def _modified_since(since: datetime) -> ColumnElement[bool]:
     checking each row stops after the page (0.3 ms). The count still uses that index, and so
     does a list sorted by modification time, for which it is the sort's index.
     """
-    return type_coerce(conversations.c.modified_at + 0, Timestamp) >= since
+    return _out_of_reach(conversations.c.modified_at) >= since
+
+
+def _out_of_reach(column_: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`column + 0`, of the column's type: the same values, which no index serves (SQLite)."""
+    return type_coerce(column_ + 0, column_.type)
 
 
 def _folder_state(conn: Connection, folder_id: int) -> str:
@@ -1221,7 +1225,7 @@ def _ranges_out_of_reach(condition: ColumnElement[bool], sort_field: str) -> Col
 
     def unindexed(element: Any, **_: Any) -> Any:
         if any(element is column_ for column_ in columns):
-            return type_coerce(element + 0, element.type)
+            return _out_of_reach(element)
         return None
 
     return replacement_traverse(condition, {}, unindexed)
