@@ -1127,11 +1127,11 @@ def _page_document(
             kind = ("few", params.sortField, params.sortOrder)
             rows = _rows_of(conn, _kept_statement(compiled.query, shape, kind, few), offset, limit)
         else:
-            walked = compiled.walked if compiled.walked is not None else compiled.condition
             walk = _range_walk(conn, compiled, params, shape, total, offset, limit)
             if walk is not None:
                 rows = walk
             else:
+                walked = compiled.walked if compiled.walked is not None else compiled.condition
                 kind = ("page", params.sortField, params.sortOrder)
                 page = _kept_statement(compiled.query, shape, kind, lambda: _page_ids(walked, compiled.order))
                 rows = _rows_of(conn, page, offset, limit)

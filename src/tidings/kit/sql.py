@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import CTE, Boolean, ColumnElement, Join
+from sqlalchemy import CTE, Boolean, ColumnElement, Join, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -68,3 +68,10 @@ def _index_range_elsewhere(element: SqliteIndexRange, compiler: SQLCompiler, **k
 def _index_range_sqlite(element: SqliteIndexRange, compiler: SQLCompiler, **kw: Any) -> str:
     rendered: str = compiler.process(element.condition, **kw)
     return rendered
+
+
+def equals_written(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """`column = 'value'` with the value written into the SQL, as a partial index's predicate is:
+    SQLite then knows the term holds for every entry of the index and need not read the row to
+    test it again."""
+    return column == literal_column("'" + value.replace("'", "''") + "'")

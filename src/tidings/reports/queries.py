@@ -76,7 +76,7 @@ from tidings.db.tables import (
     workflows,
 )
 from tidings.kit.prepared import Prepared, Together, any_id, windowed
-from tidings.kit.sql import ReadFirst, materialized
+from tidings.kit.sql import ReadFirst, equals_written, materialized
 
 c = conversations.c
 t = threads.c
@@ -241,16 +241,11 @@ def new_in(scope: Scope, interval: Interval) -> ColumnElement[bool]:
     return and_(scoped(scope), created_in(interval))
 
 
-def _is(column: Any, value: str) -> ColumnElement[bool]:
-    """`column = 'value'` with the value written into the SQL, as partial index predicates are."""
-    return column == literal_column(f"'{value}'")
-
-
 def _saved_reply_sent(interval: Interval) -> ColumnElement[bool]:
     """Published replies that used a saved reply (index ix_threads_reply_sent)."""
     return and_(
-        _is(t.type, "message"),
-        _is(t.state, "published"),
+        equals_written(t.type, "message"),
+        equals_written(t.state, "published"),
         t.saved_reply_id.is_not(None),
         t.created_at.between(interval.start, interval.end),
     )
@@ -259,8 +254,8 @@ def _saved_reply_sent(interval: Interval) -> ColumnElement[bool]:
 def _workflow_ran(interval: Interval) -> ColumnElement[bool]:
     """Manual workflow runs (index ix_threads_workflow_run)."""
     return and_(
-        _is(t.type, "lineitem"),
-        _is(t.action_type, "manual-workflow"),
+        equals_written(t.type, "lineitem"),
+        equals_written(t.action_type, "manual-workflow"),
         t.workflow_id.is_not(None),
         t.created_at.between(interval.start, interval.end),
     )
@@ -270,7 +265,9 @@ def _received(interval: Interval) -> ColumnElement[bool]:
     """Published customer, chat and phone threads (index ix_threads_received)."""
     kinds: list[ColumnElement[str]] = [literal_column(f"'{kind}'") for kind in ("customer", "chat", "phone")]
     return and_(
-        t.type.in_(kinds), _is(t.state, "published"), t.created_at.between(interval.start, interval.end)
+        t.type.in_(kinds),
+        equals_written(t.state, "published"),
+        t.created_at.between(interval.start, interval.end),
     )
 
 

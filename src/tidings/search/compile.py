@@ -72,7 +72,7 @@ from tidings.db.tables import (
 )
 from tidings.kit.cache import TtlCache
 from tidings.kit.prepared import Prepared
-from tidings.kit.sql import SqliteIndexRange, materialized
+from tidings.kit.sql import SqliteIndexRange, equals_written, materialized
 from tidings.search import index
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import And, Node, Not, Or, QueryError, Range, Term
@@ -874,8 +874,8 @@ class _Compiler:
         reads the conversations from the index alone; bound as parameters, it read each of a
         busy agent's 124k threads to test them again (221 -> 51 ms at 1M conversations)."""
         replies = select(threads.c.conversation_id).where(
-            threads.c.type == literal_column("'message'"),
-            threads.c.created_by_type == literal_column("'user'"),
+            equals_written(threads.c.type, "message"),
+            equals_written(threads.c.created_by_type, "user"),
             threads.c.created_by_id == _integer(term, term.value),
         )
         return conversations.c.id.in_(replies)
