@@ -58,6 +58,13 @@ class SqliteIndexRange(ColumnElement[bool]):
     def __init__(self, condition: ColumnElement[bool]) -> None:
         self.condition = condition
 
+    def self_group(self, against: Any = None) -> SqliteIndexRange:
+        """Itself: a boolean of its own, never `(…) = 1`, the form SQLAlchemy gives a boolean
+        expression in an AND where booleans are not native (SQLite). That made the range's
+        upper end `lower(name) < ? = 1`, which no index serves: a prefix read every name from
+        it to the end of the index (`gibs*` at 100k customers: 64 ms against 0.1)."""
+        return self
+
 
 @compiles(SqliteIndexRange)
 def _index_range_elsewhere(element: SqliteIndexRange, compiler: SQLCompiler, **kw: Any) -> str:
@@ -67,7 +74,7 @@ def _index_range_elsewhere(element: SqliteIndexRange, compiler: SQLCompiler, **k
 @compiles(SqliteIndexRange, "sqlite")
 def _index_range_sqlite(element: SqliteIndexRange, compiler: SQLCompiler, **kw: Any) -> str:
     rendered: str = compiler.process(element.condition, **kw)
-    return rendered
+    return f"({rendered})"
 
 
 def equals_written(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
