@@ -13,7 +13,7 @@ from sqlalchemy import event, update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
-from tests.support.sql import statements
+from tests.support.sql import counting, statements
 from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
 from tidings.db.tables import conversations
@@ -692,3 +692,121 @@ class TestRangeWalk:
         pages, first = self._pages(api, app, params)
         assert not any("walked_first" in s for s in first), first
         assert sum(len(page) for page in pages) > 0
+
+
+class TestIdLists:
+    """A bare term (its text's matches and its customers' conversations), an `email:` or a
+    `customerIds:` ANDed at the top of `query=` is a list of ids, read first when it is short
+    beside the conversations the other filters allow (`listing._leading_list`), else probed.
+    Either way the pages are the same."""
+
+    @pytest.fixture
+    def named(self, api: Api) -> dict[str, object]:
+        """Ada Quill's three conversations (one closed), two others that name her (one closed),
+        and sixteen active ones that do not."""
+        mailbox = api.mailbox()
+        ada = {"first": "Ada", "last": "Quill", "email": "ada@quill.example"}
+        hers = [
+            _imported(api, mailbox, f"2021-01-0{n + 1}T10:00:00Z", subject=f"order {n}", **ada)
+            for n in range(3)
+        ]
+        naming = [
+            _imported(api, mailbox, f"2021-02-0{n + 1}T10:00:00Z", subject=f"a note for ada {n}")
+            for n in range(2)
+        ]
+        for n in range(16):
+            _imported(api, mailbox, f"2021-03-{n + 1:02d}T10:00:00Z", subject=f"refund {n}")
+        api.patch(
+            f"/v2/conversations/{hers[0]}", json={"op": "replace", "path": "/status", "value": "closed"}
+        )
+        api.patch(
+            f"/v2/conversations/{naming[0]}", json={"op": "replace", "path": "/status", "value": "closed"}
+        )
+        return {"mailbox": mailbox, "hers": hers, "naming": naming}
+
+    def _page(self, api: Api, app: FastAPI, params: dict) -> tuple[list[int], int, list[str]]:
+        """Page 1, its total, and the statements it ran (each on one line)."""
+        with statements(app) as seen:
+            response = api.get("/v2/conversations", params=params)
+        return _ids(response), response.json()["page"]["totalElements"], [" ".join(s.split()) for s in seen]
+
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize(
+        ("query", "status", "expected"),
+        [
+            ("ada", "all", ("hers", "naming")),
+            ("ada", "active", ("hers", "naming")),
+            ("email:ada@quill.example", "all", ("hers",)),
+            ("order AND ada", "all", ("hers",)),
+        ],
+    )
+    @pytest.mark.parametrize(("sort", "order"), [("createdAt", "desc"), ("subject", "asc")])
+    def test_pages_equal_those_probed(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        named: dict,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        status: str,
+        expected: tuple[str, ...],
+        sort: str,
+        order: str,
+    ) -> None:
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        params = {
+            "mailbox": named["mailbox"],
+            "status": status,
+            "query": query,
+            "sortField": sort,
+            "sortOrder": order,
+        }
+        page, total, seen = self._page(api, app, params)
+        with monkeypatch.context() as probing:
+            probing.setattr(listing, "_leading_list", lambda *_: None)
+            probed, probed_total, probed_seen = self._page(api, app, params)
+        assert (page, total) == (probed, probed_total)
+        matches = {i for name in expected for i in named[name]}
+        if status == "active":
+            matches -= {named["hers"][0], named["naming"][0]}
+        assert set(page) == matches
+        assert total == len(matches)
+        key = {"sqlite": "rowid", "postgresql": "conversation_id"}[dialect]
+        read_first = (
+            "conversations.id IN (SELECT conversation_emails.conversation_id"
+            if query.startswith("email:")
+            else f"conversations.id IN (SELECT conversation_search.{key}"
+        )
+        assert any(read_first in s for s in seen), seen
+        if dialect == "sqlite":
+            # The count: one list read first, each other probed; else all of them probed.
+            lists = len(query.split(" AND "))
+            probes = "conversations.id + ? IN (SELECT"
+            assert [s.count(probes) for s in self._totals(seen)] == [lists - 1], seen
+            assert [s.count(probes) for s in self._totals(probed_seen)] == [lists], probed_seen
+            # Every status: the state out of the indexes' reach, or SQLite walked it.
+            assert any("(conversations.state || ?) = ?" in s for s in seen) == (status == "all"), seen
+
+    @staticmethod
+    def _totals(seen: list[str]) -> list[str]:
+        """The statements counting the page's matches (not a list's length)."""
+        return [
+            s for s in counting(seen) if s.startswith("SELECT count(*) AS count_1 FROM conversations WHERE")
+        ]
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_long_list_is_probed(
+        self, api: Api, app: FastAPI, dialect: str, named: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A list no shorter than its share of the conversations allowed is not read first."""
+        params = {"mailbox": named["mailbox"], "status": "all", "query": "ada"}
+        page, total, _ = self._page(api, app, params)
+        monkeypatch.setattr(listing, "LISTED_IDS_CAP", 5)  # Ada's list: 3 + 2 ids
+        long_page, long_total, seen = self._page(api, app, params)
+        assert (long_page, long_total) == (page, total) and total == 5
+        if dialect == "sqlite":
+            assert any("conversations.id + ? IN (SELECT" in s for s in seen), seen
+        else:
+            assert not any("conversations.id IN (SELECT conversation_search" in s for s in seen), seen
+            assert any("EXISTS (SELECT" in s for s in seen), seen

@@ -263,9 +263,12 @@ class SearchDb:
         scores = self.scores(query)
         return sorted(scores, key=lambda conversation_id: (-scores[conversation_id], conversation_id))
 
-    def explain(self, query: str) -> str:
-        """The database's plan for selecting the conversations `query` matches."""
-        statement = select(conversations.c.id).where(self.compiled(query).condition)
+    def explain(self, query: str, *, lead: int | None = None) -> str:
+        """The database's plan for selecting the conversations `query` matches; with `lead`, its
+        condition that reads that id list first (`CompiledQuery.leading`)."""
+        compiled = self.compiled(query)
+        condition = compiled.condition if lead is None else compiled.leading[lead]
+        statement = select(conversations.c.id).where(condition)
         compiled = statement.compile(dialect=self.conn.dialect)
         prefix = "EXPLAIN QUERY PLAN " if self.dialect == "sqlite" else "EXPLAIN "
         if self.dialect == "sqlite":

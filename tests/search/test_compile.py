@@ -34,7 +34,7 @@ from tests.search.conftest import (
 )
 from tidings.db.tables import conversations
 from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
-from tidings.search.compile import DIALECTS, prefix_bounds, tokens
+from tidings.search.compile import DIALECTS, MAX_ID_LISTS, prefix_bounds, tokens
 from tidings.search.index import KEY_SHIFT
 
 
@@ -688,6 +688,93 @@ class TestTextUnderNotAndOr:
             assert "EXISTS" not in sql, sql
 
 
+class TestIdLists:
+    """A bare term, an `email:` or a `customerIds:` ANDed at the top of a query is a list of ids
+    (`IdList`), read first when the listing finds it short and else probed: every form of the
+    condition matches the same conversations."""
+
+    @pytest.fixture
+    def cast(self, db: SearchDb) -> dict[str, int]:
+        return {
+            "john_order": db.add("order", bodies=["where is it"], customer_id=CUSTOMER_JOHN),
+            "john_refund": db.add("refund please", customer_id=CUSTOMER_JOHN),
+            "says_john": db.add("from john", bodies=["refund for john"], customer_id=CUSTOMER_VERA),
+            "vera_refund": db.add("refund", customer_id=CUSTOMER_VERA, status="closed"),
+            "rob": db.add(
+                "hello",
+                bodies=["refund"],
+                customer_id=CUSTOMER_ROB,
+                emails=["john@appleseed.com"],
+                tag_names=["vip"],
+            ),
+        }
+
+    @pytest.mark.parametrize(
+        ("query", "expected", "lists"),
+        [
+            ("john", {"john_order", "john_refund", "says_john"}, 1),
+            ("john refund", {"john_refund", "says_john"}, 2),
+            ("refund AND john AND status:active", {"john_refund", "says_john"}, 2),
+            ("john AND NOT refund", {"john_order"}, 1),
+            ("email:john@appleseed.com", {"john_order", "john_refund", "rob"}, 1),
+            (f"customerIds:{CUSTOMER_VERA} AND refund", {"says_john", "vera_refund"}, 2),
+            ("joh* AND refund", {"john_refund", "says_john"}, 2),
+            ("refund AND (john OR tag:vip)", {"john_refund", "says_john", "rob"}, 1),
+        ],
+    )
+    def test_every_form_matches_alike(
+        self, db: SearchDb, cast: dict[str, int], query: str, expected: set[str], lists: int
+    ) -> None:
+        compiled = db.compiled(query)
+        assert len(compiled.lists) == len(compiled.leading) == lists
+        wanted = {cast[name] for name in expected}
+        for condition in (compiled.condition, *compiled.leading):
+            assert set(db.conn.execute(select(conversations.c.id).where(condition)).scalars()) == wanted
+
+    def test_a_list_read_first_ranks_as_probed(self, db: SearchDb, cast: dict[str, int]) -> None:
+        compiled = db.compiled("john refund")
+        assert compiled.score is not None
+        ranked = [
+            dict(db.conn.execute(select(conversations.c.id, compiled.score).where(condition)).all())
+            for condition in (compiled.condition, *compiled.leading)
+        ]
+        assert ranked[0] == ranked[1] == ranked[2]
+        assert all(score > 0 for score in ranked[0].values())
+
+    def test_which_lists_are_counted(self, db: SearchDb) -> None:
+        """A prefix's text matches are read whole before the first, so its list is not counted;
+        past `MAX_ID_LISTS` lists the terms are compiled as any other."""
+        assert [id_list.countable for id_list in db.compiled("joh* refund").lists] == [False, True]
+        assert [id_list.countable for id_list in db.compiled(f"customerIds:{CUSTOMER_VERA}").lists] == [True]
+        assert len(db.compiled("a b c d e f").lists) == MAX_ID_LISTS
+        assert db.compiled("john OR refund").lists == ()
+
+    def test_how_each_database_reads_a_list(self, db: SearchDb) -> None:
+        """Read first, a list is `id IN (the text's matches UNION ALL the customers'
+        conversations)`. Probed, SQLite looks each conversation up in it (`id + 0`, which no index
+        serves); PostgreSQL tests the conversation's own document and customer."""
+        compiled = db.compiled("john")
+        leading = " ".join(
+            str(select(conversations.c.id).where(compiled.leading[0]).compile(db.conn)).split()
+        )
+        probed = " ".join(str(select(conversations.c.id).where(compiled.condition).compile(db.conn)).split())
+        owned = "UNION ALL SELECT owned.id FROM conversations AS owned WHERE owned.customer_id IN"
+        assert owned in leading, leading
+        if db.dialect == "sqlite":
+            assert "WHERE conversations.id IN (SELECT conversation_search.rowid" in leading, leading
+            assert "WHERE conversations.id + ? IN (SELECT conversation_search.rowid" in probed, probed
+            assert owned in probed, probed
+            plan = db.explain("john")
+            assert "SCAN conversation_search VIRTUAL TABLE INDEX" in plan, plan
+            assert "SEARCH conversations USING INTEGER PRIMARY KEY" not in plan, plan
+            assert "SEARCH conversations USING INTEGER PRIMARY KEY" in db.explain("john", lead=0)
+        else:
+            assert "WHERE conversations.id IN (SELECT conversation_search.conversation_id" in leading, leading
+            assert "EXISTS (SELECT" in probed, probed
+            assert "conversations.customer_id IN (SELECT customers.id" in probed, probed
+            assert owned not in probed, probed
+
+
 class TestNumericRanges:
     @pytest.fixture
     def numbered(self, db: SearchDb) -> dict[int, int]:
@@ -783,8 +870,8 @@ class TestScore:
 class TestQueryShapes:
     def test_sqlite_uses_the_fts_index(self, sqlite_db: SearchDb) -> None:
         db = sqlite_db
-        for query in ("subject:coffee", 'body:"what a day"', "coffee"):
-            plan = db.explain(query)
+        for query, lead in (("subject:coffee", None), ('body:"what a day"', None), ("coffee", 0)):
+            plan = db.explain(query, lead=lead)
             assert "SCAN conversation_search VIRTUAL TABLE INDEX" in plan
             assert "SEARCH conversations USING INTEGER PRIMARY KEY" in plan
 

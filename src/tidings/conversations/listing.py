@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal, get_args
 
 from fastapi import Request
@@ -31,7 +31,6 @@ from sqlalchemy import (
     func,
     select,
     true,
-    type_coerce,
 )
 from sqlalchemy.sql.elements import BindParameter, UnaryExpression
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -62,7 +61,7 @@ from tidings.kit.prepared import Prepared, any_id, windowed, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
 from tidings.kit.reuse import ResponseReuse
 from tidings.kit.schemas import MAX_ID
-from tidings.kit.sql import ReadFirst, materialized
+from tidings.kit.sql import ReadFirst, materialized, out_of_reach
 from tidings.search import (
     CompiledQuery,
     QueryError,
@@ -186,6 +185,8 @@ class Compiled:
     counted: list[tuple[str, Any]] = field(default_factory=list)
     # The request's filters without `query=` (see `_range_walk`).
     requested: ColumnElement[bool] | None = None
+    # Which of the query's id lists is read first (see `_leading_list`; None: none).
+    lead: int | None = None
 
 
 @dataclass(frozen=True)
@@ -557,6 +558,15 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         raise invalid(*errors)
     if driver is not None and _names_a_customer(conn, driver):
         driver = None
+    lead = None
+    if query is not None and driver is None and query.lists:
+        lead = _leading_list(conn, query, counted)
+        if lead is not None:
+            conditions[-1] = query.leading[lead]
+            if conn.dialect.name == "sqlite" and not any(name == "status" for name, _ in counted):
+                # Every status: `state = ?` alone, which SQLite took to keep ~10 conversations
+                # and walked (all of them) rather than look the list's ids up.
+                conditions[0] = out_of_reach(c.state) == state
     walked = None
     if (
         params.modifiedSince is not None
@@ -576,7 +586,34 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         query=query,
         counted=counted,
         requested=and_(*others) if others else None,
+        lead=lead,
     )
+
+
+# A query's list of ids is read first (see `_leading_list`) when it holds fewer ids than this.
+LISTED_IDS_CAP = 50_000
+
+
+def _leading_list(conn: Connection, query: CompiledQuery, counted: list[tuple[str, Any]]) -> int | None:
+    """Which of the query's id lists (`CompiledQuery.lists`) is read first, if any: the first
+    shorter than `LISTED_FIRST_SHARE` of the conversations the state, mailboxes and statuses
+    allow (the kept counts), as `_tags_drive` decides, and than `LISTED_IDS_CAP`. Counting a
+    list up to that costs at most what reading it first would."""
+    cap = min(int(LISTED_FIRST_SHARE * _allowed(conn, counted)), LISTED_IDS_CAP)
+    if cap == 0:
+        return None
+    for number, id_list in enumerate(query.lists):
+        if not id_list.countable:
+            continue
+        length = _kept_statement(id_list, (), ("listed",), partial(_capped_length, id_list.ids))
+        if int(length.rows(conn, cap=cap)[0][0]) < cap:
+            return number
+    return None
+
+
+def _capped_length(ids: Select[Any]) -> Select[Any]:
+    """How many ids `ids` selects, up to the bound `cap`."""
+    return _counted(ids.limit(bindparam("cap")))
 
 
 def _modified_since(since: datetime) -> ColumnElement[bool]:
@@ -587,12 +624,7 @@ def _modified_since(since: datetime) -> ColumnElement[bool]:
     checking each row stops after the page (0.3 ms). The count still uses that index, and so
     does a list sorted by modification time, for which it is the sort's index.
     """
-    return _out_of_reach(conversations.c.modified_at) >= since
-
-
-def _out_of_reach(column_: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`column + 0`, of the column's type: the same values, which no index serves (SQLite)."""
-    return type_coerce(column_ + 0, column_.type)
+    return out_of_reach(conversations.c.modified_at) >= since
 
 
 def _folder_state(conn: Connection, folder_id: int) -> str:
@@ -1020,7 +1052,8 @@ def _text_page_statement(
                 .order_by(key.desc() if params.sortOrder == "desc" else key.asc())
             )
         # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
-        # of bare terms, whose OR turns PostgreSQL's plan into a pass over every document.
+        # of bare terms (probed: on PostgreSQL an OR, which turns its plan into a pass over
+        # every document).
         return _page_ids(and_(c_id_in(driver.ids()), filters), compiled.order)
 
     return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
@@ -1109,6 +1142,8 @@ def _page_document(
         # A search's statements are kept (see `_kept_statement`) when its other filters are
         # values of the request alone; such a shape has no `counted_by` or `walked`.
         shape = _search_shape(params, _visibility(caller)) if compiled.query is not None else None
+        if shape is not None:
+            shape = (*shape, compiled.lead)
 
         def count() -> Select[Any]:
             return select(func.count()).select_from(conversations).where(counting)
@@ -1206,7 +1241,7 @@ def _range_walk(
         return windowed(
             select(conversations.c.id)
             .select_from(ReadFirst(first, conversations, conversations.c.id == first.c.id))
-            .where(_ranges_out_of_reach(condition, params.sortField))
+            .where(_rangesout_of_reach(condition, params.sortField))
             .order_by(*_sort_keys(params, compiled.score, past_indexes=True))
         )
 
@@ -1218,14 +1253,14 @@ def _range_walk(
     return repository.by_ids(conn, ids)
 
 
-def _ranges_out_of_reach(condition: ColumnElement[bool], sort_field: str) -> ColumnElement[bool]:
+def _rangesout_of_reach(condition: ColumnElement[bool], sort_field: str) -> ColumnElement[bool]:
     """`condition` with the ranged columns other than the sort's written as `column + 0`, which
     no index serves (as `_modified_since` does)."""
     columns = [conversations.c[name] for name, field_ in _RANGED.items() if field_ != sort_field]
 
     def unindexed(element: Any, **_: Any) -> Any:
         if any(element is column_ for column_ in columns):
-            return _out_of_reach(element)
+            return out_of_reach(element)
         return None
 
     return replacement_traverse(condition, {}, unindexed)

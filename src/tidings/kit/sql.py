@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlalchemy import CTE, Boolean, ColumnElement, Join, literal_column
+from sqlalchemy import CTE, Boolean, ColumnElement, Join, String, literal, literal_column, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -27,6 +27,14 @@ def materialized(cte: CTE, *, postgresql: bool = True) -> CTE:
     if postgresql:
         cte = cte.prefix_with("MATERIALIZED", dialect="postgresql")
     return cte.prefix_with("MATERIALIZED", dialect="sqlite") if SQLITE_MATERIALIZED else cte
+
+
+def out_of_reach(column_: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`column + 0` (a string's `column || ''`), of the column's type: the same values, which no
+    index serves (SQLite)."""
+    if isinstance(column_.type, String):
+        return type_coerce(column_.op("||")(literal("", String)), column_.type)
+    return type_coerce(column_ + 0, column_.type)
 
 
 class ReadFirst(Join):
