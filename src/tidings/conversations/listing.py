@@ -1155,9 +1155,7 @@ def _page_document(
 
             def few() -> Select[Any]:
                 matches = select(conversations.c.id).where(compiled.condition).correlate(None)
-                return _page_ids(
-                    conversations.c.id.in_(matches), _sort_keys(params, compiled.score, past_indexes=True)
-                )
+                return _page_ids_by(conversations.c.id.in_(matches), compiled, params, past_indexes=True)
 
             kind = ("few", params.sortField, params.sortOrder)
             rows = _rows_of(conn, _kept_statement(compiled.query, shape, kind, few), offset, limit)
@@ -1168,7 +1166,9 @@ def _page_document(
             else:
                 walked = compiled.walked if compiled.walked is not None else compiled.condition
                 kind = ("page", params.sortField, params.sortOrder)
-                page = _kept_statement(compiled.query, shape, kind, lambda: _page_ids(walked, compiled.order))
+                page = _kept_statement(
+                    compiled.query, shape, kind, lambda: _page_ids_by(walked, compiled, params)
+                )
                 rows = _rows_of(conn, page, offset, limit)
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
@@ -1264,6 +1264,21 @@ def _rangesout_of_reach(condition: ColumnElement[bool], sort_field: str) -> Colu
         return None
 
     return replacement_traverse(condition, {}, unindexed)
+
+
+def _page_ids_by(
+    condition: ColumnElement[bool], compiled: Compiled, params: ListParams, *, past_indexes: bool = False
+) -> Select[Any]:
+    """A page's ids in the request's order, by relevance through the scores joined where the
+    database needs that (SQLite: see `CompiledQuery.score_joined`)."""
+    joined = compiled.query.score_joined() if params.sortField == "score" and compiled.query else None
+    if joined is None:
+        order = _sort_keys(params, compiled.score, past_indexes=True) if past_indexes else compiled.order
+        return _page_ids(condition, order)
+    scored = conversations.outerjoin(joined.scores, joined.on)
+    order = _sort_keys(params, joined.score, past_indexes=past_indexes)
+    page = select(conversations.c.id).select_from(scored).where(condition).order_by(*order)
+    return windowed(page, limit=PAGE_SIZE)
 
 
 def _page_ids(condition: ColumnElement[bool], order: list[UnaryExpression[Any]]) -> Select[Any]:

@@ -20,7 +20,17 @@ from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, Integer, Select, Text, TypeDecorator
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Connection,
+    Dialect,
+    Integer,
+    Select,
+    Text,
+    TypeDecorator,
+    literal_column,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import bindparam
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -84,10 +94,14 @@ def any_id(column: ColumnElement[Any], name: str = "ids") -> AnyId:
     return AnyId(column, bindparam(name, type_=IdList()))
 
 
-def windowed(query: Select[Any]) -> Select[Any]:
+def windowed(query: Select[Any], *, limit: int | None = None) -> Select[Any]:
     """`query` with its offset and limit bound as parameters `offset` and `limit`, so that one
-    kept statement serves every page."""
-    return query.offset(bindparam("offset", type_=Integer)).limit(bindparam("limit", type_=Integer))
+    kept statement serves every page; with `limit`, that limit written into the SQL instead
+    (SQLite plans some joins only when it knows it: see `CompiledQuery.score_joined`)."""
+    offset = query.offset(bindparam("offset", type_=Integer))
+    if limit is not None:
+        return offset.limit(literal_column(str(int(limit)), Integer))
+    return offset.limit(bindparam("limit", type_=Integer))
 
 
 class _Compiled:

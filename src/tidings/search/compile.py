@@ -151,6 +151,14 @@ class TextDriver:
         return self.text.sample(conn, self.query, bounds, limit, checked)
 
 
+class JoinedScore(NamedTuple):
+    """Relevance as a table: outer-join `scores` `on` each conversation, and rank by `score`."""
+
+    scores: CTE
+    on: ColumnElement[bool]
+    score: ColumnElement[float]
+
+
 class Sampled(NamedTuple):
     """One match of an estimate's sample: the range it was found in (its index in the bounds)."""
 
@@ -230,6 +238,11 @@ class CompiledQuery:
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
         return self.ranking.score(only=ids) if self.ranking is not None else None
+
+    def score_joined(self) -> JoinedScore | None:
+        """`score` as a table to outer-join, where the database needs it so (see
+        `_TextSearch.scores_joined`); None elsewhere, and without text."""
+        return self.ranking.scores_joined() if self.ranking is not None else None
 
     def score_among(self, among: ColumnElement[bool], *, listed: bool = False) -> ColumnElement[float] | None:
         """`score` for the conversations `among` keeps (a list's filters): their ids listed
@@ -417,6 +430,11 @@ class _TextSearch(ABC, Generic[Q]):
         """Matches with their (createdAt, id) key straight from the index, or None if it cannot."""
         return None
 
+    def scores_joined(self) -> JoinedScore | None:
+        """`score` as a table to outer-join on each conversation's key, where a lookup per row
+        would read the scores whole each time (SQLite); None where `score` is the way."""
+        return None
+
     @abstractmethod
     def key_bounds(self) -> Select[int, int]: ...
 
@@ -542,6 +560,18 @@ class _SqliteText(_TextSearch[str]):
         scores = self._scores(only=only, probed=probed)
         relevance = select(scores.c.score).where(scores.c.search_key == _SEARCH_KEY).scalar_subquery()
         return func.coalesce(relevance, 0.0, type_=Float)
+
+    def scores_joined(self) -> JoinedScore | None:
+        """A correlated lookup of `score` scans the materialised scores for each row: SQLite
+        plans a scalar subquery as if it ran once, so it builds no index on them. Joined, it
+        builds one (`modifiedAt:[NOW-1YEAR TO NOW] AND (espresso OR tag:vip)` by relevance,
+        every status, at 1M conversations: 22 s, 0.4 s joined)."""
+        if not self.scored_queries:
+            return None
+        scores = self._scores()
+        return JoinedScore(
+            scores, scores.c.search_key == _SEARCH_KEY, func.coalesce(scores.c.score, 0.0, type_=Float)
+        )
 
     def ranked(
         self, matching: str, *, only: Select[Any] | None = None, probed: ColumnElement[bool] | None = None
