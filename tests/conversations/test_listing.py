@@ -780,6 +780,9 @@ class TestIdLists:
             else f"conversations.id IN (SELECT conversation_search.{key}"
         )
         assert any(read_first in s for s in seen), seen
+        # A bare term's list is counted to see whether it is short; an address's is short.
+        lengths = [s for s in seen if s.startswith("SELECT count(*) AS count_1 FROM (SELECT")]
+        assert len(lengths) == (0 if query.startswith("email:") else 1), seen
         if dialect == "sqlite":
             # The count: one list read first, each other probed; else all of them probed.
             lists = len(query.split(" AND "))

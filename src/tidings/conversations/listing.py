@@ -598,7 +598,11 @@ def _leading_list(conn: Connection, query: CompiledQuery, counted: list[tuple[st
     """Which of the query's id lists (`CompiledQuery.lists`) is read first, if any: the first
     shorter than `LISTED_FIRST_SHARE` of the conversations the state, mailboxes and statuses
     allow (the kept counts), as `_tags_drive` decides, and than `LISTED_IDS_CAP`. Counting a
-    list up to that costs at most what reading it first would."""
+    list up to that costs at most what reading it first would. A list short by what it is
+    (`IdList.short`) is read first uncounted."""
+    for number, id_list in enumerate(query.lists):
+        if id_list.short:
+            return number
     cap = min(int(LISTED_FIRST_SHARE * _allowed(conn, counted)), LISTED_IDS_CAP)
     if cap == 0:
         return None

@@ -191,6 +191,9 @@ class IdList:
     countable: bool
     listed: ColumnElement[bool]
     probed: ColumnElement[bool]
+    # Short by what it is (one address's or customer's conversations): read first uncounted,
+    # as they always were.
+    short: bool = False
 
 
 # A query's first conjuncts that are lists of ids are `IdList`s, up to this many; the rest are
@@ -870,7 +873,7 @@ class _Compiler:
         # A prefix's text matches are all read before the first (FTS5 merges every word's
         # matches), so its list is not counted to see whether it is short.
         countable = not (node.prefix and tokens(node.value))
-        return IdList(ids, countable, conversations.c.id.in_(ids), probed)
+        return IdList(ids, countable, conversations.c.id.in_(ids), probed, short=node.field is not None)
 
     # text
 
