@@ -815,6 +815,27 @@ class TestIdLists:
             assert not any("conversations.id IN (SELECT conversation_search" in s for s in seen), seen
             assert any("EXISTS (SELECT" in s for s in seen), seen
 
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_prefix_is_read_first_by_the_planners_estimate(
+        self, api: Api, app: FastAPI, dialect: str, named: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """FTS5 reads a prefix's matches whole before the first, and GIN builds its bitmap
+        whole before a LIMIT: its list is not counted. On PostgreSQL the planner's estimate
+        decides; on SQLite it is probed."""
+        params = {"mailbox": named["mailbox"], "status": "all", "query": "ad*"}
+        page, total, seen = self._page(api, app, params)
+        with monkeypatch.context() as probing:
+            probing.setattr(listing, "_leading_list", lambda *_: None)
+            probed, probed_total, _ = self._page(api, app, params)
+        assert (page, total) == (probed, probed_total)
+        assert set(page) == set(named["hers"]) | set(named["naming"])
+        assert not any(s.startswith("SELECT count(*) AS count_1 FROM (SELECT") for s in seen), seen
+        if dialect == "postgresql":
+            assert any(s.startswith("EXPLAIN (FORMAT JSON) SELECT conversation_search") for s in seen), seen
+            assert any("conversations.id IN (SELECT conversation_search.conversation_id" in s for s in seen)
+        else:
+            assert any("conversations.id + ? IN (SELECT conversation_search.rowid" in s for s in seen), seen
+
 
 class TestRelevanceJoined:
     """A page by relevance whose text does not drive it (OR-ed with a tag here) ranks through the
