@@ -720,6 +720,7 @@ class TestIdLists:
             (f"customerIds:{CUSTOMER_VERA} AND refund", {"says_john", "vera_refund"}, 2),
             ("joh* AND refund", {"john_refund", "says_john"}, 2),
             ("refund AND (john OR tag:vip)", {"john_refund", "says_john", "rob"}, 1),
+            ("tag:vip AND refund", {"rob"}, 2),
         ],
     )
     def test_every_form_matches_alike(
@@ -748,8 +749,8 @@ class TestIdLists:
         assert [id_list.countable for id_list in db.compiled(f"customerIds:{CUSTOMER_VERA}").lists] == [True]
         assert len(db.compiled("a b c d e f").lists) == MAX_ID_LISTS
         assert db.compiled("john OR refund").lists == ()
-        query = f"john email:john@appleseed.com customerIds:{CUSTOMER_VERA}"
-        assert [id_list.short for id_list in db.compiled(query).lists] == [False, True, True]
+        query = f"john email:john@appleseed.com customerIds:{CUSTOMER_VERA} tag:vip"
+        assert [id_list.short for id_list in db.compiled(query).lists] == [False, True, True, False]
 
     def test_how_each_database_reads_a_list(self, db: SearchDb) -> None:
         """Read first, a list is `id IN (the text's matches UNION ALL the customers'

@@ -185,8 +185,14 @@ class Compiled:
     counted: list[tuple[str, Any]] = field(default_factory=list)
     # The request's filters without `query=` (see `_range_walk`).
     requested: ColumnElement[bool] | None = None
-    # Which of the query's id lists is read first (see `_leading_list`; None: none).
+    # Which of the query's id lists is read first (see `_leading_list`; None: none), and how
+    # many conversations the state, mailboxes and statuses allow (None: not asked).
     lead: int | None = None
+    allowed: int | None = None
+    # With a list read first: the condition as a page walking the sort's index reads it (no
+    # list read first, the state in the indexes' reach), for a page dense in matches (see
+    # `walks_to_the_page`).
+    unled: ColumnElement[bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -558,10 +564,12 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         raise invalid(*errors)
     if driver is not None and _names_a_customer(conn, driver):
         driver = None
-    lead = None
+    lead = allowed_by_counts = None
+    unled: list[ColumnElement[bool]] | None = None
     if query is not None and driver is None and query.lists:
-        lead = _leading_list(conn, query, counted)
+        lead, allowed_by_counts = _leading_list(conn, query, counted)
         if lead is not None:
+            unled = list(conditions)
             conditions[-1] = query.leading[lead]
             if conn.dialect.name == "sqlite" and not any(name == "status" for name, _ in counted):
                 # Every status: `state = ?` alone, which SQLite took to keep ~10 conversations
@@ -575,6 +583,8 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
     ):
         unindexed = _modified_since(params.modifiedSince)
         walked = and_(*[unindexed if condition is since else condition for condition in conditions])
+        if unled is not None:
+            unled = [unindexed if condition is since else condition for condition in unled]
     return Compiled(
         and_(*conditions),
         _sort_keys(params, score),
@@ -587,6 +597,8 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         counted=counted,
         requested=and_(*others) if others else None,
         lead=lead,
+        unled=and_(*unled) if unled is not None else None,
+        allowed=allowed_by_counts,
     )
 
 
@@ -594,31 +606,47 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
 LISTED_IDS_CAP = 50_000
 
 
-def _leading_list(conn: Connection, query: CompiledQuery, counted: list[tuple[str, Any]]) -> int | None:
-    """Which of the query's id lists (`CompiledQuery.lists`) is read first, if any: the first
-    shorter than `LISTED_FIRST_SHARE` of the conversations the state, mailboxes and statuses
-    allow (the kept counts), as `_tags_drive` decides, and than `LISTED_IDS_CAP`. Counting a
-    list up to that costs at most what reading it first would. A list short by what it is
-    (`IdList.short`) is read first uncounted; a prefix's, which is not counted
-    (`IdList.countable`), only on PostgreSQL, by the planner's estimate."""
+def _leading_list(
+    conn: Connection, query: CompiledQuery, counted: list[tuple[str, Any]]
+) -> tuple[int | None, int | None]:
+    """Which of the query's id lists (`CompiledQuery.lists`) is read first, if any, and how many
+    conversations the state, mailboxes and statuses allow (the kept counts; None when not
+    asked). The first list shorter than `LISTED_FIRST_SHARE` of those, as `_tags_drive`
+    decides, and than `LISTED_IDS_CAP`; counting a list up to that costs at most what reading
+    it first would. A list short by what it is (`IdList.short`) is read first uncounted; a
+    prefix's, which is not counted (`IdList.countable`), only on PostgreSQL, by the planner's
+    estimate; one whose two forms are the same (PostgreSQL's `tag:`) is not asked about."""
     for number, id_list in enumerate(query.lists):
         if id_list.short:
-            return number
-    cap = min(int(LISTED_FIRST_SHARE * _allowed(conn, counted)), LISTED_IDS_CAP)
+            return number, None
+    undecided = [
+        (n, id_list) for n, id_list in enumerate(query.lists) if id_list.probed is not id_list.listed
+    ]
+    if not undecided:
+        return None, None
+    allowed = _allowed(conn, counted)
+    cap = min(int(LISTED_FIRST_SHARE * allowed), LISTED_IDS_CAP)
     if cap == 0:
-        return None
-    for number, id_list in enumerate(query.lists):
+        return None, allowed
+    for number, id_list in undecided:
         if id_list.countable:
             length = _kept_statement(id_list, (), ("listed",), partial(_capped_length, id_list.ids))
             if int(length.rows(conn, cap=cap)[0][0]) < cap:
-                return number
+                return number, allowed
         elif conn.dialect.name == "postgresql":
             # A prefix: GIN builds its whole bitmap before any LIMIT (`jo*` 263 ms to count to
             # the cap), where the planner's estimate costs ~1 ms and is close for a prefix.
             plan = _kept_statement(id_list, (), ("planned",), partial(explained, id_list.ids))
             if rows_in_plan(plan.rows(conn)[0][0]) < cap:
-                return number
-    return None
+                return number, allowed
+    return None, allowed
+
+
+def walks_to_the_page(total: int, allowed: int, through: int) -> bool:
+    """Whether a page is found sooner walking the sort's index over the `allowed` conversations,
+    probing each, than by reading the `total` matches of a list and sorting them: the walk
+    reads about `allowed / total` conversations per match up to the page's last (`through`)."""
+    return through * allowed < total * total
 
 
 def _capped_length(ids: Select[Any]) -> Select[Any]:
@@ -1167,7 +1195,7 @@ def _page_document(
                 matches = select(conversations.c.id).where(compiled.condition).correlate(None)
                 return _page_ids_by(conversations.c.id.in_(matches), compiled, params, past_indexes=True)
 
-            kind = ("few", params.sortField, params.sortOrder)
+            kind = ("few", params.sortField, params.sortOrder, "")
             rows = _rows_of(conn, _kept_statement(compiled.query, shape, kind, few), offset, limit)
         else:
             walk = _range_walk(conn, compiled, params, shape, total, offset, limit)
@@ -1175,7 +1203,14 @@ def _page_document(
                 rows = walk
             else:
                 walked = compiled.walked if compiled.walked is not None else compiled.condition
-                kind = ("page", params.sortField, params.sortOrder)
+                kind = ("page", params.sortField, params.sortOrder, "")
+                if (
+                    compiled.unled is not None
+                    and compiled.allowed is not None
+                    and params.sortField != "score"
+                    and walks_to_the_page(total, compiled.allowed, offset + limit)
+                ):
+                    walked, kind = compiled.unled, ("page", params.sortField, params.sortOrder, "walked")
                 page = _kept_statement(
                     compiled.query, shape, kind, lambda: _page_ids_by(walked, compiled, params)
                 )

@@ -171,7 +171,7 @@ class Sampled(NamedTuple):
 @dataclass(frozen=True)
 class IdList:
     """A conjunct of the query that is a list of ids: a bare term (its text's matches, then its
-    customers' conversations), an `email:` or a `customerIds:`.
+    customers' conversations), an `email:`, a `customerIds:` or a `tag:`.
 
     As one list of ids a short one is read first, each id looked up: as an OR of the text and
     the customers neither database could (`john`, naming 339 customers, at 1M conversations:
@@ -182,7 +182,8 @@ class IdList:
     database cannot know; the list decides (`listing._leading_list`), and each other list is
     `probed`: SQLite, `id + 0 IN (list)`, which no index serves, so each conversation is
     looked up in it; PostgreSQL, a bare term's document tested per conversation, OR its
-    customers (`_bare`: a long list in an IN beside another read first, it hashed in full).
+    customers (`_bare`: a long list in an IN beside another read first, it hashed in full);
+    any other list is `listed` itself there (PostgreSQL plans such an IN from statistics).
     """
 
     ids: Select[Any]
@@ -816,6 +817,7 @@ class _Compiler:
             None: self._bare_listed,
             "customerIds": self._customer_ids,
             "email": self._emailed,
+            "tag": self._tagged,
         }
         self.fields: dict[str | None, Callable[[Term, bool], Condition]] = {
             None: self._bare,
@@ -857,23 +859,25 @@ class _Compiler:
         return handler
 
     def id_list(self, node: Node) -> IdList | None:
-        """A conjunct of the query as a list of ids, when it is a bare term, an `email:` or a
-        `customerIds:` (see `IdList`); else None."""
+        """A conjunct of the query as a list of ids, when it is a bare term, an `email:`, a
+        `customerIds:` or a `tag:` (see `IdList`); else None."""
         if not isinstance(node, Term) or node.field not in self.listing:
             return None
         self._handler(node)
         ids = self.listing[node.field](node)
+        listed = conversations.c.id.in_(ids)
         probed: Condition
         if isinstance(self.text, _SqliteText):
             probed = out_of_reach(conversations.c.id).in_(ids)
         elif node.field is None:
             probed = self._bare_probed(node)
         else:
-            probed = conversations.c.id.in_(ids)
+            probed = listed  # PostgreSQL plans an IN over a list itself
         # A prefix's text matches are all read before the first (FTS5 merges every word's
         # matches), so its list is not counted to see whether it is short.
         countable = not (node.prefix and tokens(node.value))
-        return IdList(ids, countable, conversations.c.id.in_(ids), probed, short=node.field is not None)
+        short = node.field in ("email", "customerIds")
+        return IdList(ids, countable, listed, probed, short=short)
 
     # text
 
@@ -950,16 +954,18 @@ class _Compiler:
     # exact values
 
     def _tag(self, term: Term, negated: bool) -> Condition:
-        tag_ids = select(tags.c.id).where(tags.c.name == term.value.lower())
         if negated:
             # Under NOT the set of tagged conversations cannot drive the query; probing each
             # candidate costs less than materialising every conversation with a common tag.
             return exists().where(
                 conversation_tags.c.conversation_id == conversations.c.id,
-                conversation_tags.c.tag_id.in_(tag_ids),
+                conversation_tags.c.tag_id.in_(_tag_ids(term)),
             )
-        return conversations.c.id.in_(
-            select(conversation_tags.c.conversation_id).where(conversation_tags.c.tag_id.in_(tag_ids))
+        return conversations.c.id.in_(self._tagged(term))
+
+    def _tagged(self, term: Term) -> Select[Any]:
+        return select(conversation_tags.c.conversation_id).where(
+            conversation_tags.c.tag_id.in_(_tag_ids(term))
         )
 
     def _mailbox(self, term: Term, negated: bool) -> Condition:
@@ -1118,6 +1124,10 @@ def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) ->
         _Parenthesised(_balanced(combine, conditions[:middle])),
         _Parenthesised(_balanced(combine, conditions[middle:])),
     )
+
+
+def _tag_ids(term: Term) -> Select[Any]:
+    return select(tags.c.id).where(tags.c.name == term.value.lower())
 
 
 _OWNED = conversations.alias("owned")
