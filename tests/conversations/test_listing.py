@@ -875,6 +875,33 @@ class TestIdLists:
         ids read and sorted; a name's 3,359: ~7,400 rows, against 3,359."""
         assert listing.walks_to_the_page(total, allowed, through) is walks
 
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize("query", ["tag:vip", "tag:VIP", 'tag:"vip,x"', "tag:vip AND order"])
+    @pytest.mark.parametrize("status", ["all", "active", "closed"])
+    def test_a_tag_alone_is_counted_as_the_tag_filter(
+        self, api: Api, app: FastAPI, named: dict, monkeypatch: pytest.MonkeyPatch, query: str, status: str
+    ) -> None:
+        """`query=tag:vip` alone is `tag=vip`, its total from the kept counts; where the two
+        differ (a comma, other terms) it stays a query. Either way the same answers."""
+        params = {"mailbox": named["mailbox"], "status": status, "query": query}
+        page, total, seen = self._page(api, app, params)
+        with monkeypatch.context() as as_query:
+            as_query.setattr(listing, "_query_as_tag", lambda params: params)
+            expected, expected_total, _ = self._page(api, app, params)
+        assert (page, total) == (expected, expected_total)
+        hers = (
+            named["hers"][1:]
+            if status == "active"
+            else named["hers"][:1]
+            if status == "closed"
+            else named["hers"]
+        )
+        assert set(page) == (set(hers) if "," not in query else set())
+        kept = any("FROM conversation_tag_counts" in s for s in seen)
+        assert kept == (query.lower() == "tag:vip"), seen
+        if kept:
+            assert not any(s.startswith("SELECT count(*) AS count_1 FROM conversations") for s in seen), seen
+
 
 class TestRelevanceJoined:
     """A page by relevance whose text does not drive it (OR-ed with a tag here) ranks through the

@@ -71,6 +71,7 @@ from tidings.search import (
     names_a_customer,
     parse_query,
 )
+from tidings.search.parse import Term
 
 PAGE_SIZE = 25
 SortField = Literal[
@@ -491,9 +492,30 @@ def _lists_first(conn: Connection, listed: Select[Any], allowed: int) -> bool:
 _COUNTED_ALWAYS = frozenset({"state", "mailbox_id", "status"})
 
 
+def _query_as_tag(params: ListParams) -> ListParams:
+    """`query=tag:vip` alone as `tag=vip`, whose total the trigger-kept counts give: as a query,
+    its conversations were counted one by one (SQLite, 33k for `tag:vip` with every status:
+    140 ms at 1M conversations, against ~5). Only where both mean the same: no other tag
+    asked for (several in `tag=` are ORed, `query=` ANDs), and a value that `tag=` would not
+    split at a comma or trim."""
+    if not params.query or params.tag:
+        return params
+    try:
+        node = parse_query(params.query)
+    except QueryError:
+        return params
+    if not isinstance(node, Term) or node.field != "tag" or node.prefix:
+        return params
+    value = node.value
+    if not value or "," in value or value != value.strip():
+        return params
+    return params.model_copy(update={"tag": value, "query": None})
+
+
 def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -> Compiled:
     """Every filter as one SQL condition (combined with AND), and the ORDER BY."""
     state = _folder_state(conn, params.folder) if params.folder is not None else "published"
+    params = _query_as_tag(params)
     if _is_simple(params):
         return _simple_compiled(
             conn.dialect.name,
