@@ -1217,22 +1217,23 @@ def _page_document(
                 matches = select(conversations.c.id).where(compiled.condition).correlate(None)
                 return _page_ids_by(conversations.c.id.in_(matches), compiled, params, past_indexes=True)
 
-            kind = ("few", params.sortField, params.sortOrder, "")
+            kind = ("few", params.sortField, params.sortOrder, False)
             rows = _rows_of(conn, _kept_statement(compiled.query, shape, kind, few), offset, limit)
         else:
             walk = _range_walk(conn, compiled, params, shape, total, offset, limit)
             if walk is not None:
                 rows = walk
             else:
-                walked = compiled.walked if compiled.walked is not None else compiled.condition
-                kind = ("page", params.sortField, params.sortOrder, "")
-                if (
+                dense = (
                     compiled.unled is not None
                     and compiled.allowed is not None
                     and params.sortField != "score"
                     and walks_to_the_page(total, compiled.allowed, offset + limit)
-                ):
-                    walked, kind = compiled.unled, ("page", params.sortField, params.sortOrder, "walked")
+                )
+                walked = compiled.walked if compiled.walked is not None else compiled.condition
+                if dense and compiled.unled is not None:
+                    walked = compiled.unled
+                kind = ("page", params.sortField, params.sortOrder, dense)
                 page = _kept_statement(
                     compiled.query, shape, kind, lambda: _page_ids_by(walked, compiled, params)
                 )
@@ -1308,7 +1309,7 @@ def _range_walk(
         return windowed(
             select(conversations.c.id)
             .select_from(ReadFirst(first, conversations, conversations.c.id == first.c.id))
-            .where(_rangesout_of_reach(condition, params.sortField))
+            .where(_ranges_out_of_reach(condition, params.sortField))
             .order_by(*_sort_keys(params, compiled.score, past_indexes=True))
         )
 
@@ -1320,7 +1321,7 @@ def _range_walk(
     return repository.by_ids(conn, ids)
 
 
-def _rangesout_of_reach(condition: ColumnElement[bool], sort_field: str) -> ColumnElement[bool]:
+def _ranges_out_of_reach(condition: ColumnElement[bool], sort_field: str) -> ColumnElement[bool]:
     """`condition` with the ranged columns other than the sort's written as `column + 0`, which
     no index serves (as `_modified_since` does)."""
     columns = [conversations.c[name] for name, field_ in _RANGED.items() if field_ != sort_field]

@@ -569,7 +569,7 @@ class _SqliteText(_TextSearch[str]):
         """A correlated lookup of `score` scans the materialised scores for each row: SQLite
         plans a scalar subquery as if it ran once, so it builds no index on them. Joined, it
         builds one (`modifiedAt:[NOW-1YEAR TO NOW] AND (espresso OR tag:vip)` by relevance,
-        every status, at 1M conversations: 22 s, 0.4 s joined)."""
+        every status, at 1M conversations: the page's statement 22 s, 0.4 s joined)."""
         if not self.scored_queries:
             return None
         scores = self._scores()
@@ -870,7 +870,8 @@ class _Compiler:
         if isinstance(self.text, _SqliteText):
             probed = out_of_reach(conversations.c.id).in_(ids)
         elif node.field is None:
-            probed = self._bare_probed(node)
+            # Each conversation's own document tested; the text is ranked through `ids` already.
+            probed = self._bare(node, False, scored=False)
         else:
             probed = listed  # PostgreSQL plans an IN over a list itself
         # A prefix's text matches are all read before the first (FTS5 merges every word's
@@ -920,36 +921,26 @@ class _Compiler:
             return false()
         return self.text.condition(self.text.body_query(term.value, words, term.prefix), scored=not negated)
 
-    def _bare(self, term: Term, negated: bool) -> Condition:
-        """A value without a field: subject, body, the customer's first, last or full name, or email."""
+    def _bare(self, term: Term, negated: bool, *, scored: bool | None = None) -> Condition:
+        """A value without a field: subject, body, the customer's first, last or full name, or
+        email. Its text is remembered for ranking unless negated (or `scored` says otherwise)."""
         words = tokens(term.value)
-        text_matches = (
-            self.text.condition(self._bare_text(term, words), scored=not negated) if words else false()
-        )
-        return or_(text_matches, _customer_in(bare_term_customers(term.value, term.prefix)))
+        customers_ = _customer_in(bare_term_customers(term.value, term.prefix))
+        if not words:
+            return customers_
+        ranked = not negated if scored is None else scored
+        return or_(self.text.condition(self._bare_text(term, words), scored=ranked), customers_)
 
     def _bare_listed(self, term: Term) -> Select[Any]:
-        """A bare term's matches as one list of ids: the text's, then its customers' conversations.
-
-        As `_bare`'s OR, neither database could read them as a list: each walked every
-        conversation the other filters allow (`john`, naming 339 customers, at 1M conversations:
-        SQLite 2 × 91 ms for the count and the page, PostgreSQL 185 ms for the count; as a list
-        4 and 18 ms). Only for a conjunct: under NOT or in an OR, PostgreSQL would run the text
-        search again for each conversation when the list is too long to hash (see
-        `_PostgresText.matched`).
-        """
+        """A bare term's matches as one list of ids: the text's, then its customers'
+        conversations (see `IdList`; only for a conjunct: under NOT or in an OR, PostgreSQL
+        would run the text search again for each conversation when the list is too long to
+        hash, see `_PostgresText.matched`)."""
         words = tokens(term.value)
         owned = select(_OWNED.c.id).where(
             _OWNED.c.customer_id.in_(bare_term_customers(term.value, term.prefix))
         )
         return self.text.matches_and(self._bare_text(term, words), owned) if words else owned
-
-    def _bare_probed(self, term: Term) -> Condition:
-        """PostgreSQL: `_bare` for a conjunct whose list is not read first, each conversation's
-        own document tested; its text is already scored through `_bare_listed`."""
-        words = tokens(term.value)
-        customers_ = _customer_in(bare_term_customers(term.value, term.prefix))
-        return or_(self.text.matched(self._bare_text(term, words)), customers_) if words else customers_
 
     # exact values
 
