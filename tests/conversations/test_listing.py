@@ -904,6 +904,126 @@ class TestIdLists:
             assert not any(s.startswith("SELECT count(*) AS count_1 FROM conversations") for s in seen), seen
 
 
+class TestComplement:
+    """`query=NOT term`, the term a list of ids (a bare term, `email:`, `customerIds:`, `tag:`),
+    is counted as the kept counts' total less the term's conversations among the other
+    filters (`listing._complement_total`): counted directly, every conversation the filters
+    allow was probed for the term. The totals and pages are those counted directly."""
+
+    @pytest.fixture
+    def cast(self, api: Api) -> dict[str, object]:
+        """Ada's three conversations, tagged vip (one closed, one in a second mailbox); two that
+        name her (one closed); five others, two tagged vip, two assigned, one closed, two
+        tagged `billing`."""
+        first, second = api.mailbox("First"), api.mailbox("Second")
+        agent = api.user("user", first="Kit", last="Agent", email="kit@example.com")
+        ada = {"first": "Ada", "last": "Quill", "email": "ada@quill.example"}
+        hers = [
+            _imported(api, first, "2021-01-01T10:00:00Z", subject="order 0", tags=["vip"], **ada),
+            _imported(api, first, "2021-01-02T10:00:00Z", subject="order 1", tags=["vip", "billing"], **ada),
+            _imported(api, second, "2021-01-03T10:00:00Z", subject="order 2", tags=["vip"], **ada),
+        ]
+        naming = [
+            _imported(api, first, f"2021-02-0{n + 1}T10:00:00Z", subject=f"a note for ada {n}")
+            for n in range(2)
+        ]
+        others = [
+            _imported(api, first, "2021-03-01T10:00:00Z", subject="refund 0", tags=["vip"]),
+            _imported(api, second, "2021-03-02T10:00:00Z", subject="refund 1", tags=["vip", "billing"]),
+            _imported(api, first, "2021-03-03T10:00:00Z", subject="refund 2", assignTo=agent),
+            _imported(api, first, "2021-03-04T10:00:00Z", subject="refund 3", assignTo=agent),
+            _imported(api, second, "2021-03-05T10:00:00Z", subject="refund 4", tags=["billing"]),
+        ]
+        for closed in (hers[0], naming[0], others[3]):
+            closing = {"op": "replace", "path": "/status", "value": "closed"}
+            api.patch(f"/v2/conversations/{closed}", json=closing)
+        return {"first": first, "agent": agent, "hers": hers, "naming": naming, "others": others}
+
+    def _asked(self, api: Api, app: FastAPI, params: dict) -> tuple[list[int], int, list[str]]:
+        with statements(app) as seen:
+            response = api.get("/v2/conversations", params=params)
+        return _ids(response), response.json()["page"]["totalElements"], counting(seen)
+
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize(
+        "query", ["NOT ada", "NOT tag:vip", "NOT tag:VIP", "NOT email:ada@quill.example", "NOT nobody"]
+    )
+    @pytest.mark.parametrize(
+        "filters",
+        [
+            {"status": "all"},
+            {"status": "active"},
+            {"status": "closed"},
+            {"status": "all", "mailbox": "first"},
+            {"status": "all", "tag": "billing"},
+            {"status": "all", "assigned_to": "agent"},
+        ],
+    )
+    def test_totals_equal_those_counted(
+        self,
+        api: Api,
+        app: FastAPI,
+        cast: dict,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        filters: dict[str, str],
+    ) -> None:
+        params = {"query": query, **{k: cast.get(v, v) for k, v in filters.items()}}
+        page, total, counted = self._asked(api, app, params)
+        with monkeypatch.context() as directly:
+            directly.setattr(listing, "_complement_total", lambda *_: None)
+            direct_page, direct_total, direct_counted = self._asked(api, app, params)
+        assert (page, total) == (direct_page, direct_total)
+        assert total == len(page) > 0
+        # Counted directly, the query's NOT is in the COUNT; through the complement it never is.
+        assert any("NOT" in s for s in direct_counted), direct_counted
+        assert not any("NOT" in s for s in counted), counted
+        if "tag:" in query and "tag" not in filters and "assigned_to" not in filters:
+            # The tag's own kept counts: no conversation is counted one by one.
+            assert not any("FROM conversations" in s for s in counted), counted
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_known_totals(self, api: Api, app: FastAPI, cast: dict) -> None:
+        everyone = {*cast["hers"], *cast["naming"], *cast["others"]}
+        tagged = {*cast["hers"], *cast["others"][:2]}
+        closed = {cast["hers"][0], cast["naming"][0], cast["others"][3]}
+        for query, matched in (("NOT ada", {*cast["hers"], *cast["naming"]}), ("NOT tag:vip", tagged)):
+            for status, kept in (("all", everyone), ("active", everyone - closed), ("closed", closed)):
+                page, total, _ = self._asked(api, app, {"query": query, "status": status})
+                assert set(page) == kept - matched
+                assert total == len(kept - matched)
+
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize(
+        ("query", "params", "why"),
+        [
+            ("NOT ada", {"modifiedSince": "2000-01-01T00:00:00Z"}, "no kept count for modifiedSince"),
+            ("NOT ada", {"tag": "billing,vip"}, "no kept count for two tags"),
+            ("NOT ord*", {}, "a prefix's matches are not counted"),
+            ("NOT (ada OR tag:vip)", {}, "not one term"),
+            ("NOT ada AND refund", {}, "not NOT alone"),
+        ],
+    )
+    def test_counted_directly_where_it_cannot(
+        self, api: Api, app: FastAPI, cast: dict, query: str, params: dict, why: str
+    ) -> None:
+        page, total, counted = self._asked(api, app, {"query": query, "status": "all", **params})
+        assert total == len(page)
+        assert any("NOT" in s for s in counted), (why, counted)
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_long_list_is_counted_directly(
+        self, api: Api, app: FastAPI, cast: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        params = {"query": "NOT ada", "status": "all"}
+        short_page, short_total, short_counted = self._asked(api, app, params)
+        monkeypatch.setattr(listing, "LISTED_IDS_CAP", 5)  # ada's list holds 5 ids
+        page, total, counted = self._asked(api, app, params)
+        assert (page, total) == (short_page, short_total) == (cast["others"][::-1], 5)
+        assert not any("NOT" in s for s in short_counted), short_counted
+        assert any("NOT" in s for s in counted), counted
+
+
 class TestRelevanceJoined:
     """A page by relevance whose text does not drive it (OR-ed with a tag here) ranks through the
     scores joined to the conversations (`CompiledQuery.score_joined`, SQLite): looked up per row,

@@ -777,6 +777,35 @@ class TestIdLists:
             assert "conversations.customer_id IN (SELECT customers.id" in probed, probed
             assert owned not in probed, probed
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "NOT john",
+            "NOT refund",
+            "NOT email:john@appleseed.com",
+            f"NOT customerIds:{CUSTOMER_VERA}",
+            "NOT tag:VIP",
+        ],
+    )
+    def test_a_negated_list_is_the_querys_complement(
+        self, db: SearchDb, cast: dict[str, int], query: str
+    ) -> None:
+        """`NOT term` keeps its term's list (`CompiledQuery.complement`): the conversations it
+        lists are exactly those the query leaves out, and the negated text is not ranked."""
+        compiled = db.compiled(query)
+        assert compiled.complement is not None and compiled.score is None
+        kept = set(db.conn.execute(select(conversations.c.id).where(compiled.condition)).scalars())
+        listed = set(db.conn.execute(select(conversations.c.id).where(compiled.complement.listed)).scalars())
+        assert listed and not kept & listed
+        assert kept | listed == set(cast.values())
+        assert compiled.complement.tag == ("vip" if "tag:" in query else None)
+
+    @pytest.mark.parametrize(
+        "query", ["john AND NOT refund", "NOT (john OR refund)", "NOT status:closed", "NOT NOT john"]
+    )
+    def test_only_a_negated_list_alone_has_a_complement(self, db: SearchDb, query: str) -> None:
+        assert db.compiled(query).complement is None
+
 
 class TestNumericRanges:
     @pytest.fixture

@@ -195,6 +195,9 @@ class IdList:
     # Short by what it is (one address's or customer's conversations): read first uncounted,
     # as they always were.
     short: bool = False
+    # A `tag:` term's tag name, as the tags' names are compared with it (the kept counts count
+    # each tag's conversations).
+    tag: str | None = None
 
 
 # A query's first conjuncts that are lists of ids are `IdList`s, up to this many; the rest are
@@ -238,6 +241,9 @@ class CompiledQuery:
     # `condition` reads none of them first, `leading[i]` reads `lists[i]` first.
     lists: tuple[IdList, ...] = ()
     leading: tuple[Condition, ...] = ()
+    # The query is `NOT term` and the term is a list of ids: its conversations are what the
+    # query leaves out, counted through the list (`listing._complement_total`).
+    complement: IdList | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
@@ -306,6 +312,10 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         parts.append(found if found is not None else compiler.compile(child, negated=False))
     leading = tuple(_led_by(parts, id_list) for id_list in lists)
     score = text.score()
+    # A compiler of its own: the term is negated here, so its text must not be ranked by.
+    complement = (
+        _Compiler(_text_search(dialect), clock).id_list(node.child) if isinstance(node, Not) else None
+    )
     driver = _driver(node, dialect, clock)
     compiled = CompiledQuery(
         condition=_led_by(parts, None),
@@ -317,6 +327,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         fields=frozenset(_fields_of(node)),
         lists=tuple(lists),
         leading=leading,
+        complement=complement,
     )
     _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled
@@ -878,7 +889,8 @@ class _Compiler:
         # matches), so its list is not counted to see whether it is short.
         countable = not (node.prefix and tokens(node.value))
         short = node.field in ("email", "customerIds")
-        return IdList(ids, countable, listed, probed, short=short)
+        tag = node.value.lower() if node.field == "tag" else None
+        return IdList(ids, countable, listed, probed, short=short, tag=tag)
 
     # text
 
@@ -1118,7 +1130,7 @@ def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) ->
 
 
 def _tag_ids(term: Term) -> Select[Any]:
-    return select(tags.c.id).where(tags.c.name == term.value.lower())
+    return select(tags.c.id).where(tags.c.name == term.value.lower())  # as `IdList.tag`
 
 
 _OWNED = conversations.alias("owned")
