@@ -85,6 +85,24 @@ def test_a_restored_partial_index_is_still_chosen_by_the_planner(engine: Engine,
     assert "ix_threads_received" in plan
 
 
+def test_the_planners_ties_fall_as_before_a_load(engine: Engine, dialect: str) -> None:
+    """SQLite takes, among indexes it costs alike, the one made last: rebuilt in another order
+    (by name, as before), `attachments:true` was counted through another index on `state` than
+    its partial index, every conversation's row read. The indexes come back in their order."""
+    before = _indexes(engine)
+    with engine.connect() as conn:
+        deferred_indexes.defer(conn, ["conversations"])
+        deferred_indexes.restore(conn)
+        query = "SELECT count(*) FROM conversations WHERE state = 'published' AND has_attachments IS "
+        if dialect == "sqlite":
+            plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query}1"))
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = " ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {query}true"))
+    assert "ix_conversations_attachments" in plan, plan
+    assert _indexes(engine) == before  # in the same order (SQLite: the order they were made)
+
+
 def test_a_failed_load_still_gets_its_indexes_and_keeps_what_it_committed(engine: Engine) -> None:
     before = _indexes(engine)
     with (
