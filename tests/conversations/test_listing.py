@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -934,10 +935,30 @@ class TestComplement:
             _imported(api, first, "2021-03-04T10:00:00Z", subject="refund 3", assignTo=agent),
             _imported(api, second, "2021-03-05T10:00:00Z", subject="refund 4", tags=["billing"]),
         ]
+        data = base64.b64encode(b"receipt").decode()
+        receipt = {"fileName": "r.txt", "mimeType": "text/plain", "data": data}
+        attached = _imported(
+            api,
+            first,
+            "2021-03-06T10:00:00Z",
+            subject="receipt",
+            email="files@example.com",
+            threads=[
+                {
+                    "type": "customer",
+                    "text": "attached",
+                    "createdAt": "2021-03-06T10:00:00Z",
+                    "customer": {"email": "files@example.com"},
+                    "attachments": [receipt],
+                }
+            ],
+        )
         for closed in (hers[0], naming[0], others[3]):
             closing = {"op": "replace", "path": "/status", "value": "closed"}
             api.patch(f"/v2/conversations/{closed}", json=closing)
-        return {"first": first, "agent": agent, "hers": hers, "naming": naming, "others": others}
+        return {"first": first, "agent": agent, "hers": hers, "naming": naming, "others": others} | {
+            "attached": attached
+        }
 
     def _asked(self, api: Api, app: FastAPI, params: dict) -> tuple[list[int], int, list[str]]:
         with statements(app) as seen:
@@ -946,7 +967,16 @@ class TestComplement:
 
     @pytest.mark.usefixtures("answers_computed")
     @pytest.mark.parametrize(
-        "query", ["NOT ada", "NOT tag:vip", "NOT tag:VIP", "NOT email:ada@quill.example", "NOT nobody"]
+        "query",
+        [
+            "NOT ada",
+            "NOT tag:vip",
+            "NOT tag:VIP",
+            "NOT email:ada@quill.example",
+            "NOT nobody",
+            "attachments:false",
+            "NOT attachments:true",
+        ],
     )
     @pytest.mark.parametrize(
         "filters",
@@ -975,19 +1005,24 @@ class TestComplement:
             direct_page, direct_total, direct_counted = self._asked(api, app, params)
         assert (page, total) == (direct_page, direct_total)
         assert total == len(page) > 0
-        # Counted directly, the query's NOT is in the COUNT; through the complement it never is.
-        assert any("NOT" in s for s in direct_counted), direct_counted
-        assert not any("NOT" in s for s in counted), counted
+        # Counted directly, the query's own condition is in the COUNT; through the complement never.
+        own = "NOT" if "NOT" in query else "has_attachments IS"
+        assert any(own in s for s in direct_counted), direct_counted
+        assert not any(negated in s for s in counted for negated in ("NOT", "IS 0", "IS false")), counted
         if "tag:" in query and "tag" not in filters and "assigned_to" not in filters:
             # The tag's own kept counts: no conversation is counted one by one.
             assert not any("FROM conversations" in s for s in counted), counted
 
     @pytest.mark.usefixtures("answers_computed")
     def test_known_totals(self, api: Api, app: FastAPI, cast: dict) -> None:
-        everyone = {*cast["hers"], *cast["naming"], *cast["others"]}
+        everyone = {*cast["hers"], *cast["naming"], *cast["others"], cast["attached"]}
         tagged = {*cast["hers"], *cast["others"][:2]}
         closed = {cast["hers"][0], cast["naming"][0], cast["others"][3]}
-        for query, matched in (("NOT ada", {*cast["hers"], *cast["naming"]}), ("NOT tag:vip", tagged)):
+        for query, matched in (
+            ("NOT ada", {*cast["hers"], *cast["naming"]}),
+            ("NOT tag:vip", tagged),
+            ("attachments:false", {cast["attached"]}),
+        ):
             for status, kept in (("all", everyone), ("active", everyone - closed), ("closed", closed)):
                 page, total, _ = self._asked(api, app, {"query": query, "status": status})
                 assert set(page) == kept - matched
@@ -1019,7 +1054,7 @@ class TestComplement:
         short_page, short_total, short_counted = self._asked(api, app, params)
         monkeypatch.setattr(listing, "LISTED_IDS_CAP", 5)  # ada's list holds 5 ids
         page, total, counted = self._asked(api, app, params)
-        assert (page, total) == (short_page, short_total) == (cast["others"][::-1], 5)
+        assert (page, total) == (short_page, short_total) == ([cast["attached"], *cast["others"][::-1]], 6)
         assert not any("NOT" in s for s in short_counted), short_counted
         assert any("NOT" in s for s in counted), counted
 

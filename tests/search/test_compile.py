@@ -707,6 +707,7 @@ class TestIdLists:
                 emails=["john@appleseed.com"],
                 tag_names=["vip"],
             ),
+            "files": db.add("files", has_attachments=True),
         }
 
     @pytest.mark.parametrize(
@@ -785,6 +786,8 @@ class TestIdLists:
             "NOT email:john@appleseed.com",
             f"NOT customerIds:{CUSTOMER_VERA}",
             "NOT tag:VIP",
+            "NOT attachments:true",
+            "attachments:false",
         ],
     )
     def test_a_negated_list_is_the_querys_complement(
@@ -801,7 +804,15 @@ class TestIdLists:
         assert compiled.complement.tag == ("vip" if "tag:" in query else None)
 
     @pytest.mark.parametrize(
-        "query", ["john AND NOT refund", "NOT (john OR refund)", "NOT status:closed", "NOT NOT john"]
+        "query",
+        [
+            "john AND NOT refund",
+            "NOT (john OR refund)",
+            "NOT status:closed",
+            "NOT NOT john",
+            "attachments:true",
+            "NOT attachments:false",
+        ],
     )
     def test_only_a_negated_list_alone_has_a_complement(self, db: SearchDb, query: str) -> None:
         assert db.compiled(query).complement is None

@@ -1256,7 +1256,8 @@ def _complement_total(
     conn: Connection, compiled: Compiled, params: ListParams, shape: tuple[Any, ...] | None
 ) -> int | None:
     """The total of `query=NOT term`, where the term is a list of ids (a bare term, an
-    `email:`, a `customerIds:` or a `tag:`, see `CompiledQuery.complement`): the conversations
+    `email:`, a `customerIds:`, a `tag:`, or the conversations with attachments, also for
+    `attachments:false`; see `CompiledQuery.complement`): the conversations
     the kept counts give for the other filters less those of the list among them, themselves
     kept counts for a tag, else counted through the list when it is short; None where the kept
     counts do not cover the filters or the list is long (then the query is counted as any).

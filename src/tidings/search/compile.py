@@ -241,8 +241,8 @@ class CompiledQuery:
     # `condition` reads none of them first, `leading[i]` reads `lists[i]` first.
     lists: tuple[IdList, ...] = ()
     leading: tuple[Condition, ...] = ()
-    # The query is `NOT term` and the term is a list of ids: its conversations are what the
-    # query leaves out, counted through the list (`listing._complement_total`).
+    # The query is `NOT term` and the term is a list of ids (or it is `attachments:false`): the
+    # list's conversations are what the query leaves out (`listing._complement_total`).
     complement: IdList | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
@@ -313,9 +313,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     leading = tuple(_led_by(parts, id_list) for id_list in lists)
     score = text.score()
     # A compiler of its own: the term is negated here, so its text must not be ranked by.
-    complement = (
-        _Compiler(_text_search(dialect), clock).id_list(node.child) if isinstance(node, Not) else None
-    )
+    complement = _Compiler(_text_search(dialect), clock).complement(node)
     driver = _driver(node, dialect, clock)
     compiled = CompiledQuery(
         condition=_led_by(parts, None),
@@ -892,6 +890,13 @@ class _Compiler:
         tag = node.value.lower() if node.field == "tag" else None
         return IdList(ids, countable, listed, probed, short=short, tag=tag)
 
+    def complement(self, node: Node) -> IdList | None:
+        """The conversations a whole query leaves out as a list of ids, where it is `NOT term`
+        of a list's term (`id_list`), `NOT attachments:true` or `attachments:false`."""
+        if isinstance(node, Not):
+            return self.id_list(node.child) or _with_attachments(node.child, "true")
+        return _with_attachments(node, "false")
+
     # text
 
     def text_query(self, node: Node) -> tuple[Any, list[tuple[str, bool]]] | None:
@@ -1127,6 +1132,15 @@ def _balanced(combine: Callable[..., Condition], conditions: list[Condition]) ->
         _Parenthesised(_balanced(combine, conditions[:middle])),
         _Parenthesised(_balanced(combine, conditions[middle:])),
     )
+
+
+def _with_attachments(node: Node, value: str) -> IdList | None:
+    """The conversations with attachments as a list, when `node` is `attachments:<value>`. Short
+    by what it is: its partial index (migration 0017) holds those conversations only."""
+    if not isinstance(node, Term) or node.field != "attachments" or node.value.strip().lower() != value:
+        return None
+    attached = conversations.c.has_attachments.is_(true())
+    return IdList(select(conversations.c.id).where(attached), True, attached, attached, short=True)
 
 
 def _tag_ids(term: Term) -> Select[Any]:
