@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.support.api import Api
 from tests.support.sql import counting, statements
@@ -510,6 +511,138 @@ class TestPageStatement:
         narrowed = found(mailbox=first, status="closed")
         assert _ids(narrowed) == [closed]
         assert narrowed["page"]["totalElements"] == 1
+
+
+class TestProbedPage:
+    """SQLite: a page of a text with many matches, sorted by a field other than createdAt and
+    relevance, walks the sort's index testing each conversation's document (`TextDriver.probe`)
+    while that costs less than listing every match first (`listing._probes_the_page`). The pages
+    are those of the listed form."""
+
+    @pytest.fixture
+    def quinces(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, answers_computed: None
+    ) -> set[int]:
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
+        listing._large_totals.clear()
+        first, second = api.mailbox(), api.mailbox()
+        found = set()
+        for n in range(32):
+            subject = f"{'mzbqa'[n % 5]}{n % 7} quince {n}"
+            status = "closed" if n % 4 == 0 else "active"
+            mailbox = first if n % 3 else second
+            found.add(
+                _imported(
+                    api,
+                    mailbox,
+                    f"2021-{n % 12 + 1:02d}-{n % 27 + 1:02d}T10:00:00Z",
+                    "x",
+                    subject=subject,
+                    status=status,
+                )
+            )
+        for n in range(6):
+            api.conversation(first, subject=f"medlar {n}")
+        return found
+
+    def _pages(self, api: Api, app: FastAPI, params: dict[str, object]) -> tuple[list[list[int]], list[str]]:
+        with statements(app) as seen:
+            pages = [_ids(_search(api, "quince", page=page, **params)) for page in (1, 2)]
+        return pages, [" ".join(s.split()) for s in seen if "ORDER BY" in s]
+
+    @pytest.mark.parametrize(
+        ("sort", "order"),
+        [("subject", "asc"), ("subject", "desc"), ("number", "desc"), ("customerName", "asc")],
+    )
+    @pytest.mark.parametrize("status", ["all", "active"])
+    def test_pages_equal_the_listed_ones(
+        self,
+        api: Api,
+        app: FastAPI,
+        quinces: set[int],
+        monkeypatch: pytest.MonkeyPatch,
+        sort: str,
+        order: str,
+        status: str,
+    ) -> None:
+        params = {"sortField": sort, "sortOrder": order, "status": status}
+        monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0)  # the walk whenever it can be
+        probed, probed_sql = self._pages(api, app, params)
+        monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 10**12)  # never
+        listed, listed_sql = self._pages(api, app, params)
+        assert probed == listed
+        assert len(probed[0]) == 25 if status == "all" else len(probed[0]) == 24
+        assert set(probed[0] + probed[1]) <= quinces
+        probe = "conversation_search.rowid = conversations.created_at"
+        assert not any(probe in s for s in listed_sql), listed_sql
+        assert any(probe in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
+
+    @pytest.mark.parametrize(
+        ("sort", "query"), [("createdAt", "quince"), ("score", "quince"), ("subject", "quin*")]
+    )
+    def test_not_for_the_list_order_relevance_or_a_prefix(
+        self,
+        api: Api,
+        app: FastAPI,
+        quinces: set[int],
+        monkeypatch: pytest.MonkeyPatch,
+        sort: str,
+        query: str,
+    ) -> None:
+        monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0)
+        with statements(app) as seen:
+            assert set(_ids(_search(api, query, sortField=sort))) <= quinces
+        assert not any("conversation_search.rowid = conversations.created_at" in s for s in seen), seen
+
+    def test_sqlite_walks_the_sorts_index(
+        self, api: Api, app: FastAPI, quinces: set[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0)
+        ran: list[tuple[str, object]] = []
+
+        def record(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+            ran.append((statement, parameters))
+
+        event.listen(app.state.db.engine, "before_cursor_execute", record)
+        try:
+            _search(api, "quince", sortField="subject", status="active")
+        finally:
+            event.remove(app.state.db.engine, "before_cursor_execute", record)
+        probed = [
+            (sql, parameters)
+            for sql, parameters in ran
+            if "conversation_search.rowid = conversations.created_at" in sql
+        ]
+        if app.state.db.dialect == "postgresql":
+            assert probed == []
+            return
+        assert len(probed) == 1, ran
+        with app.state.db.engine.connect() as conn:
+            plan = [
+                str(row[-1])
+                for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + probed[0][0], probed[0][1])
+            ]
+        assert any("ix_conversations_state_subject" in step for step in plan), plan
+        assert not any("LIST SUBQUERY" in step for step in plan), plan
+
+    def test_a_deeper_page_is_listed(
+        self, api: Api, app: FastAPI, quinces: set[int], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The walk reads ~through × allowed / total conversations at up to `PROBE_TO_LIST_COST`
+        times the cost of listing one of the ~total × everyone / allowed matches: here 32 matches
+        of 38 conversations, so with the cost at 0.8 page 1 (through 25) walks and page 2 (50)
+        lists."""
+        monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0.8)
+        pages, seen = self._pages(api, app, {"sortField": "subject", "status": "all"})
+        probe = "conversation_search.rowid = conversations.created_at"
+        walked = [probe in s for s in seen if "FROM conversations WHERE" in s]
+        if app.state.db.dialect == "sqlite":
+            assert walked == [True, False], seen
+        else:
+            assert not any(walked), seen
+        monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 10**12)
+        assert self._pages(api, app, {"sortField": "subject", "status": "all"})[0] == pages
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)

@@ -1140,6 +1140,38 @@ class TestTextDriver:
         assert by_driver == db.ids(query)
         assert by_driver
 
+    @pytest.mark.parametrize(
+        ("query", "probed"),
+        [
+            ("zanzibar", True),
+            ("subject:holiday", True),
+            ('body:"what a day"', True),
+            ("(subject:holiday OR body:zanzibar) AND NOT tag:vip", True),
+            ("subject:trip* AND zanzibar", False),
+            ("zanz*", False),
+        ],
+    )
+    def test_the_probe_matches_what_the_driver_lists(self, db: SearchDb, query: str, probed: bool) -> None:
+        """`TextDriver.probe` tests each conversation's own document (SQLite: the FTS5 row whose
+        rowid is the conversation's key): the same conversations as the driver's ids. None on
+        PostgreSQL and for a prefix, whose every word FTS5 would read for each conversation."""
+        db.add("Holiday trip", bodies=["zanzibar was great", "what a day"], tag_names=["vip"])
+        db.add("Holiday", bodies=["what a day"], status="closed", created_at=SEEDED_AT + timedelta(days=3))
+        db.add("Trip to zanzibar", bodies=["nothing else"], created_at=SEEDED_AT - timedelta(days=400))
+        db.add("Other", bodies=["what, a day!"], status="pending")
+        driver = db.compiled(query).driver
+        assert driver is not None
+        probe = driver.probe()
+        if db.dialect == "postgresql" or not probed:
+            assert probe is None
+            return
+        assert probe is not None
+        listed = set(
+            db.conn.execute(select(conversations.c.id).where(conversations.c.id.in_(driver.ids()))).scalars()
+        )
+        assert set(db.conn.execute(select(conversations.c.id).where(probe)).scalars()) == listed
+        assert listed
+
     @pytest.mark.parametrize("query", ["tag:vip", "NOT zanzibar", "zanzibar OR tag:vip", "status:active"])
     def test_no_driver_without_text_at_the_top(self, db: SearchDb, query: str) -> None:
         assert db.compiled(query).driver is None

@@ -124,6 +124,9 @@ class TextDriver:
     rest: Condition
     bare_terms: tuple[tuple[str, bool], ...]
     text: _TextSearch[Any]
+    # Some term of the text is a prefix: testing one document for it costs what the whole prefix
+    # does (FTS5 reads every word of the prefix), so it is not `probe`d.
+    prefixed: bool = False
 
     def ids(self, *, limit: int | None = None) -> Select[Any]:
         """Ids of the conversations the text matches; with `limit`, the newest ones where the index
@@ -134,6 +137,12 @@ class TextDriver:
         """Columns `id` and `search_key` of the matches, to be ordered by the key ((createdAt, id)
         order), or None when the index cannot give that order."""
         return self.text.ordered_ids(self.query)
+
+    def probe(self) -> Condition | None:
+        """The text tested on each conversation's own document, looked up by the conversation
+        (SQLite: its FTS5 rowid is the conversation's (createdAt, id) key); None where that is
+        not the way (PostgreSQL, whose `condition` the planner reads either way) or for a prefix."""
+        return None if self.prefixed else self.text.probe(self.query)
 
     def key_bounds(self) -> Select[int, int]:
         """One row: the lowest key of any search document and the highest plus one (NULLs when
@@ -353,6 +362,7 @@ def _driver(node: Node, dialect: str, clock: _Clock) -> TextDriver | None:
     queries: list[Any] = []
     bare: list[tuple[str, bool]] = []
     others: list[Node] = []
+    prefixed = False
     for child in conjuncts:
         found = compiler.text_query(child)
         if found is None:
@@ -360,10 +370,18 @@ def _driver(node: Node, dialect: str, clock: _Clock) -> TextDriver | None:
         else:
             queries.append(found[0])
             bare += found[1]
+            prefixed = prefixed or _has_prefix(child)
     if not queries:
         return None
     rest = _balanced(and_, [compiler.compile(child, negated=False) for child in others]) if others else true()
-    return TextDriver(text.every(queries), rest, tuple(bare), text)
+    return TextDriver(text.every(queries), rest, tuple(bare), text, prefixed=prefixed)
+
+
+def _has_prefix(node: Node) -> bool:
+    """Whether a term of a text node (terms, AND and OR) is a prefix."""
+    if isinstance(node, And | Or):
+        return any(_has_prefix(child) for child in node.children)
+    return isinstance(node, Term) and node.prefix
 
 
 def tokens(value: str) -> list[str]:
@@ -441,6 +459,11 @@ class _TextSearch(ABC, Generic[Q]):
 
     def ordered_ids(self, query: Q) -> Select[int, int] | None:
         """Matches with their (createdAt, id) key straight from the index, or None if it cannot."""
+        return None
+
+    def probe(self, query: Q) -> Condition | None:
+        """The conversation's own document matches `query`, looked up per conversation, where
+        the index can find one conversation's document (see `TextDriver.probe`)."""
         return None
 
     def scores_joined(self) -> JoinedScore | None:
@@ -535,6 +558,11 @@ class _SqliteText(_TextSearch[str]):
         if limit is not None:
             found = found.order_by(_SEARCH_ROWID.desc()).limit(limit)
         return found
+
+    def probe(self, query: str) -> Condition | None:
+        return exists(
+            select(literal(1)).select_from(_SEARCH).where(_fts_match(query), _SEARCH_ROWID == _SEARCH_KEY)
+        )
 
     def ordered_ids(self, query: str) -> Select[int, int] | None:
         walk: Select[int, int] = (
