@@ -1059,6 +1059,99 @@ class TestComplement:
         assert any("NOT" in s for s in counted), counted
 
 
+class TestProbingPage:
+    """SQLite: a page of a query with text under NOT or in an OR whose walk of the sort's index
+    reads few conversations tests each one's document (`CompiledQuery.probing`,
+    `listing._probing_page`) rather than list every match of each text first. The pages are
+    those of the listed form."""
+
+    @pytest.fixture
+    def mailbox(self, api: Api, monkeypatch: pytest.MonkeyPatch, answers_computed: None) -> int:
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        mailbox = api.mailbox()
+        ada = {"first": "Ada", "last": "Quill", "email": "ada@quill.example"}
+        for n in range(36):
+            words = ["refund", "order", "espresso", "parcel"][n % 4]
+            extra: dict[str, object] = {"tags": ["vip"]} if n % 5 == 0 else {}
+            if n % 7 == 0:
+                extra |= ada
+            status = "closed" if n % 6 == 0 else "active"
+            subject = f"{'qzmab'[n % 5]} {words} {n}"
+            _imported(
+                api,
+                mailbox,
+                f"2021-{n % 12 + 1:02d}-{n % 28 + 1:02d}T10:00:00Z",
+                subject=subject,
+                status=status,
+                **extra,
+            )
+        return mailbox
+
+    def _pages(self, api: Api, app: FastAPI, params: dict[str, object]) -> tuple[list[list[int]], list[str]]:
+        with statements(app) as seen:
+            pages = [_ids(api.get("/v2/conversations", params={**params, "page": page})) for page in (1, 2)]
+        return pages, [" ".join(s.split()) for s in seen if "ORDER BY" in s and "FROM conversations" in s]
+
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "NOT refund",
+            "refund OR tag:vip",
+            "NOT (espresso OR refund)",
+            "subject:order OR status:closed",
+            "NOT ada",
+        ],
+    )
+    @pytest.mark.parametrize(("sort", "order"), [("createdAt", "desc"), ("subject", "asc")])
+    @pytest.mark.parametrize("status", ["all", "active"])
+    def test_pages_equal_the_listed_ones(
+        self,
+        api: Api,
+        app: FastAPI,
+        mailbox: int,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        sort: str,
+        order: str,
+        status: str,
+    ) -> None:
+        params = {"mailbox": mailbox, "query": query, "sortField": sort, "sortOrder": order, "status": status}
+        monkeypatch.setattr(listing, "PROBED_WALK", 10**9)  # whenever it can be
+        probed, probed_sql = self._pages(api, app, params)
+        monkeypatch.setattr(listing, "PROBED_WALK", 0)  # never
+        listed, listed_sql = self._pages(api, app, params)
+        assert probed == listed
+        assert probed[0]
+        probe = "conversation_search.rowid = conversations.created_at"
+        assert not any(probe in s for s in listed_sql), listed_sql
+        assert any(probe in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
+
+    @pytest.mark.parametrize(
+        ("query", "sort"),
+        [("NOT refund", "score"), ("NOT refu*", "createdAt"), ("order AND NOT refund", "createdAt")],
+    )
+    def test_not_by_relevance_for_a_prefix_or_beside_a_list(
+        self, api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch, query: str, sort: str
+    ) -> None:
+        monkeypatch.setattr(listing, "PROBED_WALK", 10**9)
+        pages, seen = self._pages(
+            api, app, {"mailbox": mailbox, "query": query, "sortField": sort, "status": "all"}
+        )
+        assert pages[0]
+        assert not any("conversation_search.rowid = conversations.created_at" in s for s in seen), seen
+
+    def test_a_long_walk_lists(
+        self, api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`NOT refund` keeps 27 of the 36 conversations: page 1's walk reads about 25 × 36 / 27
+        ≈ 33 of them, page 2's about 50 × 36 / 27 ≈ 67."""
+        monkeypatch.setattr(listing, "PROBED_WALK", 40)
+        _, seen = self._pages(api, app, {"mailbox": mailbox, "query": "NOT refund", "status": "all"})
+        probe = "conversation_search.rowid = conversations.created_at"
+        walked = [probe in s for s in seen]
+        assert walked == ([True, False] if app.state.db.dialect == "sqlite" else [False, False]), seen
+
+
 class TestRelevanceJoined:
     """A page by relevance whose text does not drive it (OR-ed with a tag here) ranks through the
     scores joined to the conversations (`CompiledQuery.score_joined`, SQLite): looked up per row,

@@ -665,6 +665,17 @@ class TestTextUnderNotAndOr:
     )
     def test_matches(self, db: SearchDb, cast: dict[str, int], query: str, expected: set[str]) -> None:
         assert db.ids(query) == {cast[name] for name in expected}
+        compiled = db.compiled(query)
+        # SQLite's form for a page that walks few conversations (`CompiledQuery.probing`): each
+        # text tested on the conversation's own document, the same matches; not for a prefix,
+        # nor beside a list of ids at the top (`tag:vip AND …`, read first or probed itself).
+        if db.dialect == "sqlite" and "*" not in query and not compiled.lists:
+            assert compiled.probing is not None
+            probed = select(conversations.c.id).where(compiled.probing)
+            assert set(db.conn.execute(probed).scalars()) == {cast[name] for name in expected}
+            assert "conversation_search.rowid = conversations.created_at" in str(probed.compile(db.conn))
+        else:
+            assert compiled.probing is None
 
     @pytest.mark.parametrize("query", ["NOT coffee", "coffee OR tag:vip", "NOT (co* OR tea)"])
     def test_how_each_database_reads_the_matches(self, db: SearchDb, query: str) -> None:

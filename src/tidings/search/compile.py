@@ -253,6 +253,10 @@ class CompiledQuery:
     # The query is `NOT term` and the term is a list of ids (or it is `attachments:false`): the
     # list's conversations are what the query leaves out (`listing._complement_total`).
     complement: IdList | None = None
+    # SQLite, a query with text and no id lists: `condition` with each text term tested on the
+    # conversation's own document (`TextDriver.probe`), for a page that walks few conversations
+    # (`listing._probing_page`); `condition` lists each text's matches whole.
+    probing: Condition | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
@@ -323,6 +327,9 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     score = text.score()
     # A compiler of its own: the term is negated here, so its text must not be ranked by.
     complement = _Compiler(_text_search(dialect), clock).complement(node)
+    probing = None
+    if dialect == "sqlite" and not lists and _probes_well(node):
+        probing = _Compiler(_SqliteProbingText(), clock).compile(node, negated=False)
     driver = _driver(node, dialect, clock)
     compiled = CompiledQuery(
         condition=_led_by(parts, None),
@@ -335,6 +342,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         lists=tuple(lists),
         leading=leading,
         complement=complement,
+        probing=probing,
     )
     _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled
@@ -377,11 +385,27 @@ def _driver(node: Node, dialect: str, clock: _Clock) -> TextDriver | None:
     return TextDriver(text.every(queries), rest, tuple(bare), text, prefixed=prefixed)
 
 
+def _probes_well(node: Node) -> bool:
+    """Whether the query has a text term and none is a prefix (a prefix's every word would be
+    read for each conversation)."""
+    terms = list(_terms(node))
+    text = [term for term in terms if term.field in TEXT_FIELDS and tokens(term.value)]
+    return bool(text) and not any(term.prefix for term in text)
+
+
+def _terms(node: Node) -> Iterator[Term]:
+    if isinstance(node, And | Or):
+        for child in node.children:
+            yield from _terms(child)
+    elif isinstance(node, Not):
+        yield from _terms(node.child)
+    elif isinstance(node, Term):
+        yield node
+
+
 def _has_prefix(node: Node) -> bool:
     """Whether a term of a text node (terms, AND and OR) is a prefix."""
-    if isinstance(node, And | Or):
-        return any(_has_prefix(child) for child in node.children)
-    return isinstance(node, Term) and node.prefix
+    return any(term.prefix for term in _terms(node))
 
 
 def tokens(value: str) -> list[str]:
@@ -659,6 +683,16 @@ class _SqliteText(_TextSearch[str]):
             .where(*where)
             .cte("text_scores")
         )
+
+
+class _SqliteProbingText(_SqliteText):
+    """FTS5 text conditions tested on each conversation's own document (`probe`), for a page
+    that walks few conversations; `_SqliteText`'s `id IN (…)` lists every match first."""
+
+    def matched(self, query: str) -> Condition:
+        probe = self.probe(query)
+        assert probe is not None, "SQLite probes any text"
+        return probe
 
 
 _SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
