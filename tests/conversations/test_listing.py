@@ -14,7 +14,7 @@ from sqlalchemy import event, update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
-from tests.support.sql import counting, statements
+from tests.support.sql import TEXT_PROBE, counting, statements, statements_with_parameters
 from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
 from tidings.db.tables import conversations
@@ -1122,9 +1122,8 @@ class TestProbingPage:
         listed, listed_sql = self._pages(api, app, params)
         assert probed == listed
         assert probed[0]
-        probe = "conversation_search.rowid = conversations.created_at"
-        assert not any(probe in s for s in listed_sql), listed_sql
-        assert any(probe in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
+        assert not any(TEXT_PROBE in s for s in listed_sql), listed_sql
+        assert any(TEXT_PROBE in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
 
     @pytest.mark.parametrize(
         ("query", "sort"),
@@ -1138,7 +1137,7 @@ class TestProbingPage:
             api, app, {"mailbox": mailbox, "query": query, "sortField": sort, "status": "all"}
         )
         assert pages[0]
-        assert not any("conversation_search.rowid = conversations.created_at" in s for s in seen), seen
+        assert not any(TEXT_PROBE in s for s in seen), seen
 
     def test_a_long_walk_lists(
         self, api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch
@@ -1147,8 +1146,7 @@ class TestProbingPage:
         ≈ 33 of them, page 2's about 50 × 36 / 27 ≈ 67."""
         monkeypatch.setattr(listing, "PROBED_WALK", 40)
         _, seen = self._pages(api, app, {"mailbox": mailbox, "query": "NOT refund", "status": "all"})
-        probe = "conversation_search.rowid = conversations.created_at"
-        walked = [probe in s for s in seen]
+        walked = [TEXT_PROBE in s for s in seen]
         assert walked == ([True, False] if app.state.db.dialect == "sqlite" else [False, False]), seen
 
 
@@ -1195,18 +1193,10 @@ class TestRelevanceJoined:
     ) -> None:
         if not few:
             monkeypatch.setattr(listing, "FEW_MATCHES", 0)
-        ran: list[tuple[str, object]] = []
-
-        def record(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
-            ran.append((statement, parameters))
-
-        event.listen(app.state.db.engine, "before_cursor_execute", record)
-        try:
+        with statements_with_parameters(app) as ran:
             query = f"modifiedAt:[2000-01-01 TO 2100-01-01] AND ({self.QUERY})"
             params = {"query": query, "sortField": "score", "status": "all"}
             assert len(_ids(api.get("/v2/conversations", params=params))) == 9
-        finally:
-            event.remove(app.state.db.engine, "before_cursor_execute", record)
         joined = [(s, p) for s, p in ran if "JOIN text_scores" in s]
         if dialect == "postgresql":  # ts_rank reads each row's own document: nothing to join
             assert joined == [] and any("ts_rank" in s for s, _ in ran)

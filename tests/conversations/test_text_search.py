@@ -9,10 +9,9 @@ from typing import NamedTuple
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from tests.support.api import Api
-from tests.support.sql import counting, statements
+from tests.support.sql import TEXT_PROBE, counting, statements, statements_with_parameters
 from tidings.conversations import listing
 from tidings.kit.db import create_db_engine
 
@@ -574,9 +573,8 @@ class TestProbedPage:
         assert probed == listed
         assert len(probed[0]) == 25 if status == "all" else len(probed[0]) == 24
         assert set(probed[0] + probed[1]) <= quinces
-        probe = "conversation_search.rowid = conversations.created_at"
-        assert not any(probe in s for s in listed_sql), listed_sql
-        assert any(probe in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
+        assert not any(TEXT_PROBE in s for s in listed_sql), listed_sql
+        assert any(TEXT_PROBE in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
 
     @pytest.mark.parametrize(
         ("sort", "query"), [("createdAt", "quince"), ("score", "quince"), ("subject", "quin*")]
@@ -593,27 +591,15 @@ class TestProbedPage:
         monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0)
         with statements(app) as seen:
             assert set(_ids(_search(api, query, sortField=sort))) <= quinces
-        assert not any("conversation_search.rowid = conversations.created_at" in s for s in seen), seen
+        assert not any(TEXT_PROBE in s for s in seen), seen
 
     def test_sqlite_walks_the_sorts_index(
         self, api: Api, app: FastAPI, quinces: set[int], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0)
-        ran: list[tuple[str, object]] = []
-
-        def record(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
-            ran.append((statement, parameters))
-
-        event.listen(app.state.db.engine, "before_cursor_execute", record)
-        try:
+        with statements_with_parameters(app) as ran:
             _search(api, "quince", sortField="subject", status="active")
-        finally:
-            event.remove(app.state.db.engine, "before_cursor_execute", record)
-        probed = [
-            (sql, parameters)
-            for sql, parameters in ran
-            if "conversation_search.rowid = conversations.created_at" in sql
-        ]
+        probed = [(sql, parameters) for sql, parameters in ran if TEXT_PROBE in sql]
         if app.state.db.dialect == "postgresql":
             assert probed == []
             return
@@ -635,8 +621,7 @@ class TestProbedPage:
         lists."""
         monkeypatch.setattr(listing, "PROBE_TO_LIST_COST", 0.8)
         pages, seen = self._pages(api, app, {"sortField": "subject", "status": "all"})
-        probe = "conversation_search.rowid = conversations.created_at"
-        walked = [probe in s for s in seen if "FROM conversations WHERE" in s]
+        walked = [TEXT_PROBE in s for s in seen if "FROM conversations WHERE" in s]
         if app.state.db.dialect == "sqlite":
             assert walked == [True, False], seen
         else:

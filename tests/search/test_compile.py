@@ -32,6 +32,7 @@ from tests.search.conftest import (
     SearchDb,
     at,
 )
+from tests.support.sql import TEXT_PROBE
 from tidings.db.tables import conversations
 from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
 from tidings.search.compile import DIALECTS, MAX_ID_LISTS, prefix_bounds, tokens
@@ -673,7 +674,7 @@ class TestTextUnderNotAndOr:
             assert compiled.probing is not None
             probed = select(conversations.c.id).where(compiled.probing)
             assert set(db.conn.execute(probed).scalars()) == {cast[name] for name in expected}
-            assert "conversation_search.rowid = conversations.created_at" in str(probed.compile(db.conn))
+            assert TEXT_PROBE in str(probed.compile(db.conn))
         else:
             assert compiled.probing is None
 

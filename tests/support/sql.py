@@ -24,6 +24,26 @@ def statements(app: Any) -> Iterator[list[str]]:
         event.remove(app.state.db.engine, "before_cursor_execute", record)
 
 
+@contextmanager
+def statements_with_parameters(app: Any) -> Iterator[list[tuple[str, Any]]]:
+    """Every SQL statement the app runs inside the block with its parameters, in order: for a
+    test that asks the database for a statement's plan."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(app.state.db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(app.state.db.engine, "before_cursor_execute", record)
+
+
+# How SQLite tests one conversation's own document for a text (`TextDriver.probe`).
+TEXT_PROBE = "conversation_search.rowid = conversations.created_at"
+
+
 def counting(seen: list[str]) -> list[str]:
     """The statements among `seen` that count rows, flattened to one line each, without the data
     stamp's count of the PostgreSQL change log (kit/reuse.py: a few rows, read per request)."""
