@@ -1313,11 +1313,12 @@ def _complement_total(
     if not _kept_counts_cover(params):
         return None
     id_list = query.complement
-    kept = int(conn.execute(_kept_total(compiled.counted, params.tag_names)).scalar_one())
+    kept = _kept_total(compiled.counted, params.tag_names)
     alone = not params.tag_names and params.assigned_to is None and params.folder is None
     if id_list.tag is not None and alone:
         # The tag's conversations are kept counts too (by state, mailbox and status only).
-        return kept - int(conn.execute(_kept_total(compiled.counted, [id_list.tag])).scalar_one())
+        tagged = _kept_total(compiled.counted, [id_list.tag])
+        return int(conn.execute(kept).scalar_one()) - int(conn.execute(tagged).scalar_one())
     if not id_list.short:
         if not id_list.countable:
             return None  # a prefix's matches are read whole before the first
@@ -1335,7 +1336,7 @@ def _complement_total(
         return select(func.count()).select_from(conversations).where(filters, id_list.listed)
 
     matched = _kept_statement(query, shape, ("complement",), build).rows(conn)[0][0]
-    return kept - int(matched)
+    return int(conn.execute(kept).scalar_one()) - int(matched)
 
 
 def _state_out_of_reach(element: Any, **_: Any) -> Any:

@@ -349,13 +349,18 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
 
 
 def _fields_of(node: Node) -> Iterator[str | None]:
+    return (leaf.field for leaf in _leaves(node))
+
+
+def _leaves(node: Node) -> Iterator[Term | Range]:
+    """The terms and ranges of a query, under every AND, OR and NOT."""
     if isinstance(node, And | Or):
         for child in node.children:
-            yield from _fields_of(child)
+            yield from _leaves(child)
     elif isinstance(node, Not):
-        yield from _fields_of(node.child)
+        yield from _leaves(node.child)
     else:
-        yield node.field
+        yield node
 
 
 def _text_search(dialect: str) -> _TextSearch[Any]:
@@ -388,24 +393,17 @@ def _driver(node: Node, dialect: str, clock: _Clock) -> TextDriver | None:
 def _probes_well(node: Node) -> bool:
     """Whether the query has a text term and none is a prefix (a prefix's every word would be
     read for each conversation)."""
-    terms = list(_terms(node))
-    text = [term for term in terms if term.field in TEXT_FIELDS and tokens(term.value)]
+    text = [
+        leaf
+        for leaf in _leaves(node)
+        if isinstance(leaf, Term) and leaf.field in TEXT_FIELDS and tokens(leaf.value)
+    ]
     return bool(text) and not any(term.prefix for term in text)
-
-
-def _terms(node: Node) -> Iterator[Term]:
-    if isinstance(node, And | Or):
-        for child in node.children:
-            yield from _terms(child)
-    elif isinstance(node, Not):
-        yield from _terms(node.child)
-    elif isinstance(node, Term):
-        yield node
 
 
 def _has_prefix(node: Node) -> bool:
     """Whether a term of a text node (terms, AND and OR) is a prefix."""
-    return any(term.prefix for term in _terms(node))
+    return any(isinstance(leaf, Term) and leaf.prefix for leaf in _leaves(node))
 
 
 def tokens(value: str) -> list[str]:
