@@ -1083,7 +1083,7 @@ def _probes_the_page(
     driver = compiled.driver
     if conn.dialect.name != "sqlite" or params.sortField in ("createdAt", "score") or driver is None:
         return False
-    if driver.probe() is None or total <= 0:
+    if driver.prefixed or total <= 0:  # a prefix is not probed (`TextDriver.probe`)
         return False
     allowed = _allowed(conn, compiled.counted)
     everyone = _allowed(conn, [(name, value) for name, value in compiled.counted if name == "state"])
@@ -1133,10 +1133,16 @@ def _text_page_statement(
 ) -> Prepared:
     driver, filters = compiled.driver, compiled.filters
     assert driver is not None and filters is not None, "a text search"
-    probe = driver.probe() if probed else None
-    if probe is not None:
-        kind = ("probed page", params.sortField, params.sortOrder)
-        return _kept_statement(driver, shape, kind, lambda: _page_ids(and_(probe, filters), compiled.order))
+    if probed:
+
+        def probed_page() -> Select[Any]:
+            probe = driver.probe()
+            assert probe is not None, "chosen by `_probes_the_page`"
+            return _page_ids(and_(probe, filters), compiled.order)
+
+        return _kept_statement(
+            driver, shape, ("probed page", params.sortField, params.sortOrder), probed_page
+        )
 
     def build() -> Select[Any]:
         if params.sortField == "score" and compiled.query is not None and conn.dialect.name == "sqlite":
