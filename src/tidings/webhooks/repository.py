@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, delete, func, insert, or_, select, update
 
 from tidings.db.tables import (
     conversation_fields,
@@ -70,7 +70,23 @@ def replace(conn: Connection, webhook_id: int, values: dict[str, Any], now: date
     )
 
 
+def lock_deliveries(conn: Connection, which: ColumnElement[bool]) -> None:
+    """PostgreSQL: lock the deliveries `which` selects in id order, before a transaction changes
+    any. Deleting a webhook and a sender recording its posts changed the same rows in different
+    orders and deadlocked (the deletion answered 500); taken in one order, one waits instead."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(_D.id).where(which).order_by(_D.id).with_for_update())
+
+
+def posted_or_pending(posted: list[Claimed]) -> ColumnElement[bool]:
+    """The deliveries posted and the pending ones of their webhooks."""
+    webhook_ids = sorted({delivery.webhook_id for delivery in posted})
+    pending = and_(_D.webhook_id.in_(webhook_ids), _D.state == "pending")
+    return or_(_D.id.in_([delivery.id for delivery in posted]), pending)
+
+
 def delete_webhook(conn: Connection, webhook_id: int) -> None:
+    lock_deliveries(conn, _D.webhook_id == webhook_id)
     conn.execute(delete(webhook_deliveries).where(_D.webhook_id == webhook_id))
     conn.execute(delete(webhooks).where(_W.id == webhook_id))
 
@@ -226,6 +242,7 @@ def disable(conn: Connection, webhook_id: int, reason: str, now: datetime) -> No
 
 def forget_finished(conn: Connection, before: datetime) -> int:
     """Delete delivered and dropped deliveries that finished before `before`; how many."""
+    lock_deliveries(conn, _D.finished_at < before)
     result = conn.execute(delete(webhook_deliveries).where(_D.finished_at < before))
     return int(result.rowcount or 0)
 

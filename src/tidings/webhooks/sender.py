@@ -58,7 +58,11 @@ class Outcome:
 
 
 def record(conn: Connection, outcomes: list[Outcome], now: datetime) -> None:
-    """Write what the posts came to, in one transaction."""
+    """Write what the posts came to, in one transaction: first locking the rows it may change
+    (the deliveries posted, and the pending ones of their webhooks, which disabling drops) in
+    the order every writer of deliveries takes them (`repository.lock_deliveries`)."""
+    posted = [outcome.delivery for outcome in outcomes]
+    repository.lock_deliveries(conn, repository.posted_or_pending(posted))
     disabled: set[int] = set()
     for outcome in outcomes:
         delivery = outcome.delivery
