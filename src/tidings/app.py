@@ -11,6 +11,7 @@ from tidings.auth.router import router as auth_router
 from tidings.conversations.router import router as conversations_router
 from tidings.customers.router import router as customers_router
 from tidings.db.change_log import pruned_while_serving
+from tidings.kit.anchors import PageAnchors
 from tidings.kit.coalesce import Coalescer
 from tidings.kit.config import Settings, get_settings
 from tidings.kit.db import Database
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.report_flights = Coalescer()
     app.state.reuse = reuse
     app.state.stamps = stamps
+    app.state.anchors = PageAnchors() if settings.page_anchors else None
     app.state.webhook_sender = sender
     app.state.trust_proxy = settings.trust_proxy
     for router in ROUTERS:

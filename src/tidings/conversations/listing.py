@@ -29,6 +29,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     select,
     true,
 )
@@ -38,6 +39,7 @@ from starlette.responses import Response
 
 from tidings.auth.caller import Caller, bearer_token, caller_and_stamp, known_caller_and_stamp
 from tidings.conversations import repository
+from tidings.conversations.deep_pages import ANCHORED_FROM, DeepStatements, Seek, deep_statements, read_page
 from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
 from tidings.db.tables import (
@@ -59,7 +61,7 @@ from tidings.kit.errors import FieldError, invalid
 from tidings.kit.hal import HAL_JSON, base_url, json_bytes, paged, web_base_url, window
 from tidings.kit.prepared import Prepared, any_id, windowed, with_values_inline
 from tidings.kit.query_model import openapi_parameters, read_query_model
-from tidings.kit.reuse import ResponseReuse
+from tidings.kit.reuse import DataStamp, ResponseReuse
 from tidings.kit.schemas import MAX_ID
 from tidings.kit.sql import ReadFirst, materialized, out_of_reach
 from tidings.search import (
@@ -209,10 +211,14 @@ class SimpleList:
     page: Prepared
     # PostgreSQL's page 1: see `_simple_compiled`.
     first_page: Prepared | None = None
+    # Pages from ANCHORED_FROM on, which may begin at an anchor (None: a sort with NULLs).
+    deep: DeepStatements | None = None
 
-    def run(self, conn: Connection, offset: int) -> tuple[int, list[dict]]:
+    def run(self, conn: Connection, offset: int, seek: Seek | None = None) -> tuple[int, list[dict]]:
         if offset == 0 and self.first_page is not None:
             rows = self.first_page.dicts(conn)
+        elif self.deep is not None and seek is not None and offset + PAGE_SIZE >= ANCHORED_FROM:
+            rows = read_page(conn, self.deep, self, offset, seek)
         else:
             rows = self.page.dicts(conn, offset=offset)
         if not rows:
@@ -402,24 +408,33 @@ def _simple_compiled(
     condition, order = and_(*conditions), _sort_keys(params, None)
     total = _kept_total(counted, params.tag_names)
     offset = bindparam("offset", type_=Integer)
+    limit = _rows_left(total, offset) if dialect == "sqlite" else literal(PAGE_SIZE, Integer)
     page_ids = (
         select(conversations.c.id)
         .where(condition)
         .order_by(*order)
         .offset(offset)
-        .limit(_rows_left(total, offset) if dialect == "sqlite" else PAGE_SIZE)
+        .limit(limit)
         .correlate(None)
     )
-    page = select(*repository.LISTED_COLUMNS, total.scalar_subquery().label(_LIST_TOTAL)).where(
-        conversations.c.id.in_(page_ids)
-    )
-    if dialect == "sqlite":
-        page = page.order_by(*order)
-        return Compiled(condition, order, None, prepared=SimpleList(Prepared(total), Prepared(page)))
+    columns = (*repository.LISTED_COLUMNS, total.scalar_subquery().label(_LIST_TOTAL))
+    page = select(*columns).where(conversations.c.id.in_(page_ids))
     # A LIMIT it cannot read when planning made PostgreSQL plan for a tenth of the matches (42 ms
     # instead of 0.8 ms for a large folder at 100k conversations); there the total stops a page
     # past the last match as a one-time filter instead.
-    page = page.where(total.scalar_subquery() > offset).order_by(*order)
+    guard = total.scalar_subquery() > offset if dialect == "postgresql" else None
+    deep = None
+    if sort_field != "waitingSince":  # NULLs sort apart from the key's other values
+        key = _built_sort_keys(sort_field, sort_order, None, False)[0].element
+        deep = deep_statements(
+            columns, page_ids, condition, order, key, sort_order == "desc", limit, guard, dialect
+        )
+    if guard is None:
+        page = page.order_by(*order)
+        return Compiled(
+            condition, order, None, prepared=SimpleList(Prepared(total), Prepared(page), deep=deep)
+        )
+    page = page.where(guard).order_by(*order)
     # Nor can a generic plan read the offset or the filter's values: for a mailbox + status +
     # tag list at 1M conversations it took 100-150 ms where the plan made for the values took
     # 1-2 ms. Page 1 is therefore one statement with every value written in, planned once for
@@ -429,7 +444,9 @@ def _simple_compiled(
         condition,
         order,
         None,
-        prepared=SimpleList(Prepared(total), Prepared(page, server_prepared=False), Prepared(first_page)),
+        prepared=SimpleList(
+            Prepared(total), Prepared(page, server_prepared=False), Prepared(first_page), deep=deep
+        ),
     )
 
 
@@ -1211,10 +1228,14 @@ class Page:
     valid_until: datetime | None
 
 
-def list_page(conn: Connection, request: Request, caller: Caller, params: ListParams) -> Page:
+def list_page(
+    conn: Connection, request: Request, caller: Caller, params: ListParams, stamp: Hashable | None = None
+) -> Page:
+    """`stamp`: the data stamp read before the request's first statement, if it was (SQLite's
+    deep pages prove with it that an anchor holds: `deep_pages`)."""
     now = timefmt.now()
     compiled = build(conn, caller, params, now)
-    document, related = _page_document(conn, request, caller, params, compiled)
+    document, related = _page_document(conn, request, caller, params, compiled, stamp)
     valid_until = related.changes_at
     if compiled.query is not None and compiled.query.reads_clock:
         next_second = now + timedelta(seconds=1)
@@ -1223,7 +1244,12 @@ def list_page(conn: Connection, request: Request, caller: Caller, params: ListPa
 
 
 def _page_document(
-    conn: Connection, request: Request, caller: Caller, params: ListParams, compiled: Compiled
+    conn: Connection,
+    request: Request,
+    caller: Caller,
+    params: ListParams,
+    compiled: Compiled,
+    stamp: Hashable | None = None,
 ) -> tuple[dict[str, Any], Related]:
     offset, limit = window(params.page, PAGE_SIZE)
     if compiled.driver is not None and compiled.filters is not None:
@@ -1245,7 +1271,7 @@ def _page_document(
         items = [conversation_out(request, row, related) for row in rows]
         return paged(request, "conversations", items, params.page, PAGE_SIZE, total), related
     if compiled.prepared is not None:
-        total, rows = compiled.prepared.run(conn, offset)
+        total, rows = compiled.prepared.run(conn, offset, _seek(conn, request, stamp))
     else:
         counting = compiled.counted_by if compiled.counted_by is not None else compiled.condition
         # A search's statements are kept (see `_kept_statement`) when its other filters are
@@ -1297,6 +1323,14 @@ def _page_document(
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total)), related
+
+
+def _seek(conn: Connection, request: Request, stamp: Hashable | None) -> Seek | None:
+    anchors = request.app.state.anchors
+    if anchors is None:
+        return None
+    stamps: DataStamp = request.app.state.stamps
+    return Seek(anchors, stamp, partial(stamps.read_now, conn.engine))
 
 
 def _complement_total(
@@ -1520,15 +1554,20 @@ def _list_for_token(
     reuse: ResponseReuse | None = request.app.state.reuse
     if known is not None and stamp_read is not None:
         caller, stamp = known, stamp_read
+    elif reuse is None:
+        # Without kept answers no stamp is read for them; SQLite's is read here all the same,
+        # before the transaction's first statement, for deep pages (on PostgreSQL: None).
+        stamp = request.app.state.stamps.read_now(conn.engine)
+        caller, _ = caller_and_stamp(conn, token, reuse, stamp_read)
     else:
         caller, stamp = caller_and_stamp(conn, token, reuse, stamp_read)
     params = read_query_model(ListParams, request)
     if reuse is None:
-        return json_bytes(list_page(conn, request, caller, params).document)
+        return json_bytes(list_page(conn, request, caller, params, stamp).document)
     key = _reuse_key(request, caller)
     body = reuse.get(key, stamp)
     if body is None:
-        page = list_page(conn, request, caller, params)
+        page = list_page(conn, request, caller, params, stamp)
         body = json_bytes(page.document)
         reuse.put(key, stamp, page.computed_at, page.valid_until, body)
     return body

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # List and report answers kept per process and sent again while the data they were read
     # from is unchanged (kit/reuse.py); 0 computes every request.
     reuse_entries: int = Field(default=256, ge=0)
+    # Deep pages of a plain list begin after the last row of a page served before, while the
+    # data is unchanged (kit/anchors.py), rather than at an OFFSET; off, every page is an OFFSET.
+    page_anchors: bool = True
     # How often each process looks for webhook deliveries that are due (webhooks/sender.py); 0:
     # this process sends none (another one, or `tidings webhooks send`, must).
     webhook_poll_seconds: float = Field(default=1.0, ge=0)
