@@ -105,6 +105,12 @@ class Scenario:
     # it does for a help desk's many different lists: what a request costs in the product's
     # own configuration when nothing is kept, beside the rows of a server that keeps nothing.
     varied_query: bool = False
+    # Each wrk thread asks the pages of `path` in order, from its `page=` on (the second thread
+    # WALK_SPREAD pages further): an integration syncing every conversation page by page.
+    walked: bool = False
+    # Deep pages may begin at an anchor (kit/anchors.py, the product's default); off, every
+    # page is read at its OFFSET (TIDINGS_PAGE_ANCHORS=0), for the comparison.
+    anchors: bool = True
 
 
 @dataclass
@@ -277,6 +283,11 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
             varied_interval=True,
         )
     )
+    walk = f"/v2/conversations?status=all&page={WALK_FIRST_PAGE}"
+    found.append(Scenario("sync: every page in order (status=all)", walk, "list", walked=True))
+    found.append(
+        Scenario("sync: every page in order, each at its OFFSET", walk, "list", walked=True, anchors=False)
+    )
     found.append(Scenario("report: overall (30 days)", f"/v2/reports/conversations?{interval}", "report"))
     found.append(
         Scenario(
@@ -364,6 +375,30 @@ _VARIED_QUERY = (
 end
 """
 )
+
+
+# The sync scenarios' pages: thread 1 from WALK_FIRST_PAGE on, thread 2 WALK_SPREAD further
+# (1M conversations, every status: 39,537 pages; a 10 s run asks ~5,000 a thread).
+WALK_FIRST_PAGE = 1_000
+WALK_SPREAD = 15_000
+
+_WALKED = (
+    _NUMBERED_THREADS
+    + """function request()
+  sent = sent + 1
+  local page = %(first)d + (thread_number - 1) * %(spread)d + sent - 1
+  return wrk.format(nil, "%(prefix)s" .. page)
+end
+"""
+)
+
+
+def walked_script(path: str) -> Path:
+    """A wrk script that asks the pages of `path` (ending in `page=N`) in order from N on."""
+    prefix, _, first = path.rpartition("page=")
+    script = DATA / "walked-pages.lua"
+    script.write_text(_WALKED % {"prefix": prefix + "page=", "first": int(first), "spread": WALK_SPREAD})
+    return script
 
 
 def varied_query(path: str) -> str:
@@ -538,7 +573,13 @@ def drain(base: str, token: str, deadline_seconds: float = 300) -> None:
 
 
 def capture(
-    url: str, path: str, *, reused: bool = False, varied: bool = False
+    url: str,
+    path: str,
+    *,
+    reused: bool = False,
+    varied: bool = False,
+    walked: bool = False,
+    anchors: bool = True,
 ) -> tuple[bytes, list[tuple[str, Any]], float]:
     """One in-process request of the scenario, in a fresh app (nothing cached): its body, every
     SQL statement it ran, and how long it took (ms). `reused`: the statements are those of the
@@ -546,8 +587,11 @@ def capture(
     on the event loop through a connection of the process's own (`kit.reuse._LoopReads`, which
     SQLAlchemy's events do not see, so it is added here); on SQLite none. `varied` (with
     `reused`): those of the request asked again with the `varied_query` parameter, which is
-    computed with the caller known under that stamp."""
-    settings = Settings(database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0)
+    computed with the caller known under that stamp. `walked`: those of the page after `path`'s,
+    asked next (with `anchors`, it begins where `path`'s page ended)."""
+    settings = Settings(
+        database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0, page_anchors=anchors
+    )
     app = create_app(settings)
     statements: list[tuple[str, Any]] = []
 
@@ -563,9 +607,12 @@ def capture(
         started = time.perf_counter()
         response = client.get(path, headers={"Authorization": f"Bearer {token}"})
         first_ms = (time.perf_counter() - started) * 1000
-        if reused:
+        if reused or walked:
             statements.clear()
             again = varied_query(path) + "1" if varied else path
+            if walked:
+                prefix, _, page = path.rpartition("page=")
+                again = f"{prefix}page={int(page) + 1}"
             response = client.get(again, headers={"Authorization": f"Bearer {token}"})
         event.remove(app.state.db.engine, "before_cursor_execute", record)
     app.state.db.dispose()
@@ -644,19 +691,32 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
     print(f"[{label}] database speed: {database_probe[0]:,.0f} ms", flush=True)
     captured: dict[str, tuple[bytes, list[tuple[str, Any]]]] = {}
     chosen: list[Scenario] = []
-    # Computed scenarios on a server that reuses no answer, then the reused ones on a default one.
-    for reused, env in ((False, {"TIDINGS_REUSE_ENTRIES": "0"}), (True, {})):
+    # Computed scenarios on a server that reuses no answer (and those without page anchors on one
+    # without them either), then the reused ones on a default one.
+    servers = (
+        (False, True, {"TIDINGS_REUSE_ENTRIES": "0"}),
+        (False, False, {"TIDINGS_REUSE_ENTRIES": "0", "TIDINGS_PAGE_ANCHORS": "0"}),
+        (True, True, {}),
+    )
+    for reused, anchors, env in servers:
+        if chosen and not any(s.reused == reused and s.anchors == anchors for s in chosen):
+            continue
         with ServerProcess(url, workers=2, rate_limit=RATE_LIMIT, extra_env=env) as server:
             assert server.process is not None
             meter = CpuMeter([server.process.pid], postgresql_postmaster(url))
             token = server.token()
-            if not reused:
+            if not chosen:
                 params = discover(server.base_url, token, url)
                 print(f"[{label}] parameters: {params}", flush=True)
                 chosen = [s for s in scenarios(params) if not args.only or re.search(args.only, s.name)]
-            for scenario in [s for s in chosen if s.reused == reused]:
+            for scenario in [s for s in chosen if s.reused == reused and s.anchors == anchors]:
                 body, statements, first_ms = capture(
-                    url, scenario.path, reused=reused, varied=scenario.varied_query
+                    url,
+                    scenario.path,
+                    reused=reused,
+                    varied=scenario.varied_query,
+                    walked=scenario.walked,
+                    anchors=anchors,
                 )
                 captured[scenario.name] = (body, statements)
                 (pages / f"s{len(rows)}.json").write_bytes(body)
@@ -668,6 +728,8 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
                     script = varied_interval_script(scenario.path)
                 elif scenario.varied_query:
                     script = varied_query_script(scenario.path)
+                elif scenario.walked:
+                    script = walked_script(scenario.path)
                 with Writer(server.base_url, token, scenario.writes_per_second) as writer:
                     http = wrk(
                         server.base_url + scenario.path, token, args.seconds, args.connections, script, meter
@@ -682,7 +744,7 @@ def run_database(label: str, url: str, args: argparse.Namespace, gen: tuple[floa
                 alone_p50 = alone(
                     server.base_url + scenario.path,
                     token,
-                    script=script if scenario.varied_query else None,
+                    script=script if scenario.varied_query or scenario.walked else None,
                 )
                 print(
                     f"[{label}] {scenario.name}: {http.rps:,.0f} req/s "
