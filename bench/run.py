@@ -1009,6 +1009,12 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
         "total of a text search matching > 10,000 conversations, an estimate, is reused for 60 s "
         "after it).",
+        "- sync rows (from 6 December): two clients walk the pages of `status=all` in order (a "
+        "wrk script; thread 1 from page 1,000, thread 2 from 16,000), as an integration syncing "
+        "every conversation does. A deep page begins after the last row of a page served before "
+        "while the data is unchanged (`kit/anchors.py`, on by default); the row *each at its "
+        "OFFSET* runs last, on a server without (`TIDINGS_PAGE_ANCHORS=0`). Their SQL floor is "
+        "the page after the captured one.",
         "",
     ]
     earlier = RESULTS.read_text() if RESULTS.exists() else ""
