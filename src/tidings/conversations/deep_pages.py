@@ -24,10 +24,11 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, union_all
+from sqlalchemy import ColumnElement, Connection, Integer, Select, bindparam, select, union_all
 from sqlalchemy.sql.elements import UnaryExpression
 
-from tidings.db.tables import conversations, data_change_epochs, data_changes
+from tidings.db import change_log
+from tidings.db.tables import conversations
 from tidings.kit.anchors import Anchor, PageAnchors
 from tidings.kit.prepared import Prepared
 
@@ -39,7 +40,7 @@ ANCHORED_FROM = 1_000
 SKIP_SHARE = 8
 
 ANCHOR_KEY = "anchor_key"
-_STAMP_COLUMNS = ("stamp_epoch", "stamp_changes")
+_STAMP_COLUMNS = tuple(column.name for column in change_log.stamp_columns())
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,7 @@ def deep_statements(
     c = conversations.c
     selected: list[ColumnElement[Any]] = [*columns, key.label(ANCHOR_KEY)]
     if dialect == "postgresql":
-        selected += [
-            select(data_change_epochs.c.epoch).scalar_subquery().label(_STAMP_COLUMNS[0]),
-            select(func.count()).select_from(data_changes).scalar_subquery().label(_STAMP_COLUMNS[1]),
-        ]
+        selected += change_log.stamp_columns()
 
     def page_of(ids: Select[Any]) -> Prepared:
         statement = select(*selected).where(c.id.in_(ids))
@@ -129,7 +127,7 @@ class Seek:
 
 
 def read_page(
-    conn: Any, statements: DeepStatements, shape: Hashable, offset: int, seek: Seek
+    conn: Connection, statements: DeepStatements, shape: Hashable, offset: int, seek: Seek
 ) -> list[dict[str, Any]]:
     """The page at `offset`, from the nearest anchor when one holds; its last row kept as the next."""
     postgres = conn.dialect.name == "postgresql"

@@ -425,9 +425,8 @@ def _simple_compiled(
     guard = total.scalar_subquery() > offset if dialect == "postgresql" else None
     deep = None
     if sort_field != "waitingSince":  # NULLs sort apart from the key's other values
-        key = _built_sort_keys(sort_field, sort_order, None, False)[0].element
         deep = deep_statements(
-            columns, page_ids, condition, order, key, sort_order == "desc", limit, guard, dialect
+            columns, page_ids, condition, order, order[0].element, sort_order == "desc", limit, guard, dialect
         )
     if guard is None:
         page = page.order_by(*order)

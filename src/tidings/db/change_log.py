@@ -23,8 +23,9 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 
 from tidings.db.tables import data_change_epochs, data_changes
@@ -64,6 +65,14 @@ def data_tables(conn: Connection) -> list[str]:
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
     ).scalars()
     return [name for name in names if name not in NOT_DATA]
+
+
+def stamp_columns() -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """The stamp's two numbers as columns of any statement: read in that statement's snapshot."""
+    return (
+        select(data_change_epochs.c.epoch).scalar_subquery().label("stamp_epoch"),
+        select(func.count()).select_from(data_changes).scalar_subquery().label("stamp_changes"),
+    )
 
 
 STAMP = Prepared(
