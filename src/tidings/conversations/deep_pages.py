@@ -132,27 +132,24 @@ def read_page(
     """The page at `offset`, from the nearest anchor when one holds; its last row kept as the next."""
     postgres = conn.dialect.name == "postgresql"
     near = seek.anchors.nearest(shape, offset)
-    use = (
-        near is not None
-        and (offset - near[1].offset) * SKIP_SHARE <= offset
-        and (postgres or (seek.before is not None and near[0] == seek.before))
-    )
-    if near is not None and use:
+    rows: list[dict[str, Any]] | None = None
+    if near is not None and (offset - near[1].offset) * SKIP_SHARE <= offset:
         stamp, anchor = near
-        rows = statements.anchored.dicts(
-            conn, offset=offset, skip=offset - anchor.offset, anchor_key=anchor.key, anchor_id=anchor.id
-        )
-        read = _stamp_read(rows, postgres, seek)
-        if read is None or read != stamp:
-            rows = statements.deep.dicts(conn, offset=offset)
+        if postgres or (seek.before is not None and stamp == seek.before):
+            rows = statements.anchored.dicts(
+                conn, offset=offset, skip=offset - anchor.offset, anchor_key=anchor.key, anchor_id=anchor.id
+            )
             read = _stamp_read(rows, postgres, seek)
-    else:
+            if read is None or read != stamp:
+                rows = None  # another snapshot than the anchor's: read at the OFFSET
+    if rows is None:
         rows = statements.deep.dicts(conn, offset=offset)
         read = _stamp_read(rows, postgres, seek)
     keys = [row.pop(ANCHOR_KEY) for row in rows]
-    for row in rows:
-        for name in _STAMP_COLUMNS if postgres else ():
-            del row[name]
+    if postgres:
+        for row in rows:
+            for name in _STAMP_COLUMNS:
+                del row[name]
     if rows and read is not None:
         seek.anchors.put(shape, read, Anchor(offset + len(rows), keys[-1], int(rows[-1]["id"])))
     return rows
