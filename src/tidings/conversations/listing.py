@@ -42,6 +42,7 @@ from tidings.conversations import repository
 from tidings.conversations.deep_pages import ANCHORED_FROM, DeepStatements, Seek, deep_statements, read_page
 from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
+from tidings.conversations.sparse_lists import SparseChoice, SparseStatements
 from tidings.db.tables import (
     conversation_assignee_counts,
     conversation_counts,
@@ -213,9 +214,17 @@ class SimpleList:
     first_page: Prepared | None = None
     # Pages from ANCHORED_FROM on, which may begin at an anchor (None: a sort with NULLs).
     deep: DeepStatements | None = None
+    # With a tag, assignee or folder: its matches listed and sorted, when they are few
+    # (`sparse_lists`).
+    sparse: SparseStatements | None = None
+    choice: SparseChoice = field(default_factory=SparseChoice, compare=False)
 
     def run(self, conn: Connection, offset: int, seek: Seek | None = None) -> tuple[int, list[dict]]:
-        if offset == 0 and self.first_page is not None:
+        sparse = self.sparse
+        if sparse is not None and self.choice.lists_the_matches(conn, sparse.census, offset + PAGE_SIZE):
+            first = sparse.first_page if offset == 0 else None
+            rows = first.dicts(conn) if first is not None else sparse.page.dicts(conn, offset=offset)
+        elif offset == 0 and self.first_page is not None:
             rows = self.first_page.dicts(conn)
         elif self.deep is not None and seek is not None and offset + PAGE_SIZE >= ANCHORED_FROM:
             rows = read_page(conn, self.deep, self, offset, seek)
@@ -428,10 +437,16 @@ def _simple_compiled(
         deep = deep_statements(
             columns, page_ids, condition, order, order[0].element, sort_order == "desc", limit, guard, dialect
         )
+    sparse = _sparse_statements(
+        dialect, params, visible, state, counted, total, columns, order, offset, limit, guard
+    )
     if guard is None:
         page = page.order_by(*order)
         return Compiled(
-            condition, order, None, prepared=SimpleList(Prepared(total), Prepared(page), deep=deep)
+            condition,
+            order,
+            None,
+            prepared=SimpleList(Prepared(total), Prepared(page), deep=deep, sparse=sparse),
         )
     page = page.where(guard).order_by(*order)
     # Nor can a generic plan read the offset or the filter's values: for a mailbox + status +
@@ -444,8 +459,59 @@ def _simple_compiled(
         order,
         None,
         prepared=SimpleList(
-            Prepared(total), Prepared(page, server_prepared=False), Prepared(first_page), deep=deep
+            Prepared(total),
+            Prepared(page, server_prepared=False),
+            Prepared(first_page),
+            deep=deep,
+            sparse=sparse,
         ),
+    )
+
+
+def _sparse_statements(
+    dialect: str,
+    params: ListParams,
+    visible: tuple[int, ...] | None,
+    state: str,
+    counted: list[tuple[str, Any]],
+    total: Select[Any],
+    columns: tuple[ColumnElement[Any], ...],
+    order: list[UnaryExpression[Any]],
+    offset: BindParameter[int],
+    limit: ColumnElement[int],
+    guard: ColumnElement[bool] | None,
+) -> SparseStatements | None:
+    """A simple list's page read from its tag's, assignee's or folder's matches, sorted (None:
+    a list of mailboxes and statuses only, whose sort index holds nothing but matches). The
+    matches are a subquery and the keys are out of the indexes' reach, as for `FEW_MATCHES`."""
+    if not (params.tag_names or params.assigned_to is not None or params.folder is not None):
+        return None
+    c = conversations.c
+    driving, _ = _common_filters(params, visible, state, tags_drive=True)
+    condition = and_(*driving)
+    if dialect == "sqlite":
+        # Without statistics SQLite walked all of `state = ?` and probed each conversation for
+        # the tag (180 ms for 975 tagged at 1M) rather than look the tagged ones up.
+        condition = replacement_traverse(condition, {}, _counted_columns_out_of_reach)
+    matches = select(c.id).where(condition).correlate(None)
+    ids = (
+        select(c.id)
+        .where(c.id.in_(matches))
+        .order_by(*_sort_keys(params, None, past_indexes=True))
+        .offset(offset)
+        .limit(limit)
+        .correlate(None)
+    )
+    page = select(*columns).where(c.id.in_(ids))
+    if guard is not None:
+        page = page.where(guard)
+    page = page.order_by(*order)
+    allowed = _kept_total([(name, value) for name, value in counted if name in _COUNTED_ALWAYS], [])
+    census = Prepared(select(total.scalar_subquery(), allowed.scalar_subquery()))
+    if guard is None:
+        return SparseStatements(Prepared(page), census)
+    return SparseStatements(
+        Prepared(page, server_prepared=False), census, Prepared(with_values_inline(page, offset=0))
     )
 
 
@@ -1376,6 +1442,16 @@ def _complement_total(
 
     matched = _kept_statement(query, shape, ("complement",), build).rows(conn)[0][0]
     return int(conn.execute(kept).scalar_one()) - int(matched)
+
+
+def _counted_columns_out_of_reach(element: Any, **_: Any) -> Any:
+    """For `replacement_traverse`: state, mailbox and status written out of the indexes' reach."""
+    c = conversations.c
+    return (
+        out_of_reach(element)
+        if element is c.state or element is c.mailbox_id or element is c.status
+        else None
+    )
 
 
 def _state_out_of_reach(element: Any, **_: Any) -> Any:
