@@ -16,6 +16,7 @@ from functools import lru_cache, partial
 from typing import Any, Literal, get_args
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import (
     ClauseElement,
@@ -1608,8 +1609,26 @@ async def list_conversations(request: Request) -> Response:
         body = request.app.state.reuse.get(_reuse_key(request, caller), stamp)
         if body is not None:
             return Response(body, media_type=HAL_JSON)
-    body = await request.app.state.db.read(_list_for_token, request, token, stamp, caller)
+    params = _valid_params(request)
+    db = request.app.state.db
+    read = db.read_bounded if params is not None and _bounded(params) else db.read
+    body = await read(_list_for_token, request, token, stamp, caller, params)
     return Response(body, media_type=HAL_JSON)
+
+
+def _valid_params(request: Request) -> ListParams | None:
+    """The parameters, or None when they are invalid: their 400 is answered after the token's
+    401 (`_list_for_token`)."""
+    try:
+        return read_query_model(ListParams, request)
+    except RequestValidationError:
+        return None
+
+
+def _bounded(params: ListParams) -> bool:
+    """Whether the page costs little whatever the data: a plain list (its total kept, its page
+    from the sort's index or from few matches: `sparse_lists`) before the deep pages' offsets."""
+    return not params.query and _kept_counts_cover(params) and params.page * PAGE_SIZE <= ANCHORED_FROM
 
 
 def _reuse_key(request: Request, caller: Caller) -> Hashable:
@@ -1619,13 +1638,19 @@ def _reuse_key(request: Request, caller: Caller) -> Hashable:
 
 
 def _list_for_token(
-    conn: Connection, request: Request, token: str, stamp_read: Hashable | None, known: Caller | None
+    conn: Connection,
+    request: Request,
+    token: str,
+    stamp_read: Hashable | None,
+    known: Caller | None,
+    params: ListParams | None,
 ) -> bytes:
     """Caller, then parameters (a bad token is a 401 before any 400), then the page, or the
     same page kept from an earlier identical request while it still holds (kit/reuse.py).
     `stamp_read`: the data stamp the event loop read for this request, if it did; `known`: the
     caller the token stood for under that stamp, if the loop knew it, so the token is not
-    looked up again (one statement, and on PostgreSQL one round trip, less)."""
+    looked up again (one statement, and on PostgreSQL one round trip, less). `params`: the
+    parameters when the route read them valid."""
     reuse: ResponseReuse | None = request.app.state.reuse
     if known is not None and stamp_read is not None:
         caller, stamp = known, stamp_read
@@ -1636,7 +1661,8 @@ def _list_for_token(
         caller, _ = caller_and_stamp(conn, token, reuse, stamp_read)
     else:
         caller, stamp = caller_and_stamp(conn, token, reuse, stamp_read)
-    params = read_query_model(ListParams, request)
+    if params is None:
+        params = read_query_model(ListParams, request)
     if reuse is None:
         return json_bytes(list_page(conn, request, caller, params, stamp).document)
     key = _reuse_key(request, caller)
