@@ -91,3 +91,36 @@ def test_a_bad_token_is_401_before_bad_parameters_are_400(
     assert bad_page.headers["content-type"].startswith("application/vnd.error+json")
     assert "page" in bad_page.text
     assert hops == ["_list_for_token", "_list_for_token"], "invalid parameters take the hop"
+
+
+def test_reads_of_one_resource_and_the_token_lookup_skip_the_hop_on_sqlite(
+    api: Api, listed: None, hops: list[str], dialect: str
+) -> None:
+    conversation = api.get("/v2/conversations?status=all").json()["_embedded"]["conversations"][0]
+    paths = [
+        f"/v2/conversations/{conversation['id']}?embed=threads",
+        f"/v2/customers/{conversation['primaryCustomer']['id']}",
+        f"/v2/mailboxes/{conversation['mailboxId']}",
+        "/v2/users/me",
+    ]
+    hops.clear()
+    for path in paths:
+        response = api.get(path)
+        assert response.status_code == 200, (path, response.text)
+    # Without kept answers each request looks its token up, then reads: both on the loop on
+    # SQLite, both through the hop on PostgreSQL.
+    assert len(hops) == (0 if dialect == "sqlite" else 2 * len(paths))
+    hops.clear()
+    missing = api.get("/v2/conversations/999999")
+    assert missing.status_code == 404
+    assert len(hops) == (0 if dialect == "sqlite" else 2)
+
+
+def test_a_write_still_takes_the_hop(api: Api, listed: None, hops: list[str], dialect: str) -> None:
+    conversation = api.get("/v2/conversations?status=all").json()["_embedded"]["conversations"][0]
+    hops.clear()
+    response = api.patch(
+        f"/v2/conversations/{conversation['id']}", {"op": "replace", "path": "/subject", "value": "x"}
+    )
+    assert response.status_code == 204, response.text
+    assert len(hops) == (1 if dialect == "sqlite" else 2), "the write; the token's lookup too on PostgreSQL"

@@ -58,7 +58,7 @@ async def current_caller(request: Request) -> Caller:
         known, stamp = await known_caller_and_stamp(request, token)
         if known is not None:
             return known
-    return await request.app.state.db.read(_looked_up, request.app.state.reuse, token, stamp)
+    return await request.app.state.db.read_bounded(_looked_up, request.app.state.reuse, token, stamp)
 
 
 def _looked_up(conn: Connection, reuse: ResponseReuse | None, token: str, stamp: Hashable | None) -> Caller:

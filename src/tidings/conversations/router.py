@@ -48,7 +48,7 @@ async def get_conversation(
         row = service.visible_conversation(conn, caller, conversation_id)
         return conversation_out(request, row, load_related(conn, [row], embed_threads=embed == "threads"))
 
-    return HalResponse(await request.app.state.db.read(read))
+    return HalResponse(await request.app.state.db.read_bounded(read))
 
 
 @router.post("/v2/conversations", status_code=201, summary="Create a conversation", responses=errors(412))

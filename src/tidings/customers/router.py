@@ -81,7 +81,7 @@ async def get_customer(request: Request, caller: CurrentCaller, customer_id: IdP
         phones = repository.phones_of(conn, [customer_id])[customer_id]
         return customer_out(request, customer, emails, phones)
 
-    return HalResponse(await request.app.state.db.read(read))
+    return HalResponse(await request.app.state.db.read_bounded(read))
 
 
 @router.put("/v2/customers/{customer_id}", status_code=204, summary="Overwrite a customer's fields")

@@ -50,7 +50,7 @@ async def list_mailboxes(request: Request, caller: CurrentCaller, page: PagePara
 
 @router.get("/v2/mailboxes/{mailbox_id}", summary="Get a mailbox", response_model=MailboxOut)
 async def get_mailbox(request: Request, caller: CurrentCaller, mailbox_id: IdPath) -> HalResponse:
-    mailbox = await request.app.state.db.read(visible_mailbox, caller, mailbox_id)
+    mailbox = await request.app.state.db.read_bounded(visible_mailbox, caller, mailbox_id)
     return HalResponse(mailbox_out(request, mailbox))
 
 

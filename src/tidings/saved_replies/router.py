@@ -67,7 +67,7 @@ async def get_saved_reply(
     def read(conn: Connection) -> dict[str, Any]:
         return reply_out(_existing_reply(conn, caller, mailbox_id, reply_id))
 
-    return HalResponse(await request.app.state.db.read(read))
+    return HalResponse(await request.app.state.db.read_bounded(read))
 
 
 @router.post("/v2/mailboxes/{mailbox_id}/saved-replies", status_code=201, summary="Create a saved reply")

@@ -42,7 +42,7 @@ async def list_users(
 
 @router.get("/v2/users/me", summary="The user the token acts as", response_model=UserOut)
 async def me(request: Request, caller: CurrentCaller) -> HalResponse:
-    user = await request.app.state.db.read(repository.get, caller.user_id)
+    user = await request.app.state.db.read_bounded(repository.get, caller.user_id)
     doc = user_out(request, user)
     doc["companyId"] = 1
     return HalResponse(doc)
@@ -50,7 +50,7 @@ async def me(request: Request, caller: CurrentCaller) -> HalResponse:
 
 @router.get("/v2/users/{user_id}", summary="Get a user", response_model=UserOut)
 async def get_user(request: Request, caller: CurrentCaller, user_id: IdPath) -> HalResponse:
-    user = await request.app.state.db.read(repository.get, user_id)
+    user = await request.app.state.db.read_bounded(repository.get, user_id)
     if user is None:
         raise not_found("User")
     return HalResponse(user_out(request, user))

@@ -57,7 +57,7 @@ async def list_webhooks(request: Request, caller: AdminCaller, page: PageParam =
     "/v2/webhooks/{webhook_id}", summary="Get a webhook", response_model=WebhookOut, responses=errors(403)
 )
 async def get_webhook(request: Request, caller: AdminCaller, webhook_id: IdPath) -> HalResponse:
-    found = await request.app.state.db.read(repository.get, webhook_id)
+    found = await request.app.state.db.read_bounded(repository.get, webhook_id)
     if found is None:
         raise not_found("Webhook")
     return HalResponse(webhook_out(request, found))

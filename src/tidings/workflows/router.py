@@ -77,7 +77,7 @@ async def get_workflow(request: Request, caller: CurrentCaller, workflow_id: IdP
     def read(conn: Connection) -> dict[str, Any]:
         return workflow_out(request, visible_workflow(conn, caller, workflow_id))
 
-    return HalResponse(await request.app.state.db.read(read))
+    return HalResponse(await request.app.state.db.read_bounded(read))
 
 
 @router.post(
