@@ -102,6 +102,7 @@ def test_reads_of_one_resource_and_the_token_lookup_skip_the_hop_on_sqlite(
         f"/v2/customers/{conversation['primaryCustomer']['id']}",
         f"/v2/mailboxes/{conversation['mailboxId']}",
         "/v2/users/me",
+        f"/v2/tags/{conversation['tags'][0]['id']}",
     ]
     hops.clear()
     for path in paths:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
 from tests.support.sql import statements
-from tidings.db.tables import tags
+from tidings.db.tables import conversation_tags, conversations, tags
 
 
 def _tag(api: Api, conversation_id: int, *names: str) -> None:
@@ -99,6 +99,46 @@ class TestListTags:
         for n in range(5):
             _tag(api, api.conversation(mailbox), *(f"tag{n}-{k}" for k in range(4)))
         assert run() == few
+
+    def test_counts_equal_the_tagged_conversations_counted(self, api: Api, app: Any) -> None:
+        """The counts come from the trigger-kept per-tag counts: after moves between mailboxes,
+        status changes, retagging and deletion they equal a COUNT of the tagged rows."""
+        first, second = api.mailbox(), api.mailbox()
+        ids = [api.conversation(first if n % 2 else second) for n in range(8)]
+        for n, conversation_id in enumerate(ids):
+            _tag(api, conversation_id, "all", f"part{n % 3}")
+        changes = [
+            (ids[0], "/mailboxId", first),
+            (ids[1], "/status", "closed"),
+            (ids[2], "/status", "spam"),
+            (ids[3], "/mailboxId", second),
+        ]
+        for conversation_id, path, value in changes:
+            patched = api.patch(
+                f"/v2/conversations/{conversation_id}", {"op": "replace", "path": path, "value": value}
+            )
+            assert patched.status_code == 204, patched.text
+        _tag(api, ids[4], "part0")
+        assert api.delete(f"/v2/conversations/{ids[5]}").status_code == 204
+        member = api.as_user(api.user("user", [first]))
+        for caller, visible in ((api, None), (member, [first])):
+            with app.state.db.engine.connect() as conn:
+                counted_query = (
+                    select(tags.c.name, func.count())
+                    .join(conversation_tags, conversation_tags.c.tag_id == tags.c.id)
+                    .join(conversations, conversations.c.id == conversation_tags.c.conversation_id)
+                    .where(conversations.c.state != "deleted")
+                    .group_by(tags.c.name)
+                )
+                if visible is not None:
+                    counted_query = counted_query.where(conversations.c.mailbox_id.in_(visible))
+                counted = {name: n for name, n in conn.execute(counted_query)}
+            listed = {n: t["ticketCount"] for n, t in _listed(caller).items()}
+            assert listed == {name: counted.get(name, 0) for name in listed}
+            # Eight tagged, one retagged without it, one deleted; the first mailbox keeps three.
+            assert listed["all"] == (6 if visible is None else 3)
+            for name, tag in _listed(caller).items():
+                assert caller.get(f"/v2/tags/{tag['id']}").json()["ticketCount"] == listed[name]
 
     def test_empty_list_keeps_embedded(self, api: Api) -> None:
         assert api.get("/v2/tags").json()["_embedded"] == {"tags": []}

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, func, select
 
-from tidings.db.tables import conversation_tags, conversations, tags
+from tidings.db.tables import conversation_tag_counts, tags
 
 
 def list_page(conn: Connection, offset: int, limit: int) -> tuple[list[dict], int]:
@@ -26,17 +26,17 @@ def get(conn: Connection, tag_id: int) -> dict | None:
 def ticket_counts(
     conn: Connection, tag_ids: Iterable[int], visible_mailboxes: frozenset[int] | None
 ) -> dict[int, int]:
-    """Non-deleted conversations the caller can see, per tag, in one grouped query."""
+    """Non-deleted conversations the caller can see, per tag, from the trigger-kept counts per tag,
+    mailbox, state and status: counting the tagged rows joined to their conversations took
+    3.1 s for the billing tag (179k conversations) at 1M."""
     wanted = sorted(set(tag_ids))
     if not wanted or (visible_mailboxes is not None and not visible_mailboxes):
         return {}
-    conditions = [conversation_tags.c.tag_id.in_(wanted), conversations.c.state != "deleted"]
+    kept = conversation_tag_counts.c
+    conditions = [kept.tag_id.in_(wanted), kept.state != "deleted"]
     if visible_mailboxes is not None:
-        conditions.append(conversations.c.mailbox_id.in_(sorted(visible_mailboxes)))
+        conditions.append(kept.mailbox_id.in_(sorted(visible_mailboxes)))
     rows = conn.execute(
-        select(conversation_tags.c.tag_id, func.count().label("n"))
-        .join(conversations, conversations.c.id == conversation_tags.c.conversation_id)
-        .where(*conditions)
-        .group_by(conversation_tags.c.tag_id)
+        select(kept.tag_id, func.sum(kept.n).label("n")).where(*conditions).group_by(kept.tag_id)
     )
     return {r.tag_id: int(r.n) for r in rows}

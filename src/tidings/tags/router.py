@@ -45,4 +45,4 @@ async def get_tag(request: Request, caller: CurrentCaller, tag_id: IdPath) -> Ha
         counts = repository.ticket_counts(conn, [tag_id], caller.mailbox_ids)
         return tag_out(request, tag, counts.get(tag_id, 0))
 
-    return HalResponse(await request.app.state.db.read(read))
+    return HalResponse(await request.app.state.db.read_bounded(read))
