@@ -101,6 +101,7 @@ def test_reads_of_one_resource_and_the_token_lookup_skip_the_hop_on_sqlite(
         f"/v2/conversations/{conversation['id']}?embed=threads",
         f"/v2/customers/{conversation['primaryCustomer']['id']}",
         f"/v2/mailboxes/{conversation['mailboxId']}",
+        f"/v2/mailboxes/{conversation['mailboxId']}/folders",
         "/v2/users/me",
         f"/v2/tags/{conversation['tags'][0]['id']}",
     ]

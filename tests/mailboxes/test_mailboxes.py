@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
+from tidings.db.tables import conversations, folders
 
 
 class TestMailboxes:
@@ -58,6 +64,57 @@ class TestFolders:
             "activeCount",
             "updatedAt",
         }
+
+    def test_counts_and_updated_at_equal_the_conversations_grouped(self, api: Api, app: Any) -> None:
+        """Counts from the kept per-folder counts and `updatedAt` from the index's last entries
+        equal a grouped read of the conversations, after status changes, moves and deletion."""
+        mailbox, other = api.mailbox(), api.mailbox()
+        ids = [
+            api.conversation(mailbox, status=s) for s in ("active", "pending", "closed", "active", "active")
+        ]
+        api.conversation(other)
+        changes = [(ids[0], "/status", "closed"), (ids[1], "/status", "spam"), (ids[3], "/mailboxId", other)]
+        for conversation_id, path, value in changes:
+            response = api.patch(
+                f"/v2/conversations/{conversation_id}", {"op": "replace", "path": path, "value": value}
+            )
+            assert response.status_code == 204, response.text
+        assert api.delete(f"/v2/conversations/{ids[4]}").status_code == 204
+        c = conversations.c
+        with app.state.db.engine.begin() as conn:  # distinct, in no order of the ids
+            for day, conversation_id in zip((9, 3, 14, 6, 11), ids, strict=True):
+                stamp = datetime(2030, 1, day, tzinfo=UTC)
+                conn.execute(update(conversations).where(c.id == conversation_id).values(modified_at=stamp))
+        for box in (mailbox, other):
+            listed = api.get(f"/v2/mailboxes/{box}/folders").json()["_embedded"]["folders"]
+            with app.state.db.engine.connect() as conn:
+                grouped = select(
+                    c.folder_id,
+                    func.count(),
+                    func.sum(case((c.status == "active", 1), else_=0)),
+                    func.max(c.modified_at),
+                ).where(c.mailbox_id == box, c.state != "deleted")
+                expected = {
+                    f: (n, int(a), latest) for f, n, a, latest in conn.execute(grouped.group_by(c.folder_id))
+                }
+                created = dict(conn.execute(select(folders.c.id, folders.c.updated_at)).all())
+            for folder in listed:
+                n, active, latest = expected.get(folder["id"], (0, 0, None))
+                assert (folder["totalCount"], folder["activeCount"]) == (n, active), folder
+                shown = max(latest, created[folder["id"]]) if latest else created[folder["id"]]
+                assert folder["updatedAt"] == shown.strftime("%Y-%m-%dT%H:%M:%SZ"), folder
+        closed = {
+            f["type"]: f for f in api.get(f"/v2/mailboxes/{mailbox}/folders").json()["_embedded"]["folders"]
+        }
+        assert (
+            closed["closed"]["totalCount"],
+            closed["spam"]["totalCount"],
+            closed["unassigned"]["totalCount"],
+        ) == (
+            2,
+            1,
+            0,
+        )
 
 
 class TestFields:

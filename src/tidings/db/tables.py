@@ -241,6 +241,7 @@ conversations = Table(
         "ix_conversations_mailbox_state_status_created", "mailbox_id", "state", "status", "created_at", "id"
     ),
     Index("ix_conversations_folder_state_created", "folder_id", "state", "created_at", "id"),
+    Index("ix_conversations_folder_state_modified", "folder_id", "state", "modified_at", "id"),
     Index("ix_conversations_state_modified", "state", "modified_at", "id"),
     Index("ix_conversations_state_status_modified", "state", "status", "modified_at", "id"),
     Index("ix_conversations_state_created", "state", "created_at", "id"),

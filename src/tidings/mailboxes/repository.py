@@ -8,7 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select
 
-from tidings.db.tables import conversations, folders, mailbox_field_options, mailbox_fields, mailboxes
+from tidings.db.tables import (
+    conversation_folder_counts,
+    conversations,
+    folders,
+    mailbox_field_options,
+    mailbox_fields,
+    mailboxes,
+)
 
 SYSTEM_FOLDERS = (
     ("unassigned", "Unassigned"),
@@ -60,25 +67,51 @@ def folder_ids(conn: Connection, mailbox_id: int) -> dict[str, int]:
 
 
 def folders_with_counts(conn: Connection, mailbox_id: int) -> list[dict]:
-    """Folders with totalCount/activeCount from one grouped query over the conversations."""
+    """Folders with totalCount/activeCount from the trigger-kept counts per folder, and the latest
+    modification of their conversations (`latest`): per state, the last entry of the folder's
+    range in `ix_conversations_folder_state_modified`. A grouped query over the mailbox's
+    conversations took 343-358 ms for a mailbox of 223k at 1M conversations (SQLite)."""
+    kept = conversation_folder_counts.c
     counts = (
         select(
-            conversations.c.folder_id,
-            func.count().label("total"),
-            func.sum(case((conversations.c.status == "active", 1), else_=0)).label("active"),
-            func.max(conversations.c.modified_at).label("latest"),
+            kept.folder_id,
+            func.sum(kept.n).label("total"),
+            func.sum(case((kept.status == "active", kept.n), else_=0)).label("active"),
         )
-        .where(conversations.c.mailbox_id == mailbox_id, conversations.c.state != "deleted")
-        .group_by(conversations.c.folder_id)
+        .where(kept.mailbox_id == mailbox_id, kept.state != "deleted")
+        .group_by(kept.folder_id)
         .subquery()
     )
+    c = conversations.c
+
+    def latest(state: str) -> Any:
+        return (
+            select(c.modified_at)
+            .where(c.folder_id == folders.c.id, c.state == state, c.mailbox_id == mailbox_id)
+            .order_by(c.modified_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
     rows = conn.execute(
-        select(folders, counts.c.total, counts.c.active, counts.c.latest)
+        select(
+            folders,
+            counts.c.total,
+            counts.c.active,
+            latest("published").label("latest_published"),
+            latest("draft").label("latest_draft"),
+        )
         .select_from(folders.outerjoin(counts, counts.c.folder_id == folders.c.id))
         .where(folders.c.mailbox_id == mailbox_id)
         .order_by(folders.c.id)
     ).mappings()
-    return [dict(r) for r in rows]
+    found = []
+    for row in rows:
+        folder = dict(row)
+        stamps = [t for t in (folder.pop("latest_published"), folder.pop("latest_draft")) if t is not None]
+        folder["latest"] = max(stamps) if stamps else None
+        found.append(folder)
+    return found
 
 
 def create_field(

@@ -64,7 +64,7 @@ async def list_folders(request: Request, caller: CurrentCaller, mailbox_id: IdPa
         visible_mailbox(conn, caller, mailbox_id)
         return repository.folders_with_counts(conn, mailbox_id)
 
-    rows = await request.app.state.db.read(read)
+    rows = await request.app.state.db.read_bounded(read)
     return HalResponse(paged(request, "folders", [folder_out(r) for r in rows], 1, PAGE_SIZE, len(rows)))
 
 
