@@ -99,6 +99,7 @@ def test_reads_of_one_resource_and_the_token_lookup_skip_the_hop_on_sqlite(
     conversation = api.get("/v2/conversations?status=all").json()["_embedded"]["conversations"][0]
     paths = [
         f"/v2/conversations/{conversation['id']}?embed=threads",
+        f"/v2/conversations/{conversation['id']}/threads",
         f"/v2/customers/{conversation['primaryCustomer']['id']}",
         f"/v2/mailboxes/{conversation['mailboxId']}",
         f"/v2/mailboxes/{conversation['mailboxId']}/folders",

@@ -47,7 +47,8 @@ async def list_threads(
         total = repository.count_threads(conn, conversation_id)
         return threads_service.present(conn, request, rows), total
 
-    items, total = await request.app.state.db.read(read)
+    # A conversation holds at most 100 threads: a page of them is a bounded read.
+    items, total = await request.app.state.db.read_bounded(read)
     return HalResponse(paged(request, "threads", items, page, PAGE_SIZE, total))
 
 
