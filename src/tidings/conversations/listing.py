@@ -507,8 +507,7 @@ def _sparse_statements(
     if guard is not None:
         page = page.where(guard)
     page = page.order_by(*order)
-    allowed = _kept_total([(name, value) for name, value in counted if name in _COUNTED_ALWAYS], [])
-    census = Prepared(select(total.scalar_subquery(), allowed.scalar_subquery()))
+    census = Prepared(select(total.scalar_subquery(), _allowed_total(counted).scalar_subquery()))
     if guard is None:
         return SparseStatements(Prepared(page), census)
     return SparseStatements(
@@ -548,8 +547,12 @@ LISTED_FIRST_SHARE = 0.5
 
 def _allowed(conn: Connection, counted: list[tuple[str, Any]]) -> int:
     """How many conversations the state, mailboxes and statuses allow, from the kept counts."""
-    kept = [(name, value) for name, value in counted if name in _COUNTED_ALWAYS]
-    return int(conn.execute(_kept_total(kept, [])).scalar_one())
+    return int(conn.execute(_allowed_total(counted)).scalar_one())
+
+
+def _allowed_total(counted: list[tuple[str, Any]]) -> Select[Any]:
+    """`_kept_total` of the state, mailboxes and statuses alone."""
+    return _kept_total([(name, value) for name, value in counted if name in _COUNTED_ALWAYS], [])
 
 
 def _tags_drive(conn: Connection, tag_ids: list[int], allowed: int) -> bool:

@@ -4,8 +4,8 @@ and statuses allow: its page is read from those few, sorted, instead of walking 
 `SimpleList`'s page walks the index of the sort and tests each conversation for the tag,
 assignee or folder until the page is full, which reads about (offset + page) x allowed / total
 index entries: nothing for a common tag, but at 1M conversations a tag on 975 of them took
-19 ms on SQLite and 71 ms on PostgreSQL (50 by subject, whose planner chose the same walk), and
-an agent's 258 conversations by customer name 230 ms on SQLite. Listing the matches through the
+20 ms on SQLite and 45-71 ms on PostgreSQL (by subject too: its planner chose the same walk),
+and an agent's 258 conversations by customer name 230 ms on SQLite. Listing the matches through the
 filter's own index and sorting them reads `total` rows, whatever the page.
 
 Which of the two is cheaper follows from the trigger-kept counts, read by `census` at most once

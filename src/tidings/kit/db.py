@@ -302,8 +302,9 @@ class Database:
         """A read whose cost the caller bounds (a page of a plain list): on SQLite, on the event
         loop's own thread. SQLite works inside this process, and for such a read the hop cost
         more than it saved: under load the loop and the database threads took turns holding the
-        GIL (1M conversations, wrk against two workers: the largest folder 1,040-1,108 ->
-        1,329-1,341 req/s, p99 34 -> 19-23 ms). A read nobody bounds takes the hop, so that it
+        GIL (1M conversations, wrk against two workers, alternating with the hop: the largest
+        folder's p99 24-36 -> 17.5-27 ms, page 1's 20.5-23 -> 16-19 ms, req/s within the noise).
+        A read nobody bounds takes the hop, so that it
         never holds the loop: with every read on the loop, one client asking for reports raised
         the list's p99 beside it from 30 to 145-160 ms. PostgreSQL's reads wait on the network
         and always take the hop."""
