@@ -1631,7 +1631,7 @@ def _valid_params(request: Request) -> ListParams | None:
 def _bounded(params: ListParams) -> bool:
     """Whether the page costs little whatever the data: a plain list (its total kept, its page
     from the sort's index or from few matches: `sparse_lists`) before the deep pages' offsets."""
-    return not params.query and _kept_counts_cover(params) and params.page * PAGE_SIZE <= ANCHORED_FROM
+    return _is_simple(params) and params.page * PAGE_SIZE <= ANCHORED_FROM
 
 
 def _reuse_key(request: Request, caller: Caller) -> Hashable:
