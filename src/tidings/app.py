@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threads=settings.db_threads,
         pg_prepare_threshold=settings.pg_prepare_threshold,
         statement_timeout_seconds=settings.statement_timeout_seconds,
+        loop_budget_seconds=settings.loop_read_budget_ms / 1000,
     )
 
     counts = count_database(db)

@@ -93,16 +93,21 @@ def test_sqlite_interrupts_a_read_past_the_limit_and_answers_503(
     """SQLite has no statement timeout; its reads are interrupted from a progress handler. A
     limit of a microsecond, checked at every step, stops any read; writes are never limited."""
     monkeypatch.setattr(db, "SQLITE_PROGRESS_STEPS", 1)
+    monkeypatch.setattr(db, "SQLITE_BUDGET_STEPS", 1)
     limited = settings.model_copy(update={"statement_timeout_seconds": 1e-6, "reuse_entries": 0})
     app = create_app(limited)
     app.state.db.write_sync(bootstrap, limited)
     with TestClient(app) as client:
         api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
         vnd_error(api.get("/v2/conversations"), 503)
+        # A search tried on the event loop under its budget (kit.db `read_budgeted`): the
+        # shorter time limit stops it, rather than sending it on to a database thread.
+        vnd_error(api.get("/v2/conversations", params={"query": "espresso"}), 503)
         body = vnd_error(api.get("/v2/reports/conversations", params=INTERVAL), 503)
         assert "took longer than this server allows" in body["message"]
     unlimited = settings.model_copy(update={"statement_timeout_seconds": 30, "reuse_entries": 0})
     with TestClient(create_app(unlimited)) as client:
         api = Api.for_app(client, BOOT_APP_ID, BOOT_APP_SECRET)
         assert api.get("/v2/conversations").status_code == 200
+        assert api.get("/v2/conversations", params={"query": "espresso"}).status_code == 200
         assert api.get("/v2/reports/conversations", params=INTERVAL).status_code == 200

@@ -1614,8 +1614,11 @@ async def list_conversations(request: Request) -> Response:
             return Response(body, media_type=HAL_JSON)
     params = _valid_params(request)
     db = request.app.state.db
-    read = db.read_bounded if params is not None and _bounded(params) else db.read
-    body = await read(_list_for_token, request, token, stamp, caller, params)
+    if params is not None and _bounded(params):
+        body = await db.read_bounded(_list_for_token, request, token, stamp, caller, params)
+    else:
+        key = ("conversations", request.scope["query_string"])
+        body = await db.read_budgeted(key, _list_for_token, request, token, stamp, caller, params)
     return Response(body, media_type=HAL_JSON)
 
 

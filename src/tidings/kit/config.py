@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # they took turns holding the GIL (list page 1 at 1M conversations, 2 workers, heap settled:
     # 4 threads 790-850 req/s with p99 52-54 ms, 2 threads 900-1,360 with p99 29-43 ms).
     db_threads: int = 2
+    # SQLite: a list read nobody bounds (a search, a deep page) is tried on the event loop for
+    # this long before it is interrupted and read through a database thread (kit.db
+    # `read_budgeted`); 0: such reads always take a thread.
+    loop_read_budget_ms: float = Field(default=3.0, ge=0, le=1000)
     # Set by `tidings serve` for its workers: freeze the start-up heap (see kit/runtime.py).
     settle_heap: bool = False
     pg_prepare_threshold: int = Field(default=5, ge=0)  # see kit.db.create_db_engine
