@@ -449,6 +449,28 @@ class TestEmbed:
         assert embedded_queries == plain_queries + 1  # the threads of the whole page, in one query
         assert bigger_page_queries == embedded_queries
 
+    def test_the_same_people_keep_each_place_s_own_form(self, api: Api) -> None:
+        """A page builds each person's short form once and shows it wherever that person is
+        named (presenter.Related): a thread's `customer` has no `type`, the same customer as
+        `createdBy` and `primaryCustomer` does; a user is the same everywhere."""
+        mailbox = api.mailbox()
+        agent = api.user("admin")
+        cid = api.conversation(mailbox, assignTo=agent)
+        api.post(f"/v2/conversations/{cid}/notes", {"text": "note", "user": agent})
+        api.patch(f"/v2/conversations/{cid}", {"op": "replace", "path": "/status", "value": "closed"})
+        listed = api.get("/v2/conversations", params={"embed": "threads", "status": "all"}).json()
+        conversation = listed["_embedded"]["conversations"][0]
+        by_type = {t["type"]: t for t in conversation["_embedded"]["threads"]}
+        customer_thread, note = by_type["customer"], by_type["note"]
+        customer = conversation["primaryCustomer"]
+        assert customer["type"] == "customer" and conversation["createdBy"] == customer
+        assert customer_thread["createdBy"] == customer
+        assert customer_thread["customer"] == {k: v for k, v in customer.items() if k != "type"}
+        assert "type" not in customer_thread["customer"]
+        assert conversation["assignee"]["id"] == agent and conversation["assignee"]["type"] == "user"
+        assert note["createdBy"] == conversation["assignee"] == customer_thread["assignedTo"]
+        assert conversation["closedByUser"]["type"] == "user"
+
 
 class TestCustomFields:
     def _setup(self, api: Api) -> dict:

