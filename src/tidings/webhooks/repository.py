@@ -85,10 +85,17 @@ def posted_or_pending(posted: list[Claimed]) -> ColumnElement[bool]:
     return or_(_D.id.in_([delivery.id for delivery in posted]), pending)
 
 
-def delete_webhook(conn: Connection, webhook_id: int) -> None:
+def delete_webhook(conn: Connection, webhook_id: int) -> bool:
+    """Delete a webhook and its deliveries; False when there is no such webhook. Its deliveries
+    are locked before its row, the order of a sender recording posts (deliveries, then the
+    webhook's count of dropped events): the route had locked the row first, to answer 404, and
+    the two deadlocked (PostgreSQL; a CI run's DELETE answered 500)."""
     lock_deliveries(conn, _D.webhook_id == webhook_id)
+    if get(conn, webhook_id, for_update=True) is None:
+        return False
     conn.execute(delete(webhook_deliveries).where(_D.webhook_id == webhook_id))
     conn.execute(delete(webhooks).where(_W.id == webhook_id))
+    return True
 
 
 def existing_mailboxes(conn: Connection, mailbox_ids: list[int]) -> set[int]:

@@ -92,8 +92,8 @@ async def put_webhook(request: Request, caller: AdminCaller, webhook_id: IdPath,
 )
 async def delete_webhook(request: Request, caller: AdminCaller, webhook_id: IdPath) -> Response:
     def write(conn: Connection) -> None:
-        _existing(conn, webhook_id)
-        repository.delete_webhook(conn, webhook_id)
+        if not repository.delete_webhook(conn, webhook_id):
+            raise not_found("Webhook")
 
     await request.app.state.db.write(write)
     return no_content()
