@@ -140,6 +140,36 @@ def test_a_list_past_its_budget_is_read_again_through_the_hop(
     assert overran.json() == on_loop.json()
 
 
+@pytest.mark.parametrize("query", ["", "?query=espresso", "?page=2&sortField=firstName"])
+def test_the_customer_list_is_tried_on_the_loop_on_sqlite(
+    app: FastAPI, api: Api, listed: None, hops: list[str], dialect: str, query: str
+) -> None:
+    app.state.db.loop_budget_seconds = 60.0
+    assert api.get(f"/v2/customers{query}").status_code == 200
+    assert len(hops) == (0 if dialect == "sqlite" else 2), "on PostgreSQL the token's lookup and the list"
+    app.state.db.loop_budget_seconds = 0
+    hops.clear()
+    assert api.get(f"/v2/customers{query}").status_code == 200
+    assert hops == (["read"] if dialect == "sqlite" else ["_looked_up", "read"])
+
+
+@only_sqlite
+def test_a_customer_list_past_its_budget_is_read_again_through_the_hop(
+    app: FastAPI, api: Api, listed: None, hops: list[str], overrunning: tuple[list[bool], _Clock]
+) -> None:
+    tries, _ = overrunning
+    path = "/v2/customers?sortField=lastName&sortOrder=desc"
+    overran = api.get(path)
+    assert overran.status_code == 200, overran.text
+    assert tries == [True] and hops == ["read"]
+    app.state.db.loop_budget_seconds = 60.0
+    on_loop = api.get(path)
+    assert tries == [True, False] and hops == ["read"]
+    names = [c["lastName"] for c in overran.json()["_embedded"]["customers"]]
+    assert len(names) == 3 and names == sorted(names, reverse=True)
+    assert overran.json() == on_loop.json()
+
+
 @only_sqlite
 def test_a_list_that_keeps_overrunning_goes_to_the_hop_at_once_for_a_while(
     app: FastAPI, api: Api, listed: None, hops: list[str], overrunning: tuple[list[bool], _Clock]
@@ -211,6 +241,7 @@ def test_reads_of_one_resource_and_the_token_lookup_skip_the_hop_on_sqlite(
         f"/v2/conversations/{conversation['id']}?embed=threads",
         f"/v2/conversations/{conversation['id']}/threads",
         f"/v2/customers/{conversation['primaryCustomer']['id']}",
+        f"/v2/customers/{conversation['primaryCustomer']['id']}/emails",
         f"/v2/mailboxes/{conversation['mailboxId']}",
         f"/v2/mailboxes/{conversation['mailboxId']}/folders",
         "/v2/users/me",
