@@ -41,7 +41,7 @@ class Related:
     changes_at: datetime | None = None
 
     # The short forms of the people the page shows, built once each: with `embed=threads` a
-    # page names the same few people in ~100 threads (1M conversations: 3.0 -> 2.6 ms a page).
+    # page names the same few people in ~100 threads (1M conversations: 3.15 -> 2.75 ms a page).
     # The documents are shared between places in the page and never changed once built.
     _people: dict[tuple[str, int], dict[str, Any] | None] = field(default_factory=dict)
 

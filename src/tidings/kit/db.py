@@ -10,6 +10,7 @@ writers queue on the lock instead of failing half-way with SQLITE_BUSY on upgrad
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -286,23 +287,37 @@ class Database:
         if self.dialect == "postgresql":
             with self.engine.connect() as conn:
                 return fn(conn.execution_options(isolation_level="AUTOCOMMIT"), *args)
-        with self.engine.connect() as conn, conn.begin(), self._sqlite_time_limit(conn):
+        with self.engine.connect() as conn, conn.begin(), self._sqlite_limits(conn):
             return fn(conn, *args)
 
     @contextmanager
-    def _sqlite_time_limit(self, conn: Connection) -> Iterator[None]:
+    def _sqlite_limits(self, conn: Connection, budget_seconds: float = 0) -> Iterator[Callable[[], bool]]:
         """SQLite: a read that runs past `statement_timeout_seconds` (all its statements
         together) is interrupted, as PostgreSQL stops a statement (kit.errors answers 503).
         SQLite calls the check every `SQLITE_PROGRESS_STEPS` virtual-machine steps, about a
-        millisecond of work, so a page of a list never reaches it."""
-        if not self.statement_timeout_seconds or self.dialect != "sqlite":
-            yield
+        millisecond of work, so a page of a list never reaches it. With `budget_seconds` the
+        read is also interrupted once it has used that much of this thread's CPU, checked every
+        `SQLITE_BUDGET_STEPS`: what this yields tells whether the budget stopped it."""
+        if self.dialect != "sqlite" or not (self.statement_timeout_seconds or budget_seconds):
+            yield lambda: False
             return
         raw: Any = conn.connection.dbapi_connection
-        deadline = time.monotonic() + self.statement_timeout_seconds
-        raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_PROGRESS_STEPS)
+        deadline = (
+            time.monotonic() + self.statement_timeout_seconds if self.statement_timeout_seconds else math.inf
+        )
+        budget_end = time.thread_time() + budget_seconds if budget_seconds else math.inf
+        overran = False
+
+        def stop() -> bool:
+            nonlocal overran
+            if time.monotonic() > deadline:
+                return True
+            overran = budget_seconds > 0 and time.thread_time() > budget_end
+            return overran
+
+        raw.set_progress_handler(stop, SQLITE_BUDGET_STEPS if budget_seconds else SQLITE_PROGRESS_STEPS)
         try:
-            yield
+            yield lambda: overran
         finally:
             raw.set_progress_handler(None, 0)
 
@@ -368,39 +383,23 @@ class Database:
         """`fn` read on this thread, or `_OVERRAN` when it ran past the budget (SQLite's
         progress handler interrupts it; its transaction is rolled back). The budget counts this
         thread's CPU time, not the clock's: under load a cheap read also waits for a core and
-        for the GIL, which says nothing of what it costs. The time limit of
-        `_sqlite_time_limit` still applies, and comes first when it is the shorter."""
-        budget_end = time.thread_time() + self.loop_budget_seconds
-        start = time.monotonic()
-        deadline = start + self.statement_timeout_seconds if self.statement_timeout_seconds else float("inf")
-        overran = False
-
-        def stop() -> bool:
-            nonlocal overran
-            if time.monotonic() > deadline:
-                return True
-            overran = time.thread_time() > budget_end
-            return overran
-
-        with self.engine.connect() as conn:
-            raw: Any = conn.connection.dbapi_connection
-            raw.set_progress_handler(stop, SQLITE_BUDGET_STEPS)
+        for the GIL, which says nothing of what it costs. The time limit still applies, and
+        comes first when it is the shorter."""
+        with self.engine.connect() as conn, self._sqlite_limits(conn, self.loop_budget_seconds) as overran:
             try:
                 with conn.begin():
                     return fn(conn, *args)
             except Exception:
-                if overran:
+                if overran():
                     return _OVERRAN
                 raise
-            finally:
-                raw.set_progress_handler(None, 0)
 
     async def read_report(self, fn: Callable[..., T], *args: Any) -> T:
         """A read that aggregates many rows: on PostgreSQL it may use parallel workers."""
         return await self._hop(self._report_sync, fn, *args)
 
     def _report_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        with self.engine.connect() as conn, conn.begin(), self._sqlite_time_limit(conn):
+        with self.engine.connect() as conn, conn.begin(), self._sqlite_limits(conn):
             if self.dialect == "postgresql":
                 # The server's own value, for this transaction only: nothing to read or put
                 # back (`postgres_settings` read pg_settings and restored the value, three
