@@ -998,6 +998,8 @@ class TestComplement:
             "NOT nobody",
             "attachments:false",
             "NOT attachments:true",
+            "NOT (order OR receipt)",  # text that is no list: counted through its matches
+            "NOT subject:note",
         ],
     )
     @pytest.mark.parametrize(
@@ -1079,6 +1081,71 @@ class TestComplement:
         assert (page, total) == (short_page, short_total) == ([cast["attached"], *cast["others"][::-1]], 6)
         assert not any("NOT" in s for s in short_counted), short_counted
         assert any("NOT" in s for s in counted), counted
+
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize("query", ["NOT refund", "NOT (refund OR receipt)"])
+    def test_a_long_text_is_counted_as_a_large_text_s_matches(
+        self, api: Api, app: FastAPI, cast: dict, monkeypatch: pytest.MonkeyPatch, query: str
+    ) -> None:
+        """A text whose matches make a long list (6 here) is not counted directly either: its
+        matches among the other filters are counted, or estimated, as a large text's total is
+        (`_text_total`; estimates here off), and kept like one."""
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        params = {"query": query, "status": "all"}
+        with monkeypatch.context() as directly:
+            directly.setattr(listing, "_complement_total", lambda *_: None)
+            direct_page, direct_total, _ = self._asked(api, app, params)
+        monkeypatch.setattr(listing, "LISTED_IDS_CAP", 3)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)  # PostgreSQL keeps a count past it
+        listing._large_totals.clear()
+        page, total, counted = self._asked(api, app, params)
+        assert (page, total) == (direct_page, direct_total)
+        assert total == len(page) == (6 if query == "NOT refund" else 5)
+        assert not any("NOT" in s for s in counted), counted
+        assert any(key[0] == "complement" for key in listing._large_totals._entries), "kept"
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_long_text_naming_a_customer_is_counted_directly(
+        self, api: Api, app: FastAPI, cast: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`ada` also names Ada: her conversations are not the text's matches alone."""
+        monkeypatch.setattr(listing, "LISTED_IDS_CAP", 2)
+        page, total, counted = self._asked(api, app, {"query": "NOT ada", "status": "all"})
+        assert total == len(page) == 6
+        assert any("NOT" in s for s in counted), counted
+
+
+class TestSlowTotals:
+    """A total that took `SLOW_TOTAL_SECONDS` or longer to count is kept for the next pages, as
+    a large text's is (`listing._slow_total`); a quick one is counted on each request."""
+
+    QUERY = "refund OR tag:vip"  # neither a text alone nor a list: counted directly
+
+    def _total_after_one_more(self, api: Api) -> tuple[int, int, int, bool]:
+        mailbox = api.mailbox()
+        for n in range(3):
+            api.conversation(mailbox, subject=f"Refund {n}")
+        params = {"query": self.QUERY, "status": "all"}
+        before = api.get("/v2/conversations", params=params).json()["page"]["totalElements"]
+        newest = api.conversation(mailbox, subject="Refund late")
+        after = api.get("/v2/conversations", params=params)
+        listing._large_totals.clear()
+        fresh = api.get("/v2/conversations", params=params).json()["page"]["totalElements"]
+        return before, after.json()["page"]["totalElements"], fresh, _ids(after)[0] == newest
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_slow_total_is_kept_and_the_page_read_fresh(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 0.0)
+        listing._large_totals.clear()
+        assert self._total_after_one_more(api) == (3, 3, 4, True)
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_quick_total_is_counted_each_time(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 60.0)
+        listing._large_totals.clear()
+        assert self._total_after_one_more(api) == (3, 4, 4, True)
 
 
 class TestProbingPage:

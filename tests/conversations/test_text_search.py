@@ -433,6 +433,53 @@ class TestEstimatedTotals:
         assert _search(api, "quince", status="active")["page"]["totalElements"] == 80
 
 
+class TestEstimatedComplement:
+    """`NOT text` of a text matching many conversations: the kept counts less the text's matches
+    among them, estimated as a large text's total is (`listing._complement_of_a_large_text`)."""
+
+    @pytest.fixture
+    def orchard(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+        """140 conversations an hour apart, every seventh a pear (20), the others quinces (120);
+        3 slices of 8 sampled; the quinces' list is long (over 50)."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 10)
+        monkeypatch.setattr(listing, "ESTIMATE_STRATA", 3)
+        monkeypatch.setattr(listing, "ESTIMATE_SAMPLE", 8)
+        monkeypatch.setattr(listing, "COUNTED_CAP", 50)
+        monkeypatch.setattr(listing, "LISTED_IDS_CAP", 50)
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        for n in range(140):
+            fruit = "pear" if n % 7 == 3 else "quince"
+            created = (start + timedelta(hours=n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            _imported(api, mailbox, created, f"A {fruit}, number {n}")
+
+    @pytest.mark.usefixtures("orchard")
+    def test_what_a_large_text_leaves_out_is_the_rest_of_its_estimate(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The complement of the same sample as `quince`'s own estimate; nothing counts the
+        conversations one by one, and the page is exact."""
+        monkeypatch.setattr(listing, "ESTIMATED_COMPLEMENT_SHARE", 1.0)
+        matched = _search(api, "quince")["page"]["totalElements"]
+        with statements(app) as seen:
+            left = _search(api, "NOT quince")
+        assert abs(matched - 120) <= 12, matched
+        assert left["page"]["totalElements"] == 140 - matched
+        assert sum(map(_samples, seen)) == 1, seen
+        assert not any("NOT" in s for s in counting(seen)), seen
+        assert len(_ids(left)) == 20  # read even where the estimate says fewer
+
+    @pytest.mark.usefixtures("orchard")
+    def test_what_most_conversations_match_leaves_out_is_counted(self, api: Api, app: FastAPI) -> None:
+        """Past `ESTIMATED_COMPLEMENT_SHARE` of the conversations the estimate's error would
+        swamp what is left (120 of 140 here): that is counted directly, exactly."""
+        with statements(app) as seen:
+            left = _search(api, "NOT quince")
+        assert left["page"]["totalElements"] == 20
+        assert any("NOT" in s for s in counting(seen)), seen
+
+
 class TestPageStatement:
     """The page of a text search reads the text index and the filters, nothing it does not need."""
 

@@ -829,6 +829,29 @@ class TestIdLists:
     def test_only_a_negated_list_alone_has_a_complement(self, db: SearchDb, query: str) -> None:
         assert db.compiled(query).complement is None
 
+    @pytest.mark.parametrize("query", ["NOT refund", "NOT (john OR refund)", "NOT body:refund"])
+    def test_a_negated_text_is_the_complement_s_text(
+        self, db: SearchDb, cast: dict[str, int], query: str
+    ) -> None:
+        """`NOT text` (subject, body and bare terms, AND and OR) keeps the text as a driver
+        (`complement_text`), whose matches the query leaves out, bar the customers a bare term
+        names (`listing._complement_of_a_large_text` rules those out)."""
+        compiled = db.compiled(query)
+        text = compiled.complement_text
+        assert text is not None
+        kept = set(db.conn.execute(select(conversations.c.id).where(compiled.condition)).scalars())
+        matched = set(db.conn.execute(text.ids()).scalars())
+        assert matched and not kept & matched
+
+    @pytest.mark.parametrize(
+        "query",
+        ["NOT refu*", "NOT tag:vip", "NOT email:john@appleseed.com", "NOT (refund AND tag:vip)", "refund"],
+    )
+    def test_only_a_negated_text_has_a_complement_text(self, db: SearchDb, query: str) -> None:
+        """A prefix (every word of it read for each estimate's slice), a list that is no text,
+        text beside other terms, or no NOT: none."""
+        assert db.compiled(query).complement_text is None
+
 
 class TestNumericRanges:
     @pytest.fixture

@@ -57,6 +57,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.expression import Grouping
 
 from tidings.db.tables import (
@@ -257,6 +258,10 @@ class CompiledQuery:
     # conversation's own document (`TextDriver.probe`), for a page that walks few conversations
     # (`listing._probing_page`); `condition` lists each text's matches whole.
     probing: Condition | None = None
+    # The query is `NOT text`, the text made of subject, body and bare terms (AND, OR), none a
+    # prefix: the text as a driver, whose matches among the other filters
+    # `listing._complement_total` counts, or estimates as a large text's (None for any other).
+    complement_text: TextDriver | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
@@ -331,6 +336,11 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     if dialect == "sqlite" and not lists and _probes_well(node):
         probing = _Compiler(_SqliteProbingText(), clock).compile(node, negated=False)
     driver = _driver(node, dialect, clock)
+    complement_text = None
+    if isinstance(node, Not):
+        negated = _driver(node.child, dialect, clock)
+        if negated is not None and not negated.prefixed and isinstance(negated.rest, True_):
+            complement_text = negated
     compiled = CompiledQuery(
         condition=_led_by(parts, None),
         score=score,
@@ -343,6 +353,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         leading=leading,
         complement=complement,
         probing=probing,
+        complement_text=complement_text,
     )
     _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled
