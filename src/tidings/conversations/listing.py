@@ -1008,7 +1008,10 @@ def _estimated_text_count(conn: Connection, driver: TextDriver, filters: ColumnE
 def _large_text_total(
     conn: Connection, driver: TextDriver, filters: ColumnElement[bool], *, estimate: bool
 ) -> TextTotal:
-    if estimate:
+    """Estimated (with `estimate`) or counted. A prefix is counted on SQLite: FTS5 merges every
+    word of the prefix for each of the estimate's slices (`order*` at 1M conversations: 2.5 s
+    to estimate, 0.18 s to count)."""
+    if estimate and not (driver.prefixed and conn.dialect.name == "sqlite"):
         estimated = _estimated_text_count(conn, driver, filters)
         if estimated >= SMALL_TEXT_MATCH:
             return TextTotal(estimated, estimated=True)
