@@ -1116,8 +1116,9 @@ class TestComplement:
 
 
 class TestSlowTotals:
-    """A total that took `SLOW_TOTAL_SECONDS` or longer to count is kept for the next pages, as
-    a large text's is (`listing._slow_total`); a quick one is counted on each request."""
+    """A total that took `SLOW_TOTAL_SECONDS` or longer to count, among `SMALL_TEXT_MATCH` or
+    more conversations, is kept for the next pages, as a large text's is (`listing._slow_total`);
+    any other is counted on each request."""
 
     QUERY = "refund OR tag:vip"  # neither a text alone nor a list: counted directly
 
@@ -1138,8 +1139,17 @@ class TestSlowTotals:
         self, api: Api, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 0.0)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 3)
         listing._large_totals.clear()
         assert self._total_after_one_more(api) == (3, 3, 4, True)
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_small_table_s_total_is_never_kept(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Fewer conversations than `SMALL_TEXT_MATCH` (3 of 10): slow only for a stall."""
+        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 0.0)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 10)
+        listing._large_totals.clear()
+        assert self._total_after_one_more(api) == (3, 4, 4, True)
 
     @pytest.mark.usefixtures("answers_computed")
     def test_a_quick_total_is_counted_each_time(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:

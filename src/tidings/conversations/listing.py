@@ -906,21 +906,25 @@ class TextTotal:
 
 _large_totals = TtlCache[tuple[Any, ...], TextTotal](max_entries=512, seconds=LARGE_TOTAL_SECONDS)
 
-# Any other query's total that took this long to count is kept the same way, for the next
-# pages of the search: at 1M conversations `NOT the` took 0.24 s on SQLite and 0.5 s on
-# PostgreSQL, `number:[1000 TO 500000]` 0.14 s on both, `the OR tag:vip` 0.25 s, each page.
+# Any other query's total that took this long to count, among at least `SMALL_TEXT_MATCH`
+# conversations the filters allow, is kept the same way for the next pages of the search: at 1M
+# conversations `NOT the` took 0.24 s on SQLite and 0.5 s on PostgreSQL, `number:[1000 TO
+# 500000]` 0.14 s on both, `the OR tag:vip` 0.25 s, on each page. The time is the wall clock's,
+# so under load more totals are kept; a small table's count is never slow but for a stall, and
+# is not kept.
 SLOW_TOTAL_SECONDS = 0.1
 
 
-def _slow_total(key: tuple[Any, ...], count: Callable[[], int]) -> TextTotal:
-    """The total `count` gives, or the one kept under `key` (see `SLOW_TOTAL_SECONDS`)."""
+def _slow_total(key: tuple[Any, ...], count: Callable[[], int], allowed: Callable[[], int]) -> TextTotal:
+    """The total `count` gives, or the one kept under `key` (see `SLOW_TOTAL_SECONDS`);
+    `allowed`: how many conversations the filters besides the query allow."""
     key = ("counted", *key)
     kept = _large_totals.get(key)
     if kept is not None:
         return kept
     started = time.perf_counter()
     total = TextTotal(count())
-    if time.perf_counter() - started >= SLOW_TOTAL_SECONDS:
+    if time.perf_counter() - started >= SLOW_TOTAL_SECONDS and allowed() >= SMALL_TEXT_MATCH:
         _large_totals.put(key, total)
     return total
 
@@ -1379,7 +1383,9 @@ def _page_document(
         counted = _complement_total(conn, compiled, params, shape, key, estimate)
         if counted is None:
             counted = _slow_total(
-                key, lambda: int(_kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0])
+                key,
+                lambda: int(_kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0]),
+                lambda: _allowed(conn, compiled.counted),
             )
         total = counted.value
         if offset >= total and not counted.estimated:
