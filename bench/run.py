@@ -1008,7 +1008,8 @@ def write_results(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "computed the answer (from 4 December evening).",
         "- first request: the scenario's first request in a fresh process (nothing cached; the "
         "total of a text search matching > 10,000 conversations, an estimate, is reused for 60 s "
-        "after it).",
+        "after it; from 6 December morning also any other search's total that took 0.1 s or "
+        "longer to count among 10,000 or more conversations: none of the scenarios' own, alone).",
         "- sync rows (from 6 December): two clients walk the pages of `status=all` in order (a "
         "wrk script; thread 1 from page 1,000, thread 2 from 16,000), as an integration syncing "
         "every conversation does. A deep page begins after the last row of a page served before "

@@ -1135,27 +1135,26 @@ class TestSlowTotals:
         return before, after.json()["page"]["totalElements"], fresh, _ids(after)[0] == newest
 
     @pytest.mark.usefixtures("answers_computed")
-    def test_a_slow_total_is_kept_and_the_page_read_fresh(
-        self, api: Api, monkeypatch: pytest.MonkeyPatch
+    @pytest.mark.parametrize(
+        ("slow_seconds", "large_from", "expected"),
+        [
+            (0.0, 3, (3, 3, 4, True)),  # slow among enough conversations: kept, the page fresh
+            (0.0, 10, (3, 4, 4, True)),  # among fewer than `SMALL_TEXT_MATCH`: slow only for a stall
+            (60.0, 3, (3, 4, 4, True)),  # quick: counted on each request
+        ],
+    )
+    def test_which_totals_are_kept(
+        self,
+        api: Api,
+        monkeypatch: pytest.MonkeyPatch,
+        slow_seconds: float,
+        large_from: int,
+        expected: tuple[int, int, int, bool],
     ) -> None:
-        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 0.0)
-        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 3)
+        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", slow_seconds)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", large_from)
         listing._large_totals.clear()
-        assert self._total_after_one_more(api) == (3, 3, 4, True)
-
-    @pytest.mark.usefixtures("answers_computed")
-    def test_a_small_table_s_total_is_never_kept(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Fewer conversations than `SMALL_TEXT_MATCH` (3 of 10): slow only for a stall."""
-        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 0.0)
-        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 10)
-        listing._large_totals.clear()
-        assert self._total_after_one_more(api) == (3, 4, 4, True)
-
-    @pytest.mark.usefixtures("answers_computed")
-    def test_a_quick_total_is_counted_each_time(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 60.0)
-        listing._large_totals.clear()
-        assert self._total_after_one_more(api) == (3, 4, 4, True)
+        assert self._total_after_one_more(api) == expected
 
 
 class TestProbingPage:
