@@ -1466,21 +1466,21 @@ def _complement_total(
         # The tag's conversations are kept counts too (by state, mailbox and status only).
         tagged = _kept_total(compiled.counted, [id_list.tag])
         return TextTotal(int(conn.execute(kept).scalar_one()) - int(conn.execute(tagged).scalar_one()))
-    listed: ColumnElement[bool]
-    if id_list is not None and id_list.short:
-        listed = id_list.listed
+    if id_list is not None and not id_list.short and not id_list.countable:
+        return None  # a prefix's matches are read whole before the first
+    owner: object
+    if id_list is not None:
+        owner, ids, listed = id_list, id_list.ids, id_list.listed
     else:
-        if id_list is not None and not id_list.countable:
-            return None  # a prefix's matches are read whole before the first
-        owner: object = id_list if id_list is not None else text
-        ids = id_list.ids if id_list is not None else text.ids() if text is not None else None
-        assert ids is not None, "a list or a text"
+        assert text is not None, "a list or a text"
+        owner, ids = text, text.ids()
+        listed = c_id_in(ids)
+    if id_list is None or not id_list.short:
         length = _kept_statement(owner, (), ("listed",), partial(_capped_length, ids))
         if int(length.rows(conn, cap=LISTED_IDS_CAP)[0][0]) >= LISTED_IDS_CAP:
             if text is None:
                 return None
             return _complement_of_a_large_text(conn, text, compiled.requested, kept, key, estimate=estimate)
-        listed = id_list.listed if id_list is not None else c_id_in(ids)
     requested = compiled.requested
     every_status = not any(name == "status" for name, _ in compiled.counted)
 
