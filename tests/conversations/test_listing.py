@@ -14,7 +14,7 @@ from sqlalchemy import event, update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
-from tests.support.sql import TEXT_PROBE, counting, statements, statements_with_parameters
+from tests.support.sql import counting, statements, statements_with_parameters, text_probe
 from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
 from tidings.db.tables import conversations
@@ -1103,6 +1103,8 @@ class TestComplement:
         assert total == len(page) == (6 if query == "NOT refund" else 5)
         assert not any("NOT" in s for s in counted), counted
         assert any(key[0] == "complement" for key in listing._large_totals._entries), "kept"
+        # While it is kept, the next request neither counts the text nor its list to the cap.
+        assert self._asked(api, app, params) == (page, total, [])
 
     @pytest.mark.usefixtures("answers_computed")
     def test_a_long_text_naming_a_customer_is_counted_directly(
@@ -1158,10 +1160,11 @@ class TestSlowTotals:
 
 
 class TestProbingPage:
-    """SQLite: a page of a query with text under NOT or in an OR whose walk of the sort's index
-    reads few conversations tests each one's document (`CompiledQuery.probing`,
-    `listing._probing_page`) rather than list every match of each text first. The pages are
-    those of the listed form."""
+    """A page of a query with text under NOT or in an OR whose walk of the sort's index reads few
+    conversations tests each one's document (`CompiledQuery.probing`, `listing._probing_page`)
+    rather than list every match of each text first (PostgreSQL: rather than hash them all). The
+    pages are those of the listed form. SQLite does not probe a prefix (FTS5 would read its
+    every word for each conversation), nor beside a list of ids."""
 
     @pytest.fixture
     def mailbox(self, api: Api, monkeypatch: pytest.MonkeyPatch, answers_computed: None) -> int:
@@ -1198,6 +1201,8 @@ class TestProbingPage:
             "NOT (espresso OR refund)",
             "subject:order OR status:closed",
             "NOT ada",
+            "qui*",
+            "refund OR qui*",
         ],
     )
     @pytest.mark.parametrize(("sort", "order"), [("createdAt", "desc"), ("subject", "asc")])
@@ -1214,38 +1219,56 @@ class TestProbingPage:
         status: str,
     ) -> None:
         params = {"mailbox": mailbox, "query": query, "sortField": sort, "sortOrder": order, "status": status}
-        monkeypatch.setattr(listing, "PROBED_WALK", 10**9)  # whenever it can be
+        dialect = app.state.db.dialect
+        monkeypatch.setitem(listing.PROBED_WALK, dialect, 10**9)  # whenever it can be
         probed, probed_sql = self._pages(api, app, params)
-        monkeypatch.setattr(listing, "PROBED_WALK", 0)  # never
+        monkeypatch.setitem(listing.PROBED_WALK, dialect, 0)  # never
         listed, listed_sql = self._pages(api, app, params)
         assert probed == listed
         assert probed[0]
-        assert not any(TEXT_PROBE in s for s in listed_sql), listed_sql
-        assert any(TEXT_PROBE in s for s in probed_sql) == (app.state.db.dialect == "sqlite"), probed_sql
+        probe = text_probe(dialect)
+        assert not any(probe in s for s in listed_sql), listed_sql
+        assert any(probe in s for s in probed_sql) == (dialect == "postgresql" or "*" not in query), (
+            probed_sql
+        )
 
     @pytest.mark.parametrize(
-        ("query", "sort"),
-        [("NOT refund", "score"), ("NOT refu*", "createdAt"), ("order AND NOT refund", "createdAt")],
+        ("query", "sort", "probed_on_postgres"),
+        [
+            ("NOT refund", "score", False),
+            ("NOT refu*", "createdAt", True),
+            # A text that leads the query is read first and probes nothing (`_text_page`).
+            ("order AND NOT refund", "createdAt", False),
+        ],
     )
-    def test_not_by_relevance_for_a_prefix_or_beside_a_list(
-        self, api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch, query: str, sort: str
+    def test_not_by_relevance_nor_led_by_text_and_on_sqlite_not_for_a_prefix(
+        self,
+        api: Api,
+        app: FastAPI,
+        mailbox: int,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        sort: str,
+        probed_on_postgres: bool,
     ) -> None:
-        monkeypatch.setattr(listing, "PROBED_WALK", 10**9)
+        dialect = app.state.db.dialect
+        monkeypatch.setitem(listing.PROBED_WALK, dialect, 10**9)
         pages, seen = self._pages(
             api, app, {"mailbox": mailbox, "query": query, "sortField": sort, "status": "all"}
         )
         assert pages[0]
-        assert not any(TEXT_PROBE in s for s in seen), seen
+        probes = dialect == "postgresql" and probed_on_postgres
+        assert any(text_probe(dialect) in s for s in seen) == probes, seen
 
     def test_a_long_walk_lists(
         self, api: Api, app: FastAPI, mailbox: int, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """`NOT refund` keeps 27 of the 36 conversations: page 1's walk reads about 25 × 36 / 27
         ≈ 33 of them, page 2's about 50 × 36 / 27 ≈ 67."""
-        monkeypatch.setattr(listing, "PROBED_WALK", 40)
+        dialect = app.state.db.dialect
+        monkeypatch.setitem(listing.PROBED_WALK, dialect, 40)
         _, seen = self._pages(api, app, {"mailbox": mailbox, "query": "NOT refund", "status": "all"})
-        walked = [TEXT_PROBE in s for s in seen]
-        assert walked == ([True, False] if app.state.db.dialect == "sqlite" else [False, False]), seen
+        assert [text_probe(dialect) in s for s in seen] == [True, False], seen
 
 
 class TestRelevanceJoined:

@@ -42,6 +42,16 @@ def statements_with_parameters(app: Any) -> Iterator[list[tuple[str, Any]]]:
 
 # How SQLite tests one conversation's own document for a text (`TextDriver.probe`).
 TEXT_PROBE = "conversation_search.rowid = conversations.created_at"
+# How PostgreSQL does, for a page that walks few conversations (`_PostgresProbingText`): a scalar
+# subquery, which the planner never hashes.
+PG_TEXT_PROBE = (
+    "FROM conversation_search WHERE conversations.id = conversation_search.conversation_id), false)"
+)
+
+
+def text_probe(dialect: str) -> str:
+    """How the database tests one conversation's own document in a page's walk."""
+    return TEXT_PROBE if dialect == "sqlite" else PG_TEXT_PROBE
 
 
 def counting(seen: list[str]) -> list[str]:
