@@ -18,7 +18,9 @@ from tests.support.sql import counting, statements, statements_with_parameters, 
 from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
 from tidings.db.tables import conversations
-from tidings.search import CompiledQuery
+from tidings.kit import timefmt
+from tidings.kit.db import explained, rows_in_plan
+from tidings.search import CompiledQuery, compile_query, parse_query
 
 
 def _ids(response) -> list[int]:  # type: ignore[no-untyped-def]
@@ -844,9 +846,10 @@ class TestIdLists:
     def test_a_prefix_is_read_first_by_the_planners_estimate(
         self, api: Api, app: FastAPI, dialect: str, named: dict, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """FTS5 reads a prefix's matches whole before the first, and GIN builds its bitmap
-        whole before a LIMIT: its list is not counted. On PostgreSQL the planner's estimate
-        decides; on SQLite it is probed."""
+        """FTS5 reads a prefix's text matches whole before the first, and GIN builds its bitmap
+        whole before a LIMIT: they are not counted. On PostgreSQL the planner's estimate of them
+        decides, with the conversations of the customers the prefix names counted; on SQLite
+        the list is probed."""
         params = {"mailbox": named["mailbox"], "status": "all", "query": "ad*"}
         page, total, seen = self._page(api, app, params)
         with monkeypatch.context() as probing:
@@ -854,12 +857,31 @@ class TestIdLists:
             probed, probed_total, _ = self._page(api, app, params)
         assert (page, total) == (probed, probed_total)
         assert set(page) == set(named["hers"]) | set(named["naming"])
-        assert not any(s.startswith("SELECT count(*) AS count_1 FROM (SELECT") for s in seen), seen
+        lengths = [s for s in seen if s.startswith("SELECT count(*) AS count_1 FROM (SELECT")]
         if dialect == "postgresql":
             assert any(s.startswith("EXPLAIN (FORMAT JSON) SELECT conversation_search") for s in seen), seen
+            owned = "SELECT count(*) AS count_1 FROM (SELECT owned.id"
+            assert [s.startswith(owned) for s in lengths] == [True], seen
             assert any("conversations.id IN (SELECT conversation_search.conversation_id" in s for s in seen)
         else:
+            assert lengths == [], seen
             assert any("conversations.id + ? IN (SELECT conversation_search.rowid" in s for s in seen), seen
+
+    @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+    def test_a_prefix_s_customers_are_counted_beside_its_planned_text(
+        self, app: FastAPI, named: dict
+    ) -> None:
+        """PostgreSQL's planner knows nothing of how many customers a name prefix picks (`gibs*`
+        at 1M conversations: 30k of their conversations expected, 4k found), so a prefix's
+        length is the planner's estimate of its text's matches plus its customers'
+        conversations counted, up to what the cap leaves (`listing._planned_length`)."""
+        id_list = compile_query(parse_query("qui*"), dialect="postgresql", now=timefmt.now()).lists[0]
+        assert id_list.parts is not None
+        text_ids, _ = id_list.parts
+        with app.state.db.engine.connect() as conn:
+            planned = rows_in_plan(conn.execute(explained(text_ids)).scalar_one())
+            assert listing._planned_length(conn, id_list, cap=planned + 100) == planned + 3  # Ada Quill's
+            assert listing._planned_length(conn, id_list, cap=planned + 2) == planned + 2
 
     @pytest.mark.usefixtures("answers_computed")
     @pytest.mark.parametrize("sort", ["createdAt", "subject"])

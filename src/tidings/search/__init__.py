@@ -8,6 +8,7 @@ Knows SQL, knows no HTTP: callers turn `QueryError` (`.message`, `.position`) in
 
 from tidings.search.compile import (
     CompiledQuery,
+    IdList,
     QueryValueError,
     Sampled,
     TextDriver,
@@ -38,6 +39,7 @@ __all__ = [
     "And",
     "CompiledQuery",
     "DateMathError",
+    "IdList",
     "Node",
     "Not",
     "Or",

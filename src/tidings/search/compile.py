@@ -209,6 +209,9 @@ class IdList:
     # A `tag:` term's tag name, as the tags' names are compared with it (the kept counts count
     # each tag's conversations).
     tag: str | None = None
+    # A bare term with words: `ids`' two parts, the text's matches and the conversations of the
+    # customers it names, which PostgreSQL's planner estimates poorly (`listing._planned_length`).
+    parts: tuple[Select[Any], Select[Any]] | None = None
 
 
 # A query's first conjuncts that are lists of ids are `IdList`s, up to this many; the rest are
@@ -987,7 +990,10 @@ class _Compiler:
         countable = not (node.prefix and tokens(node.value))
         short = node.field in ("email", "customerIds")
         tag = node.value.lower() if node.field == "tag" else None
-        return IdList(ids, countable, listed, probed, short=short, tag=tag)
+        parts = None
+        if node.field is None and tokens(node.value):
+            parts = (self.text.matching_ids(self._bare_text(node, tokens(node.value))), self._owned(node))
+        return IdList(ids, countable, listed, probed, short=short, tag=tag, parts=parts)
 
     def complement(self, node: Node) -> IdList | None:
         """The conversations a whole query leaves out as a list of ids, where it is `NOT term`
@@ -1053,10 +1059,14 @@ class _Compiler:
         would run the text search again for each conversation when the list is too long to
         hash, see `_PostgresText.matched`)."""
         words = tokens(term.value)
-        owned = select(_OWNED.c.id).where(
+        owned = self._owned(term)
+        return self.text.matches_and(self._bare_text(term, words), owned) if words else owned
+
+    def _owned(self, term: Term) -> Select[Any]:
+        """The conversations of the customers a bare term names."""
+        return select(_OWNED.c.id).where(
             _OWNED.c.customer_id.in_(bare_term_customers(term.value, term.prefix))
         )
-        return self.text.matches_and(self._bare_text(term, words), owned) if words else owned
 
     # exact values
 
