@@ -258,10 +258,12 @@ class CompiledQuery:
     # The query is `NOT term` and the term is a list of ids (or it is `attachments:false`): the
     # list's conversations are what the query leaves out (`listing._complement_total`).
     complement: IdList | None = None
-    # A query with text (on SQLite, with no id lists and no prefix): `condition` with each text
-    # term tested on the conversation's own document (SQLite: `TextDriver.probe`; PostgreSQL:
-    # `_PostgresProbingText`), for a page that walks few conversations (`listing._probing_page`);
-    # `condition` lists each text's matches whole, or lets PostgreSQL hash them.
+    # A query with text (on SQLite, with no id lists and no prefix; on PostgreSQL, or tags):
+    # `condition` with each text term tested on the conversation's own document (SQLite:
+    # `TextDriver.probe`), on PostgreSQL each text and tag by a scalar subquery
+    # (`_PostgresProbingCompiler`), for a page that walks few conversations
+    # (`listing._probing_page`); `condition` lists each text's matches whole, or lets PostgreSQL
+    # hash them.
     probing: Condition | None = None
     # The query is `NOT text`, the text made of subject, body and bare terms (AND, OR), none a
     # prefix: the text as a driver, whose matches among the other filters
@@ -340,8 +342,8 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     probing = None
     if dialect == "sqlite" and not lists and _probes_well(node):
         probing = _Compiler(_SqliteProbingText(), clock).compile(node, negated=False)
-    elif dialect == "postgresql" and _text_terms(node):
-        probing = _Compiler(_PostgresProbingText(), clock).compile(node, negated=False)
+    elif dialect == "postgresql" and (_text_terms(node) or _tag_terms(node)):
+        probing = _PostgresProbingCompiler(clock).compile(node, negated=False)
     driver = _driver(node, dialect, clock)
     complement_text = None
     if isinstance(node, Not):
@@ -415,6 +417,11 @@ def _text_terms(node: Node) -> list[Term]:
         for leaf in _leaves(node)
         if isinstance(leaf, Term) and leaf.field in TEXT_FIELDS and tokens(leaf.value)
     ]
+
+
+def _tag_terms(node: Node) -> list[Term]:
+    """The query's `tag:` terms."""
+    return [leaf for leaf in _leaves(node) if isinstance(leaf, Term) and leaf.field == "tag"]
 
 
 def _probes_well(node: Node) -> bool:
@@ -1190,6 +1197,30 @@ class _Compiler:
             high_number = _range_integer(node, node.high)
             bounds.append(column_ <= high_number if node.include_high else column_ < high_number)
         return and_(true(), *bounds)
+
+
+class _PostgresProbingCompiler(_Compiler):
+    """PostgreSQL: the query for a page that walks few conversations, its texts and tags tested
+    on each conversation by a scalar subquery, which the planner never hashes (see
+    `_PostgresProbingText`): `tag:vip OR tag:billing` hashed every conversation of either tag,
+    51 ms for a page found among the first ~110 active conversations at 1M."""
+
+    def __init__(self, clock: _Clock) -> None:
+        super().__init__(_PostgresProbingText(), clock)
+
+    def _tag(self, term: Term, negated: bool) -> Condition:
+        # The tag's id (names are unique) looked up once, as an uncorrelated scalar: `tag_id IN
+        # (…)` or a join to `tags` was planned as a scan of every tag for each conversation.
+        tagged = (
+            select(true())
+            .where(
+                conversation_tags.c.conversation_id == conversations.c.id,
+                conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        return func.coalesce(tagged, false(), type_=Boolean)
 
 
 def during(stored: ColumnElement[datetime], term: Term, now: datetime) -> Condition:
