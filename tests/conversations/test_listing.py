@@ -14,7 +14,14 @@ from sqlalchemy import event, update
 
 from tests.support.api import Api
 from tests.support.asserts import vnd_error
-from tests.support.sql import counting, row_probes, statements, statements_with_parameters, text_probe
+from tests.support.sql import (
+    TEXT_PROBE,
+    counting,
+    row_probes,
+    statements,
+    statements_with_parameters,
+    text_probe,
+)
 from tidings.conversations import listing
 from tidings.conversations.listing import SORT_FIELDS
 from tidings.db.tables import conversations
@@ -782,6 +789,8 @@ class TestIdLists:
         order: str,
     ) -> None:
         monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        # Every other list listed whole (see the next test for texts tested beside the lead).
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
         params = {
             "mailbox": named["mailbox"],
             "status": status,
@@ -791,7 +800,7 @@ class TestIdLists:
         }
         page, total, seen = self._page(api, app, params)
         with monkeypatch.context() as probing:
-            probing.setattr(listing, "_leading_list", lambda *_: (None, None))
+            probing.setattr(listing, "_leading_list", lambda *_: listing.Lead(None))
             probed, probed_total, probed_seen = self._page(api, app, params)
         assert (page, total) == (probed, probed_total)
         matches = {i for name in expected for i in named[name]}
@@ -818,6 +827,46 @@ class TestIdLists:
             assert [s.count(probes) for s in self._totals(probed_seen)] == [lists], probed_seen
             # Every status: the state out of the indexes' reach, or SQLite walked it.
             assert any("(conversations.state || ?) = ?" in s for s in seen) == (status == "all"), seen
+
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("order AND ada", ("hers",)),
+            ("ada note", ("naming",)),
+            ("ada AND NOT refund", ("hers", "naming")),
+            ("ada AND subject:order", ("hers",)),
+        ],
+    )
+    @pytest.mark.parametrize("status", ["all", "active"])
+    def test_texts_beside_a_short_list_are_tested_per_conversation_on_sqlite(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        named: dict,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        expected: tuple[str, ...],
+        status: str,
+    ) -> None:
+        """SQLite: beside a list read first, the other conjuncts' texts are tested on each
+        conversation's own document when few conversations are expected to be tested
+        (`listing.PROBED_BESIDE_THE_LEAD`), rather than their matches listed whole. The pages
+        are the same."""
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        params = {"mailbox": named["mailbox"], "status": status, "query": query}
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 10**9)
+        page, total, seen = self._page(api, app, params)
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
+        listed, listed_total, listed_seen = self._page(api, app, params)
+        assert (page, total) == (listed, listed_total)
+        matches = {i for name in expected for i in named[name]}
+        if status == "active":
+            matches -= {named["hers"][0], named["naming"][0]}
+        assert set(page) == matches
+        assert any(TEXT_PROBE in s for s in seen) == (dialect == "sqlite"), seen
+        assert not any(TEXT_PROBE in s for s in listed_seen), listed_seen
 
     @staticmethod
     def _totals(seen: list[str]) -> list[str]:
@@ -853,7 +902,7 @@ class TestIdLists:
         params = {"mailbox": named["mailbox"], "status": "all", "query": "ad*"}
         page, total, seen = self._page(api, app, params)
         with monkeypatch.context() as probing:
-            probing.setattr(listing, "_leading_list", lambda *_: (None, None))
+            probing.setattr(listing, "_leading_list", lambda *_: listing.Lead(None))
             probed, probed_total, _ = self._page(api, app, params)
         assert (page, total) == (probed, probed_total)
         assert set(page) == set(named["hers"]) | set(named["naming"])

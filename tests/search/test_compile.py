@@ -32,7 +32,7 @@ from tests.search.conftest import (
     SearchDb,
     at,
 )
-from tests.support.sql import text_probe
+from tests.support.sql import TEXT_PROBE, text_probe
 from tidings.db.tables import conversations
 from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
 from tidings.search.compile import DIALECTS, MAX_ID_LISTS, prefix_bounds, tokens
@@ -750,10 +750,27 @@ class TestIdLists:
         self, db: SearchDb, cast: dict[str, int], query: str, expected: set[str], lists: int
     ) -> None:
         compiled = db.compiled(query)
-        assert len(compiled.lists) == len(compiled.leading) == lists
+        assert len(compiled.lists) == len(compiled.leading) == len(compiled.leading_probed) == lists
         wanted = {cast[name] for name in expected}
-        for condition in (compiled.condition, *compiled.leading):
+        # SQLite also reads a list first with the other conjuncts' texts tested per conversation,
+        # where they have text and no prefix.
+        probed = [condition for condition in compiled.leading_probed if condition is not None]
+        for condition in (compiled.condition, *compiled.leading, *probed):
             assert set(db.conn.execute(select(conversations.c.id).where(condition)).scalars()) == wanted
+        # With each list read first: whether another conjunct has text, none of it a prefix.
+        probed_on_sqlite = {
+            "john": 0,
+            "john refund": 2,
+            "refund AND john AND status:active": 2,
+            "john AND NOT refund": 1,
+            "email:john@appleseed.com": 0,
+            f"customerIds:{CUSTOMER_VERA} AND refund": 1,
+            "joh* AND refund": 1,
+            "refund AND (john OR tag:vip)": 1,
+            "tag:vip AND refund": 1,
+        }
+        assert len(probed) == (probed_on_sqlite[query] if db.dialect == "sqlite" else 0)
+        assert all(TEXT_PROBE in str(select(conversations.c.id).where(p).compile(db.conn)) for p in probed)
 
     def test_a_list_read_first_ranks_as_probed(self, db: SearchDb, cast: dict[str, int]) -> None:
         compiled = db.compiled("john refund")
