@@ -12,7 +12,7 @@ TIDINGS_BOOTSTRAP_APP_SECRET ?= demo-app-secret
 TIDINGS_BOOTSTRAP_EMAIL ?= owner@tidings.example
 DEMO_ENV := TIDINGS_BOOTSTRAP_APP_ID=$(TIDINGS_BOOTSTRAP_APP_ID) TIDINGS_BOOTSTRAP_APP_SECRET=$(TIDINGS_BOOTSTRAP_APP_SECRET) TIDINGS_BOOTSTRAP_EMAIL=$(TIDINGS_BOOTSTRAP_EMAIL)
 
-.PHONY: install run test lint fmt postgres bench fuzz clean
+.PHONY: install run test lint fmt postgres bench bench-shapes fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ fuzz: install postgres
 bench: install postgres
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Many list and search shapes, one request at a time, on the benchmark's data; see bench/README.md.
+bench-shapes: install postgres
+	$(BIN)/python bench/shapes.py $(SHAPES_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
