@@ -921,7 +921,7 @@ class TestIdLists:
         self, app: FastAPI, named: dict
     ) -> None:
         """PostgreSQL's planner knows nothing of how many customers a name prefix picks (`gibs*`
-        at 1M conversations: 30k of their conversations expected, 4k found), so a prefix's
+        at 1M conversations: 30k of their conversations expected, 3.3k found), so a prefix's
         length is the planner's estimate of its text's matches plus its customers'
         conversations counted, up to what the cap leaves (`listing._planned_length`)."""
         id_list = compile_query(parse_query("qui*"), dialect="postgresql", now=timefmt.now()).lists[0]

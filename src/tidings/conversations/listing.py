@@ -794,7 +794,7 @@ def _planned_length(conn: Connection, id_list: IdList, cap: int) -> int:
     """PostgreSQL: how long a prefix's list is, for `_leading_list`. GIN builds its whole
     bitmap before any LIMIT (`jo*` 263 ms to count to the cap), where the planner's estimate
     costs ~1 ms and is close for a prefix's text. Not for the customers a name prefix picks,
-    of whom it knows nothing (`gibs*` at 1M conversations: 30k conversations expected, 4k
+    of whom it knows nothing (`gibs*` at 1M conversations: 30k conversations expected, 3.3k
     found), so those are counted, up to what the cap leaves."""
     if id_list.parts is None:
         plan = _kept_statement(id_list, (), ("planned",), partial(explained, id_list.ids))
