@@ -757,6 +757,14 @@ class TestIdLists:
         )
         return {"mailbox": mailbox, "hers": hers, "naming": naming}
 
+    @staticmethod
+    def _matches(named: dict, expected: tuple[str, ...], status: str) -> set[int]:
+        """The conversations of the `named` groups a status keeps (the first of each is closed)."""
+        matches = {i for name in expected for i in named[name]}
+        if status == "active":
+            matches -= {named["hers"][0], named["naming"][0]}
+        return matches
+
     def _page(self, api: Api, app: FastAPI, params: dict) -> tuple[list[int], int, list[str]]:
         """Page 1, its total, and the statements it ran (each on one line)."""
         with statements(app) as seen:
@@ -803,9 +811,7 @@ class TestIdLists:
             probing.setattr(listing, "_leading_list", lambda *_: listing.Lead(None))
             probed, probed_total, probed_seen = self._page(api, app, params)
         assert (page, total) == (probed, probed_total)
-        matches = {i for name in expected for i in named[name]}
-        if status == "active":
-            matches -= {named["hers"][0], named["naming"][0]}
+        matches = self._matches(named, expected, status)
         assert set(page) == matches
         assert total == len(matches)
         key = {"sqlite": "rowid", "postgresql": "conversation_id"}[dialect]
@@ -861,9 +867,7 @@ class TestIdLists:
         monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
         listed, listed_total, listed_seen = self._page(api, app, params)
         assert (page, total) == (listed, listed_total)
-        matches = {i for name in expected for i in named[name]}
-        if status == "active":
-            matches -= {named["hers"][0], named["naming"][0]}
+        matches = self._matches(named, expected, status)
         assert set(page) == matches
         assert any(TEXT_PROBE in s for s in seen) == (dialect == "sqlite"), seen
         assert not any(TEXT_PROBE in s for s in listed_seen), listed_seen
