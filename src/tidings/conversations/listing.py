@@ -692,7 +692,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
             unled = list(conditions)
             conditions[-1] = query.leading[lead]
             probed_beside = query.leading_probed[lead]
-            if probed_beside is not None and _probes_beside_the_lead(conn, leading, counted):
+            if probed_beside is not None and _probes_beside_the_lead(conn, leading):
                 conditions[-1] = probed_beside
                 lead_probes = True
             if conn.dialect.name == "sqlite" and not any(name == "status" for name, _ in counted):
@@ -780,14 +780,13 @@ def _leading_list(conn: Connection, query: CompiledQuery, counted: list[tuple[st
 PROBED_BESIDE_THE_LEAD = 1_000
 
 
-def _probes_beside_the_lead(conn: Connection, lead: Lead, counted: list[tuple[str, Any]]) -> bool:
+def _probes_beside_the_lead(conn: Connection, lead: Lead) -> bool:
     """Whether the conversations of the list read first that the filters allow (about its length
     times the filters' share of every conversation, by the kept counts) are at most
-    `PROBED_BESIDE_THE_LEAD`; a list short by what it is (an address's) always is."""
-    if lead.length is None:
+    `PROBED_BESIDE_THE_LEAD`; a list short by what it is (an address's, not counted) always is."""
+    if lead.length is None or lead.allowed is None:
         return lead.allowed is None
-    allowed = lead.allowed if lead.allowed is not None else _allowed(conn, counted)
-    return lead.length * allowed <= PROBED_BESIDE_THE_LEAD * max(_allowed(conn, []), 1)
+    return lead.length * lead.allowed <= PROBED_BESIDE_THE_LEAD * max(_allowed(conn, []), 1)
 
 
 def _planned_length(conn: Connection, id_list: IdList, cap: int) -> int:

@@ -357,13 +357,13 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     compiler = _Compiler(text, clock)
     parts: list[Condition | IdList] = []
     lists: list[IdList] = []
-    for child in node.children if isinstance(node, And) else [node]:
+    children = node.children if isinstance(node, And) else [node]
+    for child in children:
         found = compiler.id_list(child) if len(lists) < MAX_ID_LISTS else None
         if found is not None:
             lists.append(found)
         parts.append(found if found is not None else compiler.compile(child, negated=False))
     leading = tuple(_led_by(parts, id_list) for id_list in lists)
-    children = node.children if isinstance(node, And) else [node]
     leading_probed = tuple(
         _probed_beside(children, parts, id_list, clock) if dialect == "sqlite" else None for id_list in lists
     )
@@ -951,9 +951,14 @@ class _PostgresProbingText(_PostgresText):
             select(query.condition())
             .select_from(table(index.TABLE))
             .where(conversations.c.id == _DOCUMENT_OWNER)
-            .scalar_subquery()
         )
-        return func.coalesce(own, false(), type_=Boolean)
+        return _tested_per_conversation(own)
+
+
+def _tested_per_conversation(test: Select[Any]) -> Condition:
+    """A correlated test as a scalar subquery, false where it finds no row: PostgreSQL never
+    hashes one, so it runs only for the conversations a page's walk reads."""
+    return func.coalesce(test.scalar_subquery(), false(), type_=Boolean)
 
 
 class _Compiler:
@@ -1243,16 +1248,11 @@ class _PostgresProbingCompiler(_Compiler):
     def _tag(self, term: Term, negated: bool) -> Condition:
         # The tag's id (names are unique) looked up once, as an uncorrelated scalar: `tag_id IN
         # (…)` or a join to `tags` was planned as a scan of every tag for each conversation.
-        tagged = (
-            select(true())
-            .where(
-                conversation_tags.c.conversation_id == conversations.c.id,
-                conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
-            )
-            .limit(1)
-            .scalar_subquery()
+        tagged = select(true()).where(
+            conversation_tags.c.conversation_id == conversations.c.id,
+            conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
         )
-        return func.coalesce(tagged, false(), type_=Boolean)
+        return _tested_per_conversation(tagged.limit(1))
 
 
 def during(stored: ColumnElement[datetime], term: Term, now: datetime) -> Condition:
