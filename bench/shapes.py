@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import platform
 import re
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -31,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 from tests.support.pgserver import PgServer  # noqa: E402
 from tests.support.server import APP_ID, APP_SECRET  # noqa: E402
 
+from bench.run import DATA, current_commit  # noqa: E402
 from tidings.app import create_app  # noqa: E402
 from tidings.kit.config import Settings  # noqa: E402
 
-DATA = ROOT / "bench" / "data"
 SHAPES = ROOT / "bench" / "shapes.txt"
 REPORT = ROOT / "bench" / "SHAPES.md"
 
@@ -62,17 +61,12 @@ def time_shapes(url: str, shapes: list[str]) -> list[Timing]:
     return timings
 
 
-def _commit() -> str:
-    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return found.stdout.strip() or "unknown"
-
-
 def write_report(runs: dict[str, list[Timing]], conversations: int) -> None:
     labels = list(runs)
     lines = [
         "# Shapes: single requests in process",
         "",
-        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{_commit()}`; "
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit `{current_commit()}`; "
         f"{platform.processor() or platform.machine()}, Python {platform.python_version()}",
         f"- data: the benchmark's {conversations:,} conversations (bench/data); shapes: bench/shapes.txt",
         "- first: the shape's first request in a process that served the shapes above it; second: "
