@@ -3,13 +3,18 @@ writes happened, and list totals read from them equal the real number of matches
 
 from __future__ import annotations
 
-from sqlalchemy import Table, func, select
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Table, func, select, update
 
 from tests.support.api import Api
 from tests.support.sql import counting, statements
 from tidings.db.tables import (
     conversation_assignee_counts,
     conversation_counts,
+    conversation_day_counts,
     conversation_folder_counts,
     conversation_tag_counts,
     conversation_tags,
@@ -220,3 +225,130 @@ def test_folder_counts_follow_every_kind_of_write(api: Api, app) -> None:  # typ
             assert [c["id"] for c in body["_embedded"]["conversations"]] == expected, (kind, params)
             assert any("conversation_folder_counts" in s for s in seen), (kind, params)
             assert not any("count(*)" in s.lower() for s in counting(seen)), (kind, params)
+
+
+def _real_and_kept_per_day(app) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    """COUNT per (state, status, UTC day of creation) over the conversations, and the kept counts."""
+    c = conversations.c
+    day = c.created_at / 86400
+    counted = select(c.state, c.status, day.label("day"), func.count().label("n")).group_by(
+        c.state, c.status, day
+    )
+    with app.state.db.engine.connect() as conn:
+        real = {(r.state, r.status, int(r.day)): r.n for r in conn.execute(counted)}
+        kept = {(r.state, r.status, r.day): r.n for r in conn.execute(select(conversation_day_counts)) if r.n}
+    return real, kept
+
+
+def _created(api: Api, mailbox: int, at: str, **overrides: object) -> int:
+    """A conversation imported as created at `at`."""
+    email = f"c{next(_created_seq)}@example.com"
+    thread = {"type": "customer", "text": "Imported", "createdAt": at, "customer": {"email": email}}
+    return api.conversation(
+        mailbox, imported=True, createdAt=at, customer={"email": email}, threads=[thread], **overrides
+    )
+
+
+_created_seq = itertools.count()
+
+
+def test_day_counts_follow_every_kind_of_write(api: Api, app) -> None:  # type: ignore[no-untyped-def]
+    one, two = api.mailbox(), api.mailbox()
+    ids = [_created(api, one, f"2020-01-0{day}T23:59:59Z") for day in (1, 1, 2, 3)]
+    ids.append(_created(api, two, "2020-01-02T00:00:00Z", status="pending"))
+    draft = api.conversation(one, threads=[{"type": "reply", "draft": True, "text": "d"}])
+    api.patch(f"/v2/conversations/{ids[0]}", {"op": "replace", "path": "/status", "value": "closed"})
+    api.patch(f"/v2/conversations/{ids[1]}", {"op": "move", "path": "/mailboxId", "value": two})
+    api.delete(f"/v2/conversations/{ids[2]}")
+    api.patch(f"/v2/conversations/{draft}", {"op": "replace", "path": "/draft", "value": False})
+    with app.state.db.engine.begin() as conn:  # no endpoint moves a creation time: the trigger must
+        conn.execute(update(conversations).where(conversations.c.id == ids[3]).values(created_at=86_400 * 3))
+    real, kept = _real_and_kept_per_day(app)
+    assert kept == real
+    day = datetime(2020, 1, 1, tzinfo=UTC).timestamp() // 86400
+    assert real[("published", "closed", day)] == 1
+    assert real[("published", "active", day)] == 1  # the moved one: mailboxes are not counted
+    assert real[("published", "active", 3)] == 1
+    assert ("published", "active", day + 2) not in real
+
+
+# (creation time, status) of the conversations the range tests list.
+CREATED = [
+    ("2020-01-01T00:00:00Z", "active"),
+    ("2020-01-01T23:59:59Z", "closed"),
+    ("2020-01-02T12:00:00Z", "active"),
+    ("2020-01-03T00:00:00Z", "pending"),
+    ("2020-01-03T00:00:01Z", "active"),
+    ("2020-01-05T06:00:00Z", "active"),
+    ("2020-01-09T18:30:00Z", "closed"),
+    ("2020-01-09T18:30:01Z", "active"),
+    ("2020-02-01T00:00:00Z", "active"),
+]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# query, the creation times it keeps (low, high, whether each bound is included; None: open),
+# and whether its whole days come from the kept counts.
+RANGES = [
+    (
+        "createdAt:[2020-01-01T00:00:00Z TO 2020-01-09T18:30:00Z]",
+        ("2020-01-01T00:00:00Z", "2020-01-09T18:30:00Z", True, True),
+        True,
+    ),
+    (
+        "createdAt:{2020-01-01T00:00:00Z TO 2020-01-09T18:30:00Z}",
+        ("2020-01-01T00:00:00Z", "2020-01-09T18:30:00Z", False, False),
+        True,
+    ),
+    ("createdAt:[2020-01-01T12:00:00Z TO *]", ("2020-01-01T12:00:00Z", None, True, True), True),
+    ("(createdAt:[* TO 2020-01-05T06:00:00Z})", (None, "2020-01-05T06:00:00Z", True, False), True),
+    (
+        "createdAt:[2020-01-02T00:00:01Z TO 2020-01-09T00:00:00Z}",
+        ("2020-01-02T00:00:01Z", "2020-01-09T00:00:00Z", True, False),
+        True,
+    ),
+    ("createdAt:2020-01", ("2020-01-01T00:00:00Z", "2020-02-01T00:00:00Z", True, False), True),
+    (
+        "createdAt:[2020-01-02T00:00:00Z TO 2020-01-03T00:00:00Z]",
+        ("2020-01-02T00:00:00Z", "2020-01-03T00:00:00Z", True, True),
+        False,
+    ),
+    ("createdAt:2020-01-03", ("2020-01-03T00:00:00Z", "2020-01-04T00:00:00Z", True, False), False),
+]
+
+
+def _kept_by(bounds: tuple[str | None, str | None, bool, bool], created: str) -> bool:
+    low, high, include_low, include_high = bounds
+    at = _at(created)
+    above = low is None or (at >= _at(low) if include_low else at > _at(low))
+    below = high is None or (at <= _at(high) if include_high else at < _at(high))
+    return above and below
+
+
+@pytest.mark.parametrize(("query", "bounds", "by_days"), RANGES, ids=[r[0] for r in RANGES])
+def test_created_ranges_are_totalled_from_the_day_counts(  # type: ignore[no-untyped-def]
+    api: Api, app, query: str, bounds: tuple, by_days: bool
+) -> None:
+    one, two = api.mailbox(), api.mailbox()
+    for n, (at, status) in enumerate(CREATED):
+        _created(api, one if n % 2 else two, at, status=status)
+    statuses = {"active": {"active"}, "all": None, "closed": {"closed"}, "open": {"active", "pending"}}
+    with statements(app) as seen:
+        for status, allowed in statuses.items():
+            expected = sorted(
+                at for at, kind in CREATED if _kept_by(bounds, at) and (allowed is None or kind in allowed)
+            )
+            seen.clear()
+            body = api.get("/v2/conversations", params={"query": query, "status": status}).json()
+            assert body["page"]["totalElements"] == len(expected), (query, status)
+            listed = sorted(c["createdAt"] for c in body["_embedded"]["conversations"])
+            assert listed == expected, (query, status)
+            assert any("conversation_day_counts" in s for s in seen) is by_days, (query, status)
+        seen.clear()
+        mailbox = api.get("/v2/conversations", params={"query": query, "status": "all", "mailbox": one})
+        in_one = [at for n, (at, _) in enumerate(CREATED) if n % 2 and _kept_by(bounds, at)]
+        assert mailbox.json()["page"]["totalElements"] == len(in_one), query
+        assert not any("conversation_day_counts" in s for s in seen), query

@@ -41,6 +41,7 @@ from starlette.responses import Response
 
 from tidings.auth.caller import Caller, bearer_token, caller_and_stamp, known_caller_and_stamp
 from tidings.conversations import repository
+from tidings.conversations.created_days import created_days_total
 from tidings.conversations.deep_pages import ANCHORED_FROM, DeepStatements, Seek, deep_statements, read_page
 from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
@@ -1432,6 +1433,10 @@ def _page_document(
         estimate = request.app.state.settings.estimate_large_totals
         key = _totals_key(conn, caller, params)
         counted = _complement_total(conn, compiled, params, shape, key, estimate)
+        by_days = _created_days_total(compiled, params) if counted is None else None
+        if by_days is not None:
+            statement, values = by_days
+            counted = TextTotal(int(statement.rows(conn, **values)[0][0]))
         if counted is None:
             counted = _slow_total(
                 key,
@@ -1474,6 +1479,15 @@ def _page_document(
     related = load_related(conn, rows, embed_threads=params.embed == "threads")
     items = [conversation_out(request, row, related) for row in rows]
     return paged(request, "conversations", items, params.page, PAGE_SIZE, int(total)), related
+
+
+def _created_days_total(compiled: Compiled, params: ListParams) -> tuple[Prepared, dict[str, int]] | None:
+    """The total of a query that is one `createdAt:` range, from the counts kept per day, when
+    the request's other filters are state and statuses only (see `created_days`)."""
+    query = compiled.query
+    if query is None or query.created is None or params.tag_names or not _kept_counts_cover(params):
+        return None
+    return created_days_total(compiled.counted, query.created)
 
 
 def _seek(conn: Connection, request: Request, stamp: Hashable | None) -> Seek | None:

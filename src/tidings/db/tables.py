@@ -417,6 +417,18 @@ conversation_tag_counts = _counts_by("conversation_tag_counts", "tag_id")
 conversation_assignee_counts = _counts_by("conversation_assignee_counts", "assignee_id", server_default="1")
 conversation_folder_counts = _counts_by("conversation_folder_counts", "folder_id", server_default="1")
 
+# How many conversations of each state and status were created on each UTC day (`day` =
+# created_at // 86400), kept by triggers on `conversations` (migration 0020): a `createdAt:`
+# range sums its whole days here and counts only its partial ends.
+conversation_day_counts = Table(
+    "conversation_day_counts",
+    metadata,
+    Column("state", String(10), primary_key=True),
+    Column("status", String(10), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("n", BigInteger, nullable=False, server_default="1"),
+)
+
 
 def _activity_columns() -> list[Column[Any]]:
     """An activity row after its key: the day's instants, then the copied conversation columns."""

@@ -296,6 +296,10 @@ class CompiledQuery:
     # prefix: the text as a driver, whose matches among the other filters
     # `listing._complement_total` counts, or estimates as a large text's (None for any other).
     complement_text: TextDriver | None = None
+    # The query is one `createdAt:` range or date: the epoch seconds `[start, end)` its matches
+    # were created in (None: unbounded), whose whole days the kept counts per day sum
+    # (`conversations.created_days`).
+    created: tuple[int | None, int | None] | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
@@ -395,6 +399,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         complement=complement,
         probing=probing,
         complement_text=complement_text,
+        created=_created_seconds(node, now),
     )
     _compiled.put((node, dialect, now if clock.read else None), compiled)
     return compiled
@@ -1257,20 +1262,50 @@ class _PostgresProbingCompiler(_Compiler):
 
 def during(stored: ColumnElement[datetime], term: Term, now: datetime) -> Condition:
     """A stored instant inside the period a date value denotes (`createdAt:2000-11`)."""
-    period = _period(term.field or "", term.value, term.position, now)
-    return and_(stored >= _ceil_seconds(period.start), stored < _ceil_seconds(period.end_exclusive))
+    return _between(stored, period_seconds(term, now))
 
 
 def date_range(stored: ColumnElement[datetime], node: Range, now: datetime) -> Condition:
     """A stored instant inside `[low TO high]`, each bound the start of the period it denotes."""
-    bounds: list[Condition] = []
+    return _between(stored, range_seconds(node, now))
+
+
+def period_seconds(term: Term, now: datetime) -> tuple[int, int]:
+    """The whole seconds (epoch) of the period a date value denotes, as `[start, end)`."""
+    period = _period(term.field or "", term.value, term.position, now)
+    return _ceil_seconds(period.start), _ceil_seconds(period.end_exclusive)
+
+
+def range_seconds(node: Range, now: datetime) -> tuple[int | None, int | None]:
+    """The whole seconds (epoch) inside a date range, as `[start, end)` (None: unbounded)."""
+    start = end = None
     if node.low is not None:
         low = _period(node.field, node.low, node.position, now).start
-        bounds.append(stored >= _ceil_seconds(low) if node.include_low else stored > _floor_seconds(low))
+        start = _ceil_seconds(low) if node.include_low else _floor_seconds(low) + 1
     if node.high is not None:
         high = _period(node.field, node.high, node.position, now).start
-        bounds.append(stored <= _floor_seconds(high) if node.include_high else stored < _ceil_seconds(high))
+        end = _floor_seconds(high) + 1 if node.include_high else _ceil_seconds(high)
+    return start, end
+
+
+def _between(stored: ColumnElement[datetime], seconds: tuple[int | None, int | None]) -> Condition:
+    start, end = seconds
+    bounds: list[Condition] = []
+    if start is not None:
+        bounds.append(stored >= start)
+    if end is not None:
+        bounds.append(stored < end)
     return and_(true(), *bounds)
+
+
+def _created_seconds(node: Node, now: datetime) -> tuple[int | None, int | None] | None:
+    """`[start, end)` when the whole query is one `createdAt:` range or date (see
+    `CompiledQuery.created`), else None."""
+    if isinstance(node, Range) and node.field == "createdAt":
+        return range_seconds(node, now)
+    if isinstance(node, Term) and node.field == "createdAt":
+        return period_seconds(node, now)
+    return None
 
 
 def _period(field: str, value: str, position: int, now: datetime) -> Period:
