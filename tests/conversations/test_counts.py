@@ -352,3 +352,19 @@ def test_created_ranges_are_totalled_from_the_day_counts(  # type: ignore[no-unt
         in_one = [at for n, (at, _) in enumerate(CREATED) if n % 2 and _kept_by(bounds, at)]
         assert mailbox.json()["page"]["totalElements"] == len(in_one), query
         assert not any("conversation_day_counts" in s for s in seen), query
+
+
+def test_created_ranges_near_1970_leave_out_the_day_before(api: Api) -> None:
+    """The databases divide toward zero, so the last day of 1969 shares day 0 with 1 January
+    1970: a range bounded at day 0 is not summed from the day counts."""
+    mailbox = api.mailbox()
+    for at in ("1969-12-31T23:00:00Z", "1970-01-01T01:00:00Z", "1970-01-04T00:00:00Z"):
+        _created(api, mailbox, at)
+    for query, expected in (
+        ("createdAt:[1970-01-01T00:00:00Z TO 1970-01-05T00:00:00Z}", 2),
+        ("createdAt:[* TO 1970-01-01T00:00:00Z}", 1),
+        ("createdAt:[* TO 1970-01-05T00:00:00Z}", 3),
+        ("createdAt:[1969-12-01T00:00:00Z TO 1970-01-02T00:00:00Z}", 2),
+    ):
+        body = api.get("/v2/conversations", params={"query": query}).json()
+        assert body["page"]["totalElements"] == expected, query

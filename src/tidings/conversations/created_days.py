@@ -41,6 +41,9 @@ def created_days_total(
     end_day = None if end is None else end // DAY_SECONDS
     if first_day is not None and end_day is not None and end_day - first_day < SUMMED_FROM_DAYS:
         return None
+    if (first_day is not None and first_day < 1) or (end_day is not None and end_day < 1):
+        # The databases divide toward zero: day 0 holds the last day before 1970 as well.
+        return None
     values: dict[str, int] = {}
     head = start is not None and first_day is not None and start < first_day * DAY_SECONDS
     tail = end is not None and end_day is not None and end_day * DAY_SECONDS < end
