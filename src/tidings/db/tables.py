@@ -418,8 +418,8 @@ conversation_assignee_counts = _counts_by("conversation_assignee_counts", "assig
 conversation_folder_counts = _counts_by("conversation_folder_counts", "folder_id", server_default="1")
 
 # How many conversations of each state and status were created on each UTC day (`day` =
-# created_at // 86400), kept by triggers on `conversations` (migration 0020): a `createdAt:`
-# range sums its whole days here and counts only its partial ends.
+# created_at / 86400, divided toward zero), kept by triggers on `conversations` (migration
+# 0020): a `createdAt:` range sums its whole days here and counts only its partial ends.
 conversation_day_counts = Table(
     "conversation_day_counts",
     metadata,
