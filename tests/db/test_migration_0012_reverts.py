@@ -49,9 +49,7 @@ def test_migration_0012_reverts_and_reapplies(db_url: str) -> None:
         # 0020, whose triggers keep the counts per day.
         reverted_later = (change_log.TRIGGER, "conversation_day_counts")
         assert {
-            name
-            for name in with_it
-            if not name.startswith(("conversation_tag_activity", *reverted_later))
+            name for name in with_it if not name.startswith(("conversation_tag_activity", *reverted_later))
         } == _triggers(engine)
         upgrade(engine)
         assert _triggers(engine) == with_it
