@@ -59,6 +59,88 @@ def test_the_check_sees_a_sort(db_url: str) -> None:
     assert "TEMP B-TREE FOR ORDER BY" in plan or "Sort" in plan, plan
 
 
+# The sorts whose index holds the status after the id (0021), by that index.
+SORTED_BY_AN_INDEX_ENDING_IN_STATUS = {
+    "subject": "ix_conversations_state_subject",
+    "customerName": "ix_conversations_state_customer_name",
+    "customerEmail": "ix_conversations_state_customer_email",
+    "waitingSince": "ix_conversations_state_waiting",
+    "number": "ix_conversations_state_number",
+}
+
+
+def _page_ids_plan(engine: Engine, params: ListParams) -> list[tuple]:  # type: ignore[type-arg]
+    """The plan of a deep page's ids (what a list reads before its rows): SQLite's bytecode with
+    each cursor's table or index, PostgreSQL's plan lines (sorting and full scans off, so that
+    it reads the sort's index in order, as it does at size)."""
+    with engine.connect() as conn, conn.begin():
+        compiled = build(conn, EVERYONE, params, timefmt.now())
+        page = select(conversations.c.id).where(compiled.condition).order_by(*compiled.order)
+        sql = str(page.limit(25).offset(1000).compile(conn, compile_kwargs={"literal_binds": True}))
+        if conn.dialect.name == "sqlite":
+            roots = dict(conn.exec_driver_sql("SELECT rootpage, name FROM sqlite_master").all())
+            return [
+                (row[1], row[2], row[3], roots.get(row[3]) if row[1] == "OpenRead" else None)
+                for row in conn.exec_driver_sql("EXPLAIN " + sql)
+            ]
+        conn.exec_driver_sql("SET LOCAL enable_sort = off")
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        return [(row[0],) for row in conn.exec_driver_sql("EXPLAIN " + sql)]
+
+
+@pytest.mark.parametrize(("field", "index"), SORTED_BY_AN_INDEX_ENDING_IN_STATUS.items())
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_list_of_one_status_tests_it_in_its_sort_index(
+    db_url: str, field: str, index: str, order: str
+) -> None:
+    """Active conversations sorted by these fields: each index entry's status is read from the
+    index itself, never from the conversation's row (at 1M conversations, page 200 by subject:
+    226 -> 12 ms on SQLite)."""
+    params = ListParams(status="active", sortField=field, sortOrder=order)  # type: ignore[arg-type]
+    _assert_status_tested_in(db_url, params, index, status_position=3)  # state, key, id, status
+
+
+@pytest.mark.parametrize(
+    ("field", "index"),
+    [
+        ("createdAt", "ix_conversations_folder_state_created"),
+        ("modifiedAt", "ix_conversations_folder_state_modified"),
+    ],
+)
+def test_a_folders_list_of_one_status_tests_it_in_the_folder_index(
+    db_url: str, field: str, index: str
+) -> None:
+    """A folder lists every status unless asked for one; asked, the folder's index answers."""
+    params = ListParams(folder=2, status="pending", sortField=field)  # type: ignore[arg-type]
+    _assert_status_tested_in(db_url, params, index, status_position=4)  # folder, state, key, id, status
+
+
+def _assert_status_tested_in(db_url: str, params: ListParams, index: str, status_position: int) -> None:
+    """The page reads `index` in order and tests the status in it: on SQLite the status column is
+    read from the index's cursor and no column from the table's; on PostgreSQL the status is one
+    of the index scan's conditions, never a filter on the rows."""
+    engine = create_db_engine(db_url)
+    try:
+        plan = _page_ids_plan(engine, params)
+    finally:
+        engine.dispose()
+    if engine.dialect.name == "sqlite":
+        opened = {cursor: name for op, cursor, _, name in plan if op == "OpenRead"}
+        read = {(cursor, column) for op, cursor, column, _ in plan if op == "Column"}
+        index_cursors = {cursor for cursor, name in opened.items() if name == index}
+        table_cursors = {cursor for cursor, name in opened.items() if name == "conversations"}
+        assert index_cursors, plan
+        assert any((cursor, status_position) in read for cursor in index_cursors), plan
+        assert not any(cursor in table_cursors for cursor, _ in read), plan
+    else:
+        lines = [line for (line,) in plan]
+        scans = [i for i, line in enumerate(lines) if "Index" in line and "Scan" in line]
+        assert any(index in lines[i] for i in scans), lines
+        conditions = " ".join(line for line in lines if "Index Cond" in line)
+        assert "status" in conditions, lines
+        assert not any("Filter" in line and "status" in line for line in lines), lines
+
+
 @pytest.mark.parametrize("status", ["active", "all"])
 def test_a_customers_conversations_are_read_through_the_customer_index(db_url: str, status: str) -> None:
     """`customerIds:` beside the list's state and status: without statistics SQLite preferred the
