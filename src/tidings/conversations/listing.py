@@ -42,6 +42,7 @@ from starlette.responses import Response
 from tidings.auth.caller import Caller, bearer_token, caller_and_stamp, known_caller_and_stamp
 from tidings.conversations import repository
 from tidings.conversations.created_days import created_days_total
+from tidings.conversations.day_pages import DAY_PAGES_FROM, DayPages, day_pages, read_day_page
 from tidings.conversations.deep_pages import ANCHORED_FROM, DeepStatements, Seek, deep_statements, read_page
 from tidings.conversations.presenter import Related, conversation_out, load_related
 from tidings.conversations.schemas import ApiTimestamp
@@ -221,6 +222,9 @@ class SimpleList:
     first_page: Prepared | None = None
     # Pages from ANCHORED_FROM on, which may begin at an anchor (None: a sort with NULLs).
     deep: DeepStatements | None = None
+    # Pages from DAY_PAGES_FROM on of a list of state and statuses in creation order, begun at
+    # the day of their first row (`day_pages`).
+    by_day: DayPages | None = None
     # With a tag, assignee or folder: its matches listed and sorted, when they are few
     # (`sparse_lists`).
     sparse: SparseStatements | None = None
@@ -233,6 +237,12 @@ class SimpleList:
             rows = first.dicts(conn) if first is not None else sparse.page.dicts(conn, offset=offset)
         elif offset == 0 and self.first_page is not None:
             rows = self.first_page.dicts(conn)
+        elif (
+            self.by_day is not None
+            and offset >= DAY_PAGES_FROM[conn.dialect.name]
+            and (from_day := read_day_page(conn, self.by_day, offset)) is not None
+        ):
+            rows = from_day
         elif self.deep is not None and seek is not None and offset + PAGE_SIZE >= ANCHORED_FROM:
             rows = read_page(conn, self.deep, self, offset, seek)
         else:
@@ -447,13 +457,18 @@ def _simple_compiled(
     sparse = _sparse_statements(
         dialect, params, visible, state, counted, total, columns, order, offset, limit, guard
     )
+    by_day = None
+    if sort_field == "createdAt" and tag is None:  # a tag is not among the kept counts' keys
+        by_day = day_pages(
+            dialect, counted, columns, condition, order, sort_order == "desc", PAGE_SIZE, guard
+        )
     if guard is None:
         page = page.order_by(*order)
         return Compiled(
             condition,
             order,
             None,
-            prepared=SimpleList(Prepared(total), Prepared(page), deep=deep, sparse=sparse),
+            prepared=SimpleList(Prepared(total), Prepared(page), deep=deep, by_day=by_day, sparse=sparse),
         )
     page = page.where(guard).order_by(*order)
     # Nor can a generic plan read the offset or the filter's values: for a mailbox + status +
@@ -470,6 +485,7 @@ def _simple_compiled(
             Prepared(page, server_prepared=False),
             Prepared(first_page),
             deep=deep,
+            by_day=by_day,
             sparse=sparse,
         ),
     )

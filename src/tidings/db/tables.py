@@ -429,6 +429,8 @@ conversation_day_counts = Table(
     Column("status", String(10), primary_key=True),
     Column("day", Integer, primary_key=True),
     Column("n", BigInteger, nullable=False, server_default="1"),
+    # The days in order whatever the statuses, for a deep page's day (0022, `day_pages`).
+    Index("ix_conversation_day_counts_state_day", "state", "day", "status"),
 )
 
 

@@ -16,7 +16,7 @@ re-rendered per call, and PostgreSQL plans one statement shape instead of one pe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any, cast
 
 import orjson
@@ -201,6 +201,22 @@ class Prepared:
 
     def dicts(self, conn: Connection, **values: Any) -> list[dict[str, Any]]:
         return _as_dicts(*self.tuples(conn, **values))
+
+    def iterate(self, conn: Connection, **values: Any) -> Generator[tuple[Any, ...], None, None]:
+        """The rows one at a time: a caller that stops early (and closes the iterator) leaves
+        the rest unread, as SQLite steps a statement only as its rows are asked for."""
+        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            processors = self._send(conn, cursor, values).processors
+            for row in cursor:
+                if processors:
+                    converted = list(row)
+                    for index, processor in processors:
+                        converted[index] = processor(converted[index])
+                    row = tuple(converted)
+                yield row
+        finally:
+            cursor.close()
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
         return self.tuples(conn, **values)[1]
