@@ -12,6 +12,7 @@ assignee, a folder, a caller who sees some mailboxes only…) counts its rows as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -33,9 +34,10 @@ def created_days_total(
     (`[start, end)`, None: unbounded) that `counted` allows, and its values; None when the kept
     counts cannot say (`counted` names more than state and statuses, or the range holds too few
     whole days)."""
-    wanted = dict(counted)
-    if set(wanted) - {"state", "status"} or len(counted) != len(wanted):
+    kept = state_and_statuses(counted)
+    if kept is None:
         return None
+    state, statuses = kept
     start, end = seconds
     first_day = None if start is None else -(-start // DAY_SECONDS)
     end_day = None if end is None else end // DAY_SECONDS
@@ -55,9 +57,17 @@ def created_days_total(
         values["start"] = start
     if end is not None:
         values["end"] = end
-    statuses = tuple(wanted["status"]) if "status" in wanted else None
-    statement = _statement(wanted["state"], statuses, first_day is not None, end_day is not None, head, tail)
+    statement = _statement(state, statuses, first_day is not None, end_day is not None, head, tail)
     return statement, values
+
+
+def state_and_statuses(counted: Sequence[tuple[str, Any]]) -> tuple[str, tuple[str, ...] | None] | None:
+    """The state and statuses (None: every status) of a list whose kept counts name nothing
+    else, as the counts per day know conversations; None for any other list."""
+    wanted = dict(counted)
+    if set(wanted) - {"state", "status"} or len(counted) != len(wanted):
+        return None
+    return wanted["state"], tuple(wanted["status"]) if "status" in wanted else None
 
 
 @lru_cache(maxsize=64)

@@ -39,10 +39,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import UnaryExpression
 
+from tidings.conversations.created_days import DAY_SECONDS, state_and_statuses
 from tidings.db.tables import conversation_day_counts, conversations
 from tidings.kit.prepared import Prepared
 
-DAY_SECONDS = 86_400
 # From this offset on, a page of such a list starts at its day: below it the OFFSET's walk of the
 # index costs about as little as reading the days. At 1M conversations, whole requests in
 # process: SQLite page 101 (offset 2,500) 1.27 -> 1.29 ms of the active ones, 1.26 -> 1.20 of
@@ -77,19 +77,20 @@ def day_pages(
 ) -> DayPages | None:
     """The statements for a list whose kept counts name only its state and statuses (`counted`),
     sorted by createdAt (`order`, `descending`); None for any other list. `columns`: what the
-    page reads of each row, `limit` how many; `guard`: a further condition of the page (PostgreSQL's stop past
-    the total)."""
-    wanted = dict(counted)
-    if set(wanted) - {"state", "status"} or len(counted) != len(wanted):
+    page reads of each row, `limit` how many; `guard`: a further condition of the page
+    (PostgreSQL's stop past the total)."""
+    known = state_and_statuses(counted)
+    if known is None:
         return None
-    if dialect == "postgresql" and len(wanted.get("status", ())) > 1:
+    state, statuses = known
+    if dialect == "postgresql" and statuses is not None and len(statuses) > 1:
         # Its plan for two statuses before a creation time sorted all of them (the open ones'
         # page 101 at 1M: 4.1 ms by OFFSET, 25.6 from the day).
         return None
     days = conversation_day_counts.c
-    kept: list[ColumnElement[bool]] = [days.state == wanted["state"]]
-    if "status" in wanted:
-        kept.append(days.status.in_(tuple(wanted["status"])))
+    kept: list[ColumnElement[bool]] = [days.state == state]
+    if statuses is not None:
+        kept.append(days.status.in_(statuses))
     per_day = select(days.day, func.sum(days.n).label("n")).where(*kept).group_by(days.day)
     created = conversations.c.created_at
 
@@ -109,10 +110,10 @@ def day_pages(
         return page.order_by(*order)
 
     if dialect == "sqlite":
-        newest_first = days.day.desc() if descending else days.day.asc()
+        in_list_order = days.day.desc() if descending else days.day.asc()
         return DayPages(
             descending,
-            days=Prepared(per_day.order_by(newest_first)),
+            days=Prepared(per_day.order_by(in_list_order)),
             page=Prepared(
                 page_from(bindparam("boundary", type_=BigInteger), bindparam("skip", type_=Integer))
             ),

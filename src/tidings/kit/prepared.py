@@ -190,13 +190,7 @@ class Prepared:
             names = compiled.names_read = [d[0] for d in cursor.description]
         rows = cast(list[tuple[Any, ...]], cursor.fetchall())  # both drivers give tuples
         if compiled.processors:
-            converted = []
-            for row in rows:
-                values_ = list(row)
-                for index, processor in compiled.processors:
-                    values_[index] = processor(values_[index])
-                converted.append(tuple(values_))
-            rows = converted
+            rows = [_processed(row, compiled.processors) for row in rows]
         return names, rows
 
     def dicts(self, conn: Connection, **values: Any) -> list[dict[str, Any]]:
@@ -209,17 +203,20 @@ class Prepared:
         try:
             processors = self._send(conn, cursor, values).processors
             for row in cursor:
-                if processors:
-                    converted = list(row)
-                    for index, processor in processors:
-                        converted[index] = processor(converted[index])
-                    row = tuple(converted)
-                yield row
+                yield _processed(row, processors) if processors else row
         finally:
             cursor.close()
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
         return self.tuples(conn, **values)[1]
+
+
+def _processed(row: tuple[Any, ...], processors: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    """The row with each processed column through its type's result processor."""
+    values = list(row)
+    for index, processor in processors:
+        values[index] = processor(values[index])
+    return tuple(values)
 
 
 def _as_dicts(names: list[str], rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
