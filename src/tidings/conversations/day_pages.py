@@ -31,6 +31,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    and_,
     bindparam,
     case,
     func,
@@ -42,6 +43,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from tidings.conversations.created_days import DAY_SECONDS, state_and_statuses
 from tidings.db.tables import conversation_day_counts, conversations
 from tidings.kit.prepared import Prepared
+from tidings.kit.sql import out_of_reach
 
 # From this offset on, a page of such a list starts at its day: below it the OFFSET's walk of the
 # index costs about as little as reading the days. At 1M conversations, whole requests in
@@ -84,9 +86,13 @@ def day_pages(
         return None
     state, statuses = known
     if dialect == "postgresql" and statuses is not None and len(statuses) > 1:
-        # Its plan for two statuses before a creation time sorted all of them (the open ones'
-        # page 101 at 1M: 4.1 ms by OFFSET, 25.6 from the day).
-        return None
+        # With the statuses in its reach PostgreSQL read every conversation of them before the
+        # day's end through (state, status, createdAt) and sorted them (the open ones at 1M,
+        # page 400: 15.7 ms); out of it, it walks (state, createdAt) back from the day's end
+        # testing the status: 0.96 ms (21.6 by OFFSET). The list's condition is its state and
+        # statuses alone (`state_and_statuses`).
+        c = conversations.c
+        condition = and_(c.state == state, out_of_reach(c.status).in_(statuses))
     days = conversation_day_counts.c
     kept: list[ColumnElement[bool]] = [days.state == state]
     if statuses is not None:
