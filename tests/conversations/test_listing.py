@@ -920,6 +920,79 @@ class TestIdLists:
             assert lengths == [], seen
             assert any("conversations.id + ? IN (SELECT conversation_search.rowid" in s for s in seen), seen
 
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize(
+        ("query", "status"),
+        [
+            ("ada", "all"),
+            ("ada", "active"),
+            ("order AND ada", "all"),
+            ("ada AND NOT refund", "active"),
+            ("ad*", "all"),
+        ],
+    )
+    @pytest.mark.parametrize(
+        ("sort", "order"),
+        [("createdAt", "desc"), ("createdAt", "asc"), ("subject", "asc"), ("number", "desc")],
+    )
+    def test_few_matches_of_a_list_read_first_are_counted_and_paged_at_once(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        named: dict,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        status: str,
+        sort: str,
+        order: str,
+    ) -> None:
+        """A query whose list read first is expected to keep at most `FEW_MATCHES`
+        conversations reads its total and its page from its matches read once
+        (`listing._few_led_matches`): each page and total are those of counting the matches and
+        reading the page apart. A prefix's list is not counted on SQLite, so it is read apart."""
+        monkeypatch.setattr(listing, "PAGE_SIZE", 2)
+        params = {
+            "mailbox": named["mailbox"],
+            "status": status,
+            "query": query,
+            "sortField": sort,
+            "sortOrder": order,
+        }
+        read_once = not (query == "ad*" and dialect == "sqlite")
+        pages = []
+        for number in (1, 2, 3, 4):
+            paged = {**params, "page": number}
+            page, total, seen = self._page(api, app, paged)
+            with monkeypatch.context() as apart:
+                apart.setattr(listing, "_reads_few_led_matches", lambda *_: False)
+                apart_page, apart_total, apart_seen = self._page(api, app, paged)
+            assert (page, total) == (apart_page, apart_total)
+            assert any("WITH led_matches AS" in s for s in seen) == read_once, seen
+            assert len(self._totals(seen)) == (0 if read_once else 1), seen
+            assert not any("led_matches" in s for s in apart_seen) and len(self._totals(apart_seen)) == 1
+            pages.append(page)
+        expected = ("hers",) if query == "order AND ada" else ("hers", "naming")
+        matches = self._matches(named, expected, status)
+        assert total == len(matches) and [i for page in pages for i in page] != []
+        assert sorted(i for page in pages for i in page) == sorted(matches) and pages[3] == []
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_more_matches_than_expected_are_counted_apart(
+        self, api: Api, app: FastAPI, named: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A list's expected share is an estimate: when its matches read once are more than
+        `FEW_MATCHES` after all, they are dropped, and the total and page are read apart."""
+        params = {"mailbox": named["mailbox"], "status": "all", "query": "ada"}
+        page, total, seen = self._page(api, app, params)
+        assert any("WITH led_matches AS" in s for s in seen) and not self._totals(seen), seen
+        monkeypatch.setattr(listing, "FEW_MATCHES", 4)  # Ada's 5
+        monkeypatch.setattr(listing, "_expected_beside", lambda *_: 0)
+        again, again_total, again_seen = self._page(api, app, params)
+        assert (again, again_total) == (page, total) and total == 5
+        assert any("WITH led_matches AS" in s for s in again_seen), again_seen
+        assert len(self._totals(again_seen)) == 1, again_seen
+
     @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
     def test_a_prefix_s_customers_are_counted_beside_its_planned_text(
         self, app: FastAPI, named: dict
