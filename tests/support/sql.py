@@ -49,8 +49,9 @@ PG_TEXT_PROBE = (
 )
 
 
-# How PostgreSQL tests one conversation's tags for a tag there (`_PostgresProbingCompiler`).
-PG_TAG_PROBE = (
+# How either database tests one conversation's tags for a tag there (`_SqliteProbingCompiler`,
+# `_PostgresProbingCompiler`).
+TAG_PROBE = (
     "WHERE conversation_tags.conversation_id = conversations.id AND conversation_tags.tag_id = (SELECT"
 )
 
@@ -62,7 +63,7 @@ def text_probe(dialect: str) -> str:
 
 def row_probes(dialect: str) -> tuple[str, ...]:
     """How the database tests one conversation for a query's terms in a page's walk."""
-    return (TEXT_PROBE,) if dialect == "sqlite" else (PG_TEXT_PROBE, PG_TAG_PROBE)
+    return (TEXT_PROBE if dialect == "sqlite" else PG_TEXT_PROBE, TAG_PROBE)
 
 
 def counting(seen: list[str]) -> list[str]:

@@ -285,12 +285,13 @@ class CompiledQuery:
     # The query is `NOT term` and the term is a list of ids (or it is `attachments:false`): the
     # list's conversations are what the query leaves out (`listing._complement_total`).
     complement: IdList | None = None
-    # A query with text (on SQLite, with no id lists and no prefix; on PostgreSQL, or tags):
-    # `condition` with each text term tested on the conversation's own document (SQLite:
-    # `TextDriver.probe`), on PostgreSQL each text and tag by a scalar subquery
-    # (`_PostgresProbingCompiler`), for a page that walks few conversations
-    # (`listing._probing_page`); `condition` lists each text's matches whole, or lets PostgreSQL
-    # hash them.
+    # A query with text or tags (on SQLite, with no id lists and no text prefix): `condition`
+    # with each text term tested on the conversation's own document and each tag on its
+    # (conversation, tag) key (SQLite: `TextDriver.probe` and an EXISTS,
+    # `_SqliteProbingCompiler`; PostgreSQL: each by a scalar subquery,
+    # `_PostgresProbingCompiler`), for a page that walks few conversations
+    # (`listing._probing_page`); `condition` lists each text's and tag's matches whole, or lets
+    # PostgreSQL hash them.
     probing: Condition | None = None
     # The query is `NOT text`, the text made of subject, body and bare terms (AND, OR), none a
     # prefix: the text as a driver, whose matches among the other filters
@@ -376,7 +377,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
     complement = _Compiler(_text_search(dialect), clock).complement(node)
     probing = None
     if dialect == "sqlite" and not lists and _probes_well(node):
-        probing = _Compiler(_SqliteProbingText(), clock).compile(node, negated=False)
+        probing = _SqliteProbingCompiler(clock).compile(node, negated=False)
     elif dialect == "postgresql" and (_text_terms(node) or _tag_terms(node)):
         probing = _PostgresProbingCompiler(clock).compile(node, negated=False)
     driver = _driver(node, dialect, clock)
@@ -462,10 +463,10 @@ def _tag_terms(node: Node) -> list[Term]:
 
 
 def _probes_well(node: Node) -> bool:
-    """SQLite: whether the query has a text term and none is a prefix (FTS5 would read a
-    prefix's every word for each conversation)."""
+    """SQLite: whether the query has a text or a tag term and no text term is a prefix (FTS5
+    would read a prefix's every word for each conversation)."""
     text = _text_terms(node)
-    return bool(text) and not any(term.prefix for term in text)
+    return bool(text or _tag_terms(node)) and not any(term.prefix for term in text)
 
 
 def _has_prefix(node: Node) -> bool:
@@ -1239,6 +1240,22 @@ class _Compiler:
             high_number = _range_integer(node, node.high)
             bounds.append(column_ <= high_number if node.include_high else column_ < high_number)
         return and_(true(), *bounds)
+
+
+class _SqliteProbingCompiler(_Compiler):
+    """SQLite: the query for a page that walks few conversations, each text tested on the
+    conversation's own document (`_SqliteProbingText`) and each tag by its (conversation, tag)
+    key: `tag:vip OR tag:billing` listed the 212k conversations of either tag first, 27.6 ms
+    for a page found among the first ~115 active conversations at 1M (0.07 ms probed)."""
+
+    def __init__(self, clock: _Clock) -> None:
+        super().__init__(_SqliteProbingText(), clock)
+
+    def _tag(self, term: Term, negated: bool) -> Condition:
+        return exists().where(
+            conversation_tags.c.conversation_id == conversations.c.id,
+            conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
+        )
 
 
 class _PostgresProbingCompiler(_Compiler):
