@@ -20,11 +20,13 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import (
+    CTE,
     ClauseElement,
     ColumnElement,
     Connection,
     Integer,
     Select,
+    Subquery,
     and_,
     bindparam,
     case,
@@ -1174,22 +1176,7 @@ def _few_text_matches(
         score = None
         if params.sortField == "score" and compiled.query is not None:
             score = compiled.query.score_of(select(kept.c.id))
-        order = _sort_keys(params, score, past_indexes=True)
-        numbered = (
-            select(conversations.c.id, func.row_number().over(order_by=order).label("position"))
-            .select_from(ReadFirst(kept, conversations, conversations.c.id == kept.c.id))
-            .subquery("numbered")
-        )
-        # The same `offset` and `limit` parameters as `windowed`, on the numbering.
-        skipped = bindparam("offset", type_=Integer)
-        page = (
-            select(numbered)
-            .where(
-                numbered.c.position > skipped,
-                numbered.c.position <= skipped + bindparam("limit", type_=Integer),
-            )
-            .subquery("page")
-        )
+        page = _numbered_page(kept, _sort_keys(params, score, past_indexes=True))
         total = select(func.count()).select_from(kept).scalar_subquery()
         return (
             select(matched.c.n, total.label("total"), page.c.id)
@@ -1203,6 +1190,29 @@ def _few_text_matches(
     if rows[0][0] > SMALL_TEXT_MATCH:
         return None
     return int(rows[0][1]), repository.by_ids(conn, [row[2] for row in rows if row[2] is not None])
+
+
+def _numbered_page(
+    matches: CTE, order: list[UnaryExpression[Any]], *conditions: ColumnElement[bool]
+) -> Subquery:
+    """The conversations `matches` holds (where `conditions` hold), numbered in `order`, cut to
+    the page by the same `offset` and `limit` parameters as `windowed`: columns `id` and
+    `position`, for a statement that also counts the matches it read once."""
+    numbered = (
+        select(conversations.c.id, func.row_number().over(order_by=order).label("position"))
+        .select_from(ReadFirst(matches, conversations, conversations.c.id == matches.c.id))
+        .where(*conditions)
+        .subquery("numbered")
+    )
+    skipped = bindparam("offset", type_=Integer)
+    return (
+        select(numbered)
+        .where(
+            numbered.c.position > skipped,
+            numbered.c.position <= skipped + bindparam("limit", type_=Integer),
+        )
+        .subquery("page")
+    )
 
 
 def _counted(query: Select[Any]) -> Select[Any]:
@@ -1562,22 +1572,8 @@ def _few_led_matches(
             select(conversations.c.id).where(compiled.condition).limit(FEW_MATCHES + 1).cte("led_matches")
         )
         matched = materialized(select(func.count().label("n")).select_from(matches).cte("led_matched"))
-        order = _sort_keys(params, None, past_indexes=True)
-        numbered = (
-            select(conversations.c.id, func.row_number().over(order_by=order).label("position"))
-            .select_from(ReadFirst(matches, conversations, conversations.c.id == matches.c.id))
-            .where(select(matched.c.n).scalar_subquery() <= FEW_MATCHES)
-            .subquery("numbered")
-        )
-        skipped = bindparam("offset", type_=Integer)
-        page = (
-            select(numbered)
-            .where(
-                numbered.c.position > skipped,
-                numbered.c.position <= skipped + bindparam("limit", type_=Integer),
-            )
-            .subquery("page")
-        )
+        few = select(matched.c.n).scalar_subquery() <= FEW_MATCHES
+        page = _numbered_page(matches, _sort_keys(params, None, past_indexes=True), few)
         return (
             select(matched.c.n, page.c.id)
             .select_from(matched.outerjoin(page, true()))
