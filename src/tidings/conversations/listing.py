@@ -715,7 +715,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
             unled = list(conditions)
             conditions[-1] = query.leading[lead]
             probed_beside = query.leading_probed[lead]
-            if probed_beside is not None and _probes_beside_the_lead(conn, leading):
+            if probed_beside is not None and _probes_beside_the_lead(lead_expected, leading):
                 conditions[-1] = probed_beside
                 lead_probes = True
             if conn.dialect.name == "sqlite" and not any(name == "status" for name, _ in counted):
@@ -806,11 +806,10 @@ def _leading_list(conn: Connection, query: CompiledQuery, counted: list[tuple[st
 PROBED_BESIDE_THE_LEAD = 1_000
 
 
-def _probes_beside_the_lead(conn: Connection, lead: Lead) -> bool:
-    """Whether the conversations of the list read first that the filters allow are at most
-    `PROBED_BESIDE_THE_LEAD` (see `_expected_beside`); a list short by what it is (an
+def _probes_beside_the_lead(expected: int | None, lead: Lead) -> bool:
+    """Whether the conversations of the list read first that the filters allow, `expected`
+    (`_expected_beside`), are at most `PROBED_BESIDE_THE_LEAD`; a list short by what it is (an
     address's, not counted) always is."""
-    expected = _expected_beside(conn, lead)
     if expected is None:
         return lead.allowed is None
     return expected <= PROBED_BESIDE_THE_LEAD
@@ -1005,15 +1004,19 @@ SLOW_TOTAL_SECONDS = 0.1
 def _slow_total(key: tuple[Any, ...], count: Callable[[], int], allowed: Callable[[], int]) -> TextTotal:
     """The total `count` gives, or the one kept under `key` (see `SLOW_TOTAL_SECONDS`);
     `allowed`: how many conversations the filters besides the query allow."""
-    key = ("counted", *key)
-    kept = _large_totals.get(key)
+    kept = _kept_slow_total(key)
     if kept is not None:
         return kept
     started = time.perf_counter()
     total = TextTotal(count())
     if time.perf_counter() - started >= SLOW_TOTAL_SECONDS and allowed() >= SMALL_TEXT_MATCH:
-        _large_totals.put(key, total)
+        _large_totals.put(("counted", *key), total)
     return total
+
+
+def _kept_slow_total(key: tuple[Any, ...]) -> TextTotal | None:
+    """The total `_slow_total` keeps under `key`, if it does."""
+    return _large_totals.get(("counted", *key))
 
 
 # Counting a large match exactly took 0.2-2 s on SQLite and 1.5-6 s on PostgreSQL at 1M
@@ -1549,7 +1552,7 @@ def _reads_few_led_matches(compiled: Compiled, params: ListParams, key: tuple[An
         compiled.lead_expected is not None
         and compiled.lead_expected <= FEW_MATCHES
         and params.sortField != "score"
-        and _large_totals.get(("counted", *key)) is None
+        and _kept_slow_total(key) is None
     )
 
 
