@@ -1252,10 +1252,7 @@ class _SqliteProbingCompiler(_Compiler):
         super().__init__(_SqliteProbingText(), clock)
 
     def _tag(self, term: Term, negated: bool) -> Condition:
-        return exists().where(
-            conversation_tags.c.conversation_id == conversations.c.id,
-            conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
-        )
+        return exists().where(*_this_conversation_tagged(term))
 
 
 class _PostgresProbingCompiler(_Compiler):
@@ -1268,13 +1265,18 @@ class _PostgresProbingCompiler(_Compiler):
         super().__init__(_PostgresProbingText(), clock)
 
     def _tag(self, term: Term, negated: bool) -> Condition:
-        # The tag's id (names are unique) looked up once, as an uncorrelated scalar: `tag_id IN
-        # (…)` or a join to `tags` was planned as a scan of every tag for each conversation.
-        tagged = select(true()).where(
-            conversation_tags.c.conversation_id == conversations.c.id,
-            conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
-        )
-        return _tested_per_conversation(tagged.limit(1))
+        return _tested_per_conversation(select(true()).where(*_this_conversation_tagged(term)).limit(1))
+
+
+def _this_conversation_tagged(term: Term) -> tuple[ColumnElement[bool], ...]:
+    """The (conversation, tag) key of the outer conversation and the term's tag, for a probe of
+    one conversation. The tag's id (names are unique) is looked up once, as an uncorrelated
+    scalar: on PostgreSQL `tag_id IN (…)` or a join to `tags` was planned as a scan of every
+    tag for each conversation."""
+    return (
+        conversation_tags.c.conversation_id == conversations.c.id,
+        conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
+    )
 
 
 def during(stored: ColumnElement[datetime], term: Term, now: datetime) -> Condition:
