@@ -744,7 +744,9 @@ class TestIdLists:
             for n in range(3)
         ]
         naming = [
-            _imported(api, mailbox, f"2021-02-0{n + 1}T10:00:00Z", subject=f"a note for ada {n}")
+            _imported(
+                api, mailbox, f"2021-02-0{n + 1}T10:00:00Z", subject=f"a note for ada {n}", tags=["gold"] * n
+            )
             for n in range(2)
         ]
         for n in range(16):
@@ -871,6 +873,51 @@ class TestIdLists:
         assert set(page) == matches
         assert any(TEXT_PROBE in s for s in seen) == (dialect == "sqlite"), seen
         assert not any(TEXT_PROBE in s for s in listed_seen), listed_seen
+
+    @pytest.mark.usefixtures("answers_computed")
+    @pytest.mark.parametrize(
+        ("query", "expected", "tags_listed"),
+        [
+            ("ada AND (tag:vip OR tag:gold)", ("hers", "gold"), True),
+            ("ada AND tag:vip", ("hers",), True),
+            ("ada AND NOT (tag:vip OR tag:gold)", ("plain",), False),
+        ],
+    )
+    @pytest.mark.parametrize("status", ["all", "active"])
+    def test_tags_beside_a_short_list_are_tested_per_conversation(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        named: dict,
+        monkeypatch: pytest.MonkeyPatch,
+        query: str,
+        expected: tuple[str, ...],
+        tags_listed: bool,
+        status: str,
+    ) -> None:
+        """Beside a list read first, the other conjuncts' tags are tested on each conversation's
+        (conversation, tag) keys when few conversations are expected to be tested, rather than
+        every conversation of each tag listed (`compile._probed_beside`). The pages are the
+        same."""
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        params = {"mailbox": named["mailbox"], "status": status, "query": query}
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 10**9)
+        page, total, seen = self._page(api, app, params)
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
+        listed, listed_total, listed_seen = self._page(api, app, params)
+        assert (page, total) == (listed, listed_total)
+        groups = {"hers": named["hers"], "gold": named["naming"][1:], "plain": named["naming"][:1]}
+        matches = {i for name in expected for i in groups[name]}
+        if status == "active":
+            matches -= {named["hers"][0], named["naming"][0]}
+        assert set(page) == matches and total == len(matches)
+        tag_list = "IN (SELECT conversation_tags.conversation_id"
+        tag_probe = "FROM conversation_tags WHERE conversation_tags.conversation_id = conversations.id"
+        counted, listed_counted = self._totals(seen), self._totals(listed_seen)
+        assert len(counted) == len(listed_counted) == 1, (seen, listed_seen)
+        assert (tag_list in listed_counted[0]) == tags_listed, listed_counted
+        assert tag_list not in counted[0] and tag_probe in counted[0], counted
 
     @staticmethod
     def _totals(seen: list[str]) -> list[str]:

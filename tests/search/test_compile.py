@@ -32,7 +32,7 @@ from tests.search.conftest import (
     SearchDb,
     at,
 )
-from tests.support.sql import TAG_PROBE, TEXT_PROBE, text_probe
+from tests.support.sql import TAG_PROBE, row_probes, text_probe
 from tidings.db.tables import conversations
 from tidings.search import FIELDS, QueryError, QueryValueError, compile_query, parse_query
 from tidings.search.compile import DIALECTS, MAX_ID_LISTS, prefix_bounds, tokens
@@ -647,6 +647,76 @@ class TestBooleanLogic:
                 assert TAG_PROBE in " ".join(str(probed.compile(db.conn)).split())
 
 
+class TestTagSets:
+    """Several `tag:` terms in one OR are tested as one set of tags (`_Compiler._either`) where
+    each conversation is tested: its keys probed once for all of them. The listing form keeps a
+    list per tag (see `_Compiler._tags`)."""
+
+    @pytest.fixture
+    def cast(self, db: SearchDb) -> dict[str, int]:
+        return {
+            "vip": db.add("coffee", tag_names=["vip"]),
+            "dogs": db.add("coffee", tag_names=["dogs"], status="closed"),
+            "both": db.add("coffee", tag_names=["vip", "dogs"], status="pending"),
+            "tea": db.add("tea"),
+            "carrots": db.add("coffee", tag_names=["carrots"]),
+        }
+
+    @pytest.mark.parametrize(
+        ("query", "expected", "probes", "lists"),
+        [
+            ("tag:vip OR tag:dogs", {"vip", "dogs", "both"}, 1, 2),
+            ("tag:(vip OR dogs)", {"vip", "dogs", "both"}, 1, 2),
+            ("tag:VIP OR tag:dogs OR tag:vip", {"vip", "dogs", "both"}, 1, 3),
+            ("tag:vip OR subject:tea OR tag:dogs", {"vip", "dogs", "both", "tea"}, 1, 2),
+            ("tag:vip OR tag:missing", {"vip", "both"}, 1, 2),
+            ("NOT (tag:vip OR tag:dogs)", {"tea", "carrots"}, 1, 1),
+            ("(tag:vip OR tag:dogs) AND NOT (tag:carrots OR tag:vip)", {"dogs"}, 2, 3),
+            ("subject:coffee AND (tag:dogs OR tag:carrots) AND status:closed", {"dogs"}, 1, 2),
+        ],
+    )
+    def test_an_or_of_tags_is_one_set(
+        self,
+        db: SearchDb,
+        cast: dict[str, int],
+        query: str,
+        expected: set[str],
+        probes: int,
+        lists: int,
+    ) -> None:
+        wanted = {cast[name] for name in expected}
+        assert db.ids(query) == wanted
+        compiled = db.compiled(query)
+        assert compiled.probing is not None
+        probed = select(conversations.c.id).where(compiled.probing)
+        assert set(db.conn.execute(probed).scalars()) == wanted
+        # How many times each form reads conversation_tags: the probing form once per set (the
+        # tags' ids read once, each conversation's keys once); the listing form once per set
+        # under NOT, else once per tag.
+        probed_sql = str(probed.compile(db.conn))
+        assert probed_sql.count("FROM conversation_tags") == probes, probed_sql
+        listed_sql = str(select(conversations.c.id).where(compiled.condition).compile(db.conn))
+        assert listed_sql.count("FROM conversation_tags") == lists, listed_sql
+
+    @pytest.mark.parametrize(
+        ("query", "fragment", "position"),
+        [
+            ("tag:vip OR tag:dogs*", "tag does not support wildcards", 15),
+            ("status:open OR tag:a OR tag:b*", "status expects one of", 7),
+            ("tag:a* OR status:open OR tag:b", "tag does not support wildcards", 4),
+            ("tag:a OR number:[1 TO ten] OR tag:b*", "number expects whole numbers", 16),
+        ],
+    )
+    def test_errors_keep_their_order(self, dialect: str, query: str, fragment: str, position: int) -> None:
+        """The first bad term in the query's order is the one reported, wherever the set goes."""
+        node = parse_query(query)
+        assert node is not None
+        with pytest.raises(QueryValueError) as error:
+            compile_query(node, dialect=dialect, now=NOW)
+        assert fragment in error.value.message
+        assert error.value.position == position
+
+
 class TestTextUnderNotAndOr:
     """Text terms where a database cannot join on them: under NOT, and OR-ed with other fields."""
 
@@ -756,25 +826,28 @@ class TestIdLists:
         compiled = db.compiled(query)
         assert len(compiled.lists) == len(compiled.leading) == len(compiled.leading_probed) == lists
         wanted = {cast[name] for name in expected}
-        # SQLite also reads a list first with the other conjuncts' texts tested per conversation,
-        # where they have text and no prefix.
+        # A list is also read first with the other conjuncts' texts (SQLite) and tags tested per
+        # conversation.
         probed = [condition for condition in compiled.leading_probed if condition is not None]
         for condition in (compiled.condition, *compiled.leading, *probed):
             assert set(db.conn.execute(select(conversations.c.id).where(condition)).scalars()) == wanted
-        # With each list read first: whether another conjunct has text, none of it a prefix.
-        probed_on_sqlite = {
-            "john": 0,
-            "john refund": 2,
-            "refund AND john AND status:active": 2,
-            "john AND NOT refund": 1,
-            "email:john@appleseed.com": 0,
-            f"customerIds:{CUSTOMER_VERA} AND refund": 1,
-            "joh* AND refund": 1,
-            "refund AND (john OR tag:vip)": 1,
-            "tag:vip AND refund": 1,
+        # With each list read first (SQLite, PostgreSQL): whether another conjunct has a tag or
+        # (SQLite) text, none of it a prefix.
+        probed_lists = {
+            "john": (0, 0),
+            "john refund": (2, 0),
+            "refund AND john AND status:active": (2, 0),
+            "john AND NOT refund": (1, 0),
+            "email:john@appleseed.com": (0, 0),
+            f"customerIds:{CUSTOMER_VERA} AND refund": (1, 0),
+            "joh* AND refund": (1, 0),
+            "refund AND (john OR tag:vip)": (1, 1),
+            "tag:vip AND refund": (2, 1),
         }
-        assert len(probed) == (probed_on_sqlite[query] if db.dialect == "sqlite" else 0)
-        assert all(TEXT_PROBE in str(select(conversations.c.id).where(p).compile(db.conn)) for p in probed)
+        assert len(probed) == probed_lists[query][0 if db.dialect == "sqlite" else 1]
+        for condition in probed:
+            sql = " ".join(str(select(conversations.c.id).where(condition).compile(db.conn)).split())
+            assert any(probe in sql for probe in row_probes(db.dialect)), sql
 
     def test_a_list_read_first_ranks_as_probed(self, db: SearchDb, cast: dict[str, int]) -> None:
         compiled = db.compiled("john refund")

@@ -797,12 +797,13 @@ def _leading_list(conn: Connection, query: CompiledQuery, counted: list[tuple[st
     return Lead(None, allowed)
 
 
-# SQLite: beside a list read first, the other conjuncts' texts are tested on each conversation's
-# own document (`CompiledQuery.leading_probed`) when about this many conversations or fewer are
-# expected to be tested: ~75 µs each for a common word (`john refund` with every status: 3,359
-# tested in 269 ms against `refund` listed in 247), where listing a common word's matches costs
-# ~100 ms whatever the list beside it (active only: 13 ms against 102). The expectation counts
-# the list with repeats (`john`: 6,806 ids for 3,359 conversations).
+# Beside a list read first, the other conjuncts' texts (SQLite) and tags are tested on each
+# conversation (`CompiledQuery.leading_probed`) when about this many conversations or fewer are
+# expected to be tested. Set for SQLite's texts, the dearest test: ~75 µs each for a common word
+# (`john refund` with every status: 3,359 tested in 269 ms against `refund` listed in 247), where
+# listing a common word's matches costs ~100 ms whatever the list beside it (active only: 13 ms
+# against 102); a tag's keys cost ~1 µs. The expectation counts the list with repeats (`john`:
+# 6,806 ids for 3,359 conversations).
 PROBED_BESIDE_THE_LEAD = 1_000
 
 

@@ -44,6 +44,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    any_,
     bindparam,
     column,
     exists,
@@ -231,19 +232,31 @@ def _led_by(parts: list[ColumnElement[bool] | IdList], lead: IdList | None) -> C
 
 
 def _probed_beside(
-    children: Sequence[Node], parts: list[Condition | IdList], lead: IdList, clock: _Clock
+    children: Sequence[Node], parts: list[Condition | IdList], lead: IdList, clock: _Clock, dialect: str
 ) -> Condition | None:
-    """SQLite: the query with `lead` read first and each other conjunct's text tested on the
-    conversation's own document (FTS5, `_SqliteProbingText`) rather than listed whole: beside a
-    short list, few conversations are tested (`john refund` at 1M conversations: 205 active
-    conversations name John, where `refund`'s 448k matches took 90 ms to list). None where no
-    other conjunct has text, or one has a prefix (FTS5 would merge its every word for each
-    conversation)."""
+    """The query with `lead` read first and each other conjunct's texts and tags tested on the
+    conversation (the probing compilers: its own document, its (conversation, tag) keys)
+    rather than listed whole: beside a short list, few conversations are tested. At 1M on
+    SQLite, `john refund`: 205 active conversations name John, where `refund`'s 448k matches
+    took 90 ms to list; `john AND (tag:vip OR tag:billing)` listed both tags' 212k
+    conversations (66 ms against 10). PostgreSQL plans a text's list itself (a bare term beside
+    is `IdList.probed` already) but hashes every conversation of each tag whatever it is
+    ANDed with (the same query: 88–97 ms against 28–31), so there it is for a tag beside the
+    lead.
+    None where no other conjunct has what this is for, or (SQLite) a text has a prefix (FTS5
+    would merge its every word for each conversation)."""
     others = [child for child, part in zip(children, parts, strict=True) if part is not lead]
     texts = [term for child in others for term in _text_terms(child)]
-    if not texts or any(term.prefix for term in texts):
-        return None
-    probing = _Compiler(_SqliteProbingText(), clock)
+    tagged = [term for child in others for term in _tag_terms(child)]
+    probing: _Compiler
+    if dialect == "sqlite":
+        if not (texts or tagged) or any(term.prefix for term in texts):
+            return None
+        probing = _SqliteProbingCompiler(clock)
+    else:
+        if not tagged:
+            return None
+        probing = _PostgresProbingCompiler(clock)
     return _balanced(
         and_,
         [
@@ -278,8 +291,8 @@ class CompiledQuery:
     # `condition` reads none of them first, `leading[i]` reads `lists[i]` first.
     lists: tuple[IdList, ...] = ()
     leading: tuple[Condition, ...] = ()
-    # SQLite: `leading[i]` with each other conjunct's text tested on the conversation's own
-    # document instead of listed whole (None where none has text, or one is a prefix); for a
+    # `leading[i]` with each other conjunct's texts (SQLite) and tags tested on the conversation
+    # instead of listed whole (None where it has nothing to gain, see `_probed_beside`); for a
     # short list read first (`listing._probes_beside_the_lead`).
     leading_probed: tuple[Condition | None, ...] = ()
     # The query is `NOT term` and the term is a list of ids (or it is `attachments:false`): the
@@ -369,9 +382,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
             lists.append(found)
         parts.append(found if found is not None else compiler.compile(child, negated=False))
     leading = tuple(_led_by(parts, id_list) for id_list in lists)
-    leading_probed = tuple(
-        _probed_beside(children, parts, id_list, clock) if dialect == "sqlite" else None for id_list in lists
-    )
+    leading_probed = tuple(_probed_beside(children, parts, id_list, clock, dialect) for id_list in lists)
     score = text.score()
     # A compiler of its own: the term is negated here, so its text must not be ranked by.
     complement = _Compiler(_text_search(dialect), clock).complement(node)
@@ -1004,12 +1015,32 @@ class _Compiler:
         if isinstance(node, And):
             return _balanced(and_, [self.compile(child, negated=negated) for child in node.children])
         if isinstance(node, Or):
-            return _balanced(or_, [self.compile(child, negated=negated) for child in node.children])
+            return _balanced(or_, self._either(node.children, negated))
         if isinstance(node, Not):
             return not_(self.compile(node.child, negated=not negated))
         if isinstance(node, Range):
             return self._range(node)
         return self._handler(node)(node, negated)
+
+    def _either(self, children: tuple[Node, ...], negated: bool) -> list[Condition]:
+        """An OR's conditions, its `tag:` terms tested as one set of tags where the OR has several
+        (in the place of the first, each checked in its own place): `tag:vip OR tag:billing`
+        listed or probed each tag's conversations apart (see `_tags`)."""
+        tagged = [child for child in children if isinstance(child, Term) and child.field == "tag"]
+        if len(tagged) < 2:
+            return [self.compile(child, negated=negated) for child in children]
+        conditions: list[Condition] = []
+        tags_at = 0
+        for child in children:
+            if isinstance(child, Term) and child.field == "tag":
+                self._handler(child)
+                if child is tagged[0]:
+                    tags_at = len(conditions)
+                    conditions.append(false())
+                continue
+            conditions.append(self.compile(child, negated=negated))
+        conditions[tags_at] = self._tags(tagged, negated)
+        return conditions
 
     def _handler(self, term: Term) -> Callable[[Term, bool], Condition]:
         handler = self.fields.get(term.field)
@@ -1129,6 +1160,22 @@ class _Compiler:
                 conversation_tags.c.tag_id.in_(_tag_ids(term)),
             )
         return conversations.c.id.in_(self._tagged(term))
+
+    def _tags(self, terms: list[Term], negated: bool) -> Condition:
+        """A conversation with any of `terms`' tags. Under NOT, each conversation's keys probed
+        for all the tags at once (`_tags_probed`); else a list per tag, read in id order from
+        the tag's index. At 1M, with `vip` (33k conversations) and `billing` (179k): SQLite
+        counted the OR among the active conversations in 48 ms through the lists, 41 probing
+        (126 through one list of both, unsorted), but where many conversations are tested
+        probing loses (`refund AND (tag:vip OR tag:billing)` by relevance tests 448k matches:
+        893 ms against 704), so it probes only where few are (`_SqliteProbingCompiler`).
+        PostgreSQL counted it in 63 ms through the lists and 47 through one, but beside a text
+        one list took 94 against 78: the planner estimates every tag's list alike (5,703 rows
+        here), joins one list that it takes to be short, and a hash planned for 11k rows spilled
+        212k to disk, where a list per tag stays a hashed filter."""
+        if negated:
+            return _tags_probed(terms)
+        return or_(*(self._tag(term, negated) for term in terms))
 
     def _tagged(self, term: Term) -> Select[Any]:
         return select(conversation_tags.c.conversation_id).where(
@@ -1254,6 +1301,9 @@ class _SqliteProbingCompiler(_Compiler):
     def _tag(self, term: Term, negated: bool) -> Condition:
         return exists().where(*_this_conversation_tagged(term))
 
+    def _tags(self, terms: list[Term], negated: bool) -> Condition:
+        return _tags_probed(terms)
+
 
 class _PostgresProbingCompiler(_Compiler):
     """PostgreSQL: the query for a page that walks few conversations, its texts and tags tested
@@ -1266,6 +1316,14 @@ class _PostgresProbingCompiler(_Compiler):
 
     def _tag(self, term: Term, negated: bool) -> Condition:
         return _tested_per_conversation(select(true()).where(*_this_conversation_tagged(term)).limit(1))
+
+    def _tags(self, terms: list[Term], negated: bool) -> Condition:
+        """The tags' ids read once into an array (an InitPlan), each conversation's keys probed
+        for them, as for one tag (`_this_conversation_tagged`)."""
+        tagged = conversation_tags.c.tag_id == any_(func.array(_tag_set_ids(terms).scalar_subquery()))
+        return _tested_per_conversation(
+            select(true()).where(conversation_tags.c.conversation_id == conversations.c.id, tagged).limit(1)
+        )
 
 
 def _this_conversation_tagged(term: Term) -> tuple[ColumnElement[bool], ...]:
@@ -1371,6 +1429,19 @@ def _with_attachments(node: Node, value: str) -> IdList | None:
 
 def _tag_ids(term: Term) -> Select[Any]:
     return select(tags.c.id).where(tags.c.name == term.value.lower())  # as `IdList.tag`
+
+
+def _tag_set_ids(terms: list[Term]) -> Select[Any]:
+    return select(tags.c.id).where(tags.c.name.in_(sorted({term.value.lower() for term in terms})))
+
+
+def _tags_probed(terms: list[Term]) -> Condition:
+    """Whether the outer conversation has any of `terms`' tags, its (conversation, tag) keys
+    probed for all their ids (read once: the IN is uncorrelated) rather than once per tag."""
+    return exists().where(
+        conversation_tags.c.conversation_id == conversations.c.id,
+        conversation_tags.c.tag_id.in_(_tag_set_ids(terms)),
+    )
 
 
 _OWNED = conversations.alias("owned")
