@@ -34,7 +34,14 @@ from tidings.db.tables import (
     users,
 )
 from tidings.kit.db import create_db_engine
-from tidings.search import CompiledQuery, compile_query, names_a_customer, parse_query
+from tidings.search import (
+    CompiledQuery,
+    compile_query,
+    names_a_customer,
+    parse_query,
+    tag_ids_by_name,
+    tag_names,
+)
 from tidings.search import index as search_index
 
 NOW = datetime(2024, 5, 10, 12, 0, 0, tzinfo=UTC)
@@ -238,10 +245,13 @@ class SearchDb:
         search_index.refresh(self.conn, [new_id])
         return new_id
 
-    def compiled(self, query: str, now: datetime = NOW) -> CompiledQuery:
+    def compiled(self, query: str, now: datetime = NOW, *, look_tags_up: bool = True) -> CompiledQuery:
+        """`query` compiled as a list request compiles it: with the ids of the tags it names
+        looked up first (`look_tags_up=False`: left to the statements)."""
         node = parse_query(query)
         assert node is not None, f"{query!r} parsed to no filter"
-        return compile_query(node, dialect=self.dialect, now=now)
+        ids = tag_ids_by_name(self.conn, tag_names(node)) if look_tags_up else None
+        return compile_query(node, dialect=self.dialect, now=now, tag_ids=ids)
 
     def names_a_customer(self, value: str, *, prefix: bool) -> bool:
         return names_a_customer(self.conn, value, prefix)

@@ -50,10 +50,8 @@ PG_TEXT_PROBE = (
 
 
 # How either database tests one conversation's tags for a tag there (`_SqliteProbingCompiler`,
-# `_PostgresProbingCompiler`).
-TAG_PROBE = (
-    "WHERE conversation_tags.conversation_id = conversations.id AND conversation_tags.tag_id = (SELECT"
-)
+# `_PostgresProbingCompiler`): its (conversation, tag) key.
+TAG_PROBE = "WHERE conversation_tags.conversation_id = conversations.id AND conversation_tags.tag_id"
 
 
 def text_probe(dialect: str) -> str:

@@ -80,6 +80,8 @@ from tidings.search import (
     compile_query,
     names_a_customer,
     parse_query,
+    tag_ids_by_name,
+    tag_names,
 )
 from tidings.search.parse import Term
 
@@ -345,7 +347,7 @@ def _common_filters(
     tags_drive: bool = False,
 ) -> tuple[list[ColumnElement[bool]], list[tuple[str, Any]]]:
     """State, visibility, mailboxes, status, assignee, folder and tags: the conditions, and what
-    kept counts need. `tag_ids`: the tags' ids, looked up for this request (see `_tag_ids`);
+    kept counts need. `tag_ids`: the tags' ids, looked up for this request (see `search.tag_ids_by_name`);
     without them the condition finds the tags by name, as a statement kept across requests must.
     `tags_drive`: the tagged conversations are listed first (see `_tags_drive`)."""
     c = conversations.c
@@ -556,17 +558,6 @@ def _rows_left(total: Select[Any], offset: BindParameter[int]) -> ColumnElement[
     return select(case((left >= PAGE_SIZE, PAGE_SIZE), (left > 0, left), else_=0)).scalar_subquery()
 
 
-def _tag_ids(conn: Connection, names: list[str]) -> list[int]:
-    """The ids of the tags named, for a statement planned for this request only.
-
-    PostgreSQL then plans with each tag's own frequency: behind `tag_id IN (SELECT … WHERE name
-    IN …)` it assumed an average tag, and for two common tags (`tag=billing,refund&status=all`,
-    255,039 matches at 1M) probed the conversations once per tagged row: 2.1 s alone over HTTP,
-    against 0.5 s through the hash join it chooses with the ids written in.
-    """
-    return list(conn.execute(select(tags.c.id).where(tags.c.name.in_(names))).scalars())
-
-
 # SQLite's COUNT lists a filter's matches first when they are fewer than this share of the
 # conversations the other filters allow (see `_tags_drive`, `_lists_first`).
 LISTED_FIRST_SHARE = 0.5
@@ -649,7 +640,7 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         )
     c = conversations.c
     errors: list[FieldError] = []
-    tag_ids = _tag_ids(conn, params.tag_names) if params.tag_names else None
+    tag_ids = list(tag_ids_by_name(conn, params.tag_names).values()) if params.tag_names else None
     conditions, counted = _request_filters(params, _visibility(caller), state, tag_ids)
     # What the COUNT reads (`Compiled.counted_by`): on SQLite, a filter whose matches are listed
     # more cheaply than the other filters' conversations are probed is listed first.
@@ -686,7 +677,9 @@ def build(conn: Connection, caller: Caller, params: ListParams, now: datetime) -
         try:
             node = parse_query(params.query)
             if node is not None:
-                query = compile_query(node, dialect=conn.dialect.name, now=now)
+                named = tag_names(node)
+                known = tag_ids_by_name(conn, named) if named else {}
+                query = compile_query(node, dialect=conn.dialect.name, now=now, tag_ids=known)
                 conditions.append(query.condition)
                 score = query.score
                 driver = query.driver

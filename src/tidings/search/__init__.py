@@ -1,9 +1,10 @@
 """The `query=` language of `GET /v2/conversations`: text → AST → SQL condition and score.
 
 Knows SQL, knows no HTTP: callers turn `QueryError` (`.message`, `.position`) into a 400 on
-`query`. Typical use: `node = parse_query(text)`; if it is not None,
-`compiled = compile_query(node, dialect=db.dialect, now=timefmt.now())` and filter with
-`compiled.condition`, ordering by `compiled.score` for `sortField=score` when `compiled.has_text`.
+`query`. Typical use: `node = parse_query(text)`; if it is not None, `compiled =
+compile_query(node, dialect=db.dialect, now=timefmt.now(), tag_ids=tag_ids_by_name(conn,
+tag_names(node)))` and filter with `compiled.condition`, ordering by `compiled.score` for
+`sortField=score` when `compiled.has_text`.
 """
 
 from tidings.search.compile import (
@@ -15,6 +16,8 @@ from tidings.search.compile import (
     bare_term_customers,
     compile_query,
     names_a_customer,
+    tag_ids_by_name,
+    tag_names,
 )
 from tidings.search.datemath import DateMathError, Period, resolve
 from tidings.search.parse import (
@@ -56,4 +59,6 @@ __all__ = [
     "names_a_customer",
     "parse_query",
     "resolve",
+    "tag_ids_by_name",
+    "tag_names",
 ]

@@ -29,7 +29,7 @@ import math
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -93,6 +93,8 @@ __all__ = [
     "during",
     "like_prefix",
     "names_a_customer",
+    "tag_ids_by_name",
+    "tag_names",
     "value_error",
 ]
 
@@ -232,7 +234,7 @@ def _led_by(parts: list[ColumnElement[bool] | IdList], lead: IdList | None) -> C
 
 
 def _probed_beside(
-    children: Sequence[Node], parts: list[Condition | IdList], lead: IdList, clock: _Clock, dialect: str
+    children: Sequence[Node], parts: list[Condition | IdList], lead: IdList, context: _Context, dialect: str
 ) -> Condition | None:
     """The query with `lead` read first and each other conjunct's texts and tags tested on the
     conversation (the probing compilers: its own document, its (conversation, tag) keys)
@@ -252,11 +254,11 @@ def _probed_beside(
     if dialect == "sqlite":
         if not (texts or tagged) or any(term.prefix for term in texts):
             return None
-        probing = _SqliteProbingCompiler(clock)
+        probing = _SqliteProbingCompiler(context)
     else:
         if not tagged:
             return None
-        probing = _PostgresProbingCompiler(clock)
+        probing = _PostgresProbingCompiler(context)
     return _balanced(
         and_,
         [
@@ -344,35 +346,56 @@ def _checked(among: ColumnElement[bool], listed: bool) -> dict[str, Any]:
 
 
 @dataclass
-class _Clock:
-    """What NOW means for one compilation, noting whether the query read it."""
+class _Context:
+    """What one compilation knows beyond the query: what NOW means (noting whether the query
+    read it) and, when the caller looked them up, the ids of the tags the query names."""
 
     value: datetime
+    tags: Mapping[str, int] | None = None
     read: bool = False
 
     def now(self) -> datetime:
         self.read = True
         return self.value
 
+    def tag_ids(self, terms: Sequence[Term]) -> Select[Any] | list[int]:
+        """The ids of the tags `terms` name (lowercased, as `IdList.tag`): those looked up for
+        the request, written into the statement, which PostgreSQL plans with each tag's own
+        frequency (behind a subquery of `tags` it assumed an average tag: `espresso tag:billing`
+        at 1M, where `billing` tags 179k conversations, probed each of them for the count, 463
+        ms against 23); else that subquery."""
+        names = _names_of(terms)
+        if self.tags is None:
+            return select(tags.c.id).where(tags.c.name.in_(names))
+        return [self.tags[name] for name in names if name in self.tags]
+
 
 # Compiling builds SQLAlchemy expressions, which took longer than running a rare word's page:
 # 0.5 ms for one word, 1.3-1.7 ms for a three-part boolean query. The result depends on the
-# query, the dialect and, for a query with dates, NOW (whole seconds), so it is kept and shared
-# (the expressions are immutable once built): a query without dates for good, one with dates
-# for the rest of its second.
-_compiled = TtlCache[tuple[Node, str, datetime | None], CompiledQuery](max_entries=2048, seconds=math.inf)
+# query, the dialect, the tags' ids looked up and, for a query with dates, NOW (whole seconds),
+# so it is kept and shared (the expressions are immutable once built): a query without dates for
+# good, one with dates for the rest of its second.
+_compiled = TtlCache[tuple[Node, str, tuple[tuple[str, int], ...] | None, datetime | None], CompiledQuery](
+    max_entries=2048, seconds=math.inf
+)
 
 
-def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
-    """Translate a parsed query for `dialect` ("sqlite" or "postgresql"); `now` is what NOW means."""
+def compile_query(
+    node: Node, *, dialect: str, now: datetime, tag_ids: Mapping[str, int] | None = None
+) -> CompiledQuery:
+    """Translate a parsed query for `dialect` ("sqlite" or "postgresql"); `now` is what NOW means.
+    `tag_ids`: the ids of the tags the query names (`tag_names`) by name, as looked up for this
+    request (see `_Context.tag_ids`; a name missing from it names no tag); without it the
+    statements look them up themselves."""
     if dialect not in DIALECTS:
         raise ValueError(f"unsupported dialect {dialect!r}; expected one of {DIALECTS}")
-    kept = _compiled.get((node, dialect, None)) or _compiled.get((node, dialect, now))
+    known = None if tag_ids is None else tuple(sorted(tag_ids.items()))
+    kept = _compiled.get((node, dialect, known, None)) or _compiled.get((node, dialect, known, now))
     if kept is not None:
         return kept
-    clock = _Clock(now)
+    context = _Context(now, tag_ids)
     text = _text_search(dialect)
-    compiler = _Compiler(text, clock)
+    compiler = _Compiler(text, context)
     parts: list[Condition | IdList] = []
     lists: list[IdList] = []
     children = node.children if isinstance(node, And) else [node]
@@ -382,19 +405,19 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
             lists.append(found)
         parts.append(found if found is not None else compiler.compile(child, negated=False))
     leading = tuple(_led_by(parts, id_list) for id_list in lists)
-    leading_probed = tuple(_probed_beside(children, parts, id_list, clock, dialect) for id_list in lists)
+    leading_probed = tuple(_probed_beside(children, parts, id_list, context, dialect) for id_list in lists)
     score = text.score()
     # A compiler of its own: the term is negated here, so its text must not be ranked by.
-    complement = _Compiler(_text_search(dialect), clock).complement(node)
+    complement = _Compiler(_text_search(dialect), context).complement(node)
     probing = None
     if dialect == "sqlite" and not lists and _probes_well(node):
-        probing = _SqliteProbingCompiler(clock).compile(node, negated=False)
+        probing = _SqliteProbingCompiler(context).compile(node, negated=False)
     elif dialect == "postgresql" and (_text_terms(node) or _tag_terms(node)):
-        probing = _PostgresProbingCompiler(clock).compile(node, negated=False)
-    driver = _driver(node, dialect, clock)
+        probing = _PostgresProbingCompiler(context).compile(node, negated=False)
+    driver = _driver(node, dialect, context)
     complement_text = None
     if isinstance(node, Not):
-        negated = _driver(node.child, dialect, clock)
+        negated = _driver(node.child, dialect, context)
         if negated is not None and not negated.prefixed and isinstance(negated.rest, True_):
             complement_text = negated
     compiled = CompiledQuery(
@@ -402,7 +425,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         score=score,
         has_text=score is not None,
         driver=driver,
-        reads_clock=clock.read,
+        reads_clock=context.read,
         ranking=text if score is not None else None,
         fields=frozenset(_fields_of(node)),
         lists=tuple(lists),
@@ -413,7 +436,7 @@ def compile_query(node: Node, *, dialect: str, now: datetime) -> CompiledQuery:
         complement_text=complement_text,
         created=_created_seconds(node, now),
     )
-    _compiled.put((node, dialect, now if clock.read else None), compiled)
+    _compiled.put((node, dialect, known, now if context.read else None), compiled)
     return compiled
 
 
@@ -436,10 +459,10 @@ def _text_search(dialect: str) -> _TextSearch[Any]:
     return _SqliteText() if dialect == "sqlite" else _PostgresText()
 
 
-def _driver(node: Node, dialect: str, clock: _Clock) -> TextDriver | None:
+def _driver(node: Node, dialect: str, context: _Context) -> TextDriver | None:
     """Split the top-level AND into its pure-text conjuncts (the driver) and the rest."""
     text = _text_search(dialect)
-    compiler = _Compiler(text, clock)
+    compiler = _Compiler(text, context)
     conjuncts = node.children if isinstance(node, And) else [node]
     queries: list[Any] = []
     bare: list[tuple[str, bool]] = []
@@ -471,6 +494,29 @@ def _text_terms(node: Node) -> list[Term]:
 def _tag_terms(node: Node) -> list[Term]:
     """The query's `tag:` terms."""
     return [leaf for leaf in _leaves(node) if isinstance(leaf, Term) and leaf.field == "tag"]
+
+
+def tag_names(node: Node) -> list[str]:
+    """The names of the tags the query's `tag:` terms name, as compared (lowercased), for the
+    caller to look their ids up (`compile_query`'s `tag_ids`)."""
+    return _names_of(_tag_terms(node))
+
+
+def _names_of(terms: Sequence[Term]) -> list[str]:
+    return sorted({term.value.lower() for term in terms})
+
+
+def tag_ids_by_name(conn: Connection, names: list[str]) -> dict[str, int]:
+    """The ids of the tags named (`tag=`, a query's `tag:` terms) by name, for a statement
+    planned for this request only.
+
+    PostgreSQL then plans with each tag's own frequency: behind `tag_id IN (SELECT … WHERE name
+    IN …)` it assumed an average tag, and for two common tags (`tag=billing,refund&status=all`,
+    255,039 matches at 1M) probed the conversations once per tagged row: 2.1 s alone over HTTP,
+    against 0.5 s through the hash join it chooses with the ids written in.
+    """
+    rows = conn.execute(select(tags.c.name, tags.c.id).where(tags.c.name.in_(names)))
+    return {name: tag_id for name, tag_id in rows}
 
 
 def _probes_well(node: Node) -> bool:
@@ -981,9 +1027,9 @@ def _tested_per_conversation(test: Select[Any]) -> Condition:
 class _Compiler:
     """Walks the AST, one handler per field; `negated` tracks whether a NOT encloses the node."""
 
-    def __init__(self, text: _TextSearch[Any], clock: _Clock) -> None:
+    def __init__(self, text: _TextSearch[Any], context: _Context) -> None:
         self.text = text
-        self.clock = clock
+        self.context = context
         # The fields whose term, as a conjunct, is a list of ids (None: bare terms; `id_list`).
         self.listing: dict[str | None, Callable[[Term], Select[Any]]] = {
             None: self._bare_listed,
@@ -1155,31 +1201,27 @@ class _Compiler:
         if negated:
             # Under NOT the set of tagged conversations cannot drive the query; probing each
             # candidate costs less than materialising every conversation with a common tag.
-            return exists().where(
-                conversation_tags.c.conversation_id == conversations.c.id,
-                conversation_tags.c.tag_id.in_(_tag_ids(term)),
-            )
+            return self._tags([term], negated)
         return conversations.c.id.in_(self._tagged(term))
 
     def _tags(self, terms: list[Term], negated: bool) -> Condition:
-        """A conversation with any of `terms`' tags. Under NOT, each conversation's keys probed
-        for all the tags at once (`_tags_probed`); else a list per tag, read in id order from
-        the tag's index. At 1M, with `vip` (33k conversations) and `billing` (179k): SQLite
-        counted the OR among the active conversations in 48 ms through the lists, 41 probing
-        (126 through one list of both, unsorted), but where many conversations are tested
-        probing loses (`refund AND (tag:vip OR tag:billing)` by relevance tests 448k matches:
-        893 ms against 704), so it probes only where few are (`_SqliteProbingCompiler`).
-        PostgreSQL counted it in 63 ms through the lists and 47 through one, but beside a text
-        one list took 94 against 78: the planner estimates every tag's list alike (5,703 rows
-        here), joins one list that it takes to be short, and a hash planned for 11k rows spilled
-        212k to disk, where a list per tag stays a hashed filter."""
-        if negated:
-            return _tags_probed(terms)
+        """A conversation with any of `terms`' tags: each conversation's keys probed for all the
+        tags at once, which PostgreSQL plans as it sees fit (with the tags' ids written in, at
+        1M, `vip` 33k conversations and `billing` 179k: counting the OR among the active
+        conversations 47 ms against 75 through a list per tag, beside `espresso` 25 against
+        68). SQLite, which takes the form as the plan, keeps a list per tag under no NOT,
+        read in id order from the tag's index: it counted the OR in 48 ms through the lists
+        and 41 probing (126 through one list of both, unsorted), but where many conversations
+        are tested probing loses (`refund AND (tag:vip OR tag:billing)` by relevance tests
+        448k matches: 893 ms against 704), so it probes only where few are
+        (`_SqliteProbingCompiler`)."""
+        if negated or not isinstance(self.text, _SqliteText):
+            return exists().where(*_tagged_key(self.context.tag_ids(terms)))
         return or_(*(self._tag(term, negated) for term in terms))
 
     def _tagged(self, term: Term) -> Select[Any]:
         return select(conversation_tags.c.conversation_id).where(
-            conversation_tags.c.tag_id.in_(_tag_ids(term))
+            conversation_tags.c.tag_id.in_(self.context.tag_ids([term]))
         )
 
     def _mailbox(self, term: Term, negated: bool) -> Condition:
@@ -1266,7 +1308,7 @@ class _Compiler:
         return self._during(conversations.c.created_at, term)
 
     def _during(self, stored: ColumnElement[datetime], term: Term) -> Condition:
-        return during(stored, term, self.clock.now())
+        return during(stored, term, self.context.now())
 
     def _range(self, node: Range) -> Condition:
         if node.field not in RANGE_FIELDS:
@@ -1277,7 +1319,7 @@ class _Compiler:
             )
         if node.field in ("createdAt", "modifiedAt"):
             stored = conversations.c.created_at if node.field == "createdAt" else conversations.c.modified_at
-            return date_range(stored, node, self.clock.now())
+            return date_range(stored, node, self.context.now())
         bounds: list[Condition] = []
         column_ = conversations.c.number if node.field == "number" else conversations.c.id
         if node.low is not None:
@@ -1295,14 +1337,14 @@ class _SqliteProbingCompiler(_Compiler):
     key: `tag:vip OR tag:billing` listed the 212k conversations of either tag first, 27.6 ms
     for a page found among the first ~115 active conversations at 1M (0.07 ms probed)."""
 
-    def __init__(self, clock: _Clock) -> None:
-        super().__init__(_SqliteProbingText(), clock)
+    def __init__(self, context: _Context) -> None:
+        super().__init__(_SqliteProbingText(), context)
 
     def _tag(self, term: Term, negated: bool) -> Condition:
-        return exists().where(*_this_conversation_tagged(term))
+        return self._tags([term], negated)
 
     def _tags(self, terms: list[Term], negated: bool) -> Condition:
-        return _tags_probed(terms)
+        return exists().where(*_tagged_key(self.context.tag_ids(terms)))
 
 
 class _PostgresProbingCompiler(_Compiler):
@@ -1311,30 +1353,26 @@ class _PostgresProbingCompiler(_Compiler):
     `_PostgresProbingText`): `tag:vip OR tag:billing` hashed every conversation of either tag,
     51 ms for a page found among the first ~110 active conversations at 1M."""
 
-    def __init__(self, clock: _Clock) -> None:
-        super().__init__(_PostgresProbingText(), clock)
+    def __init__(self, context: _Context) -> None:
+        super().__init__(_PostgresProbingText(), context)
 
     def _tag(self, term: Term, negated: bool) -> Condition:
-        return _tested_per_conversation(select(true()).where(*_this_conversation_tagged(term)).limit(1))
+        return self._tags([term], negated)
 
     def _tags(self, terms: list[Term], negated: bool) -> Condition:
-        """The tags' ids read once into an array (an InitPlan), each conversation's keys probed
-        for them, as for one tag (`_this_conversation_tagged`)."""
-        tagged = conversation_tags.c.tag_id == any_(func.array(_tag_set_ids(terms).scalar_subquery()))
-        return _tested_per_conversation(
-            select(true()).where(conversation_tags.c.conversation_id == conversations.c.id, tagged).limit(1)
-        )
+        tagged = _tagged_key(self.context.tag_ids(terms), as_array=True)
+        return _tested_per_conversation(select(true()).where(*tagged).limit(1))
 
 
-def _this_conversation_tagged(term: Term) -> tuple[ColumnElement[bool], ...]:
-    """The (conversation, tag) key of the outer conversation and the term's tag, for a probe of
-    one conversation. The tag's id (names are unique) is looked up once, as an uncorrelated
-    scalar: on PostgreSQL `tag_id IN (…)` or a join to `tags` was planned as a scan of every
-    tag for each conversation."""
-    return (
-        conversation_tags.c.conversation_id == conversations.c.id,
-        conversation_tags.c.tag_id == _tag_ids(term).scalar_subquery(),
-    )
+def _tagged_key(ids: Select[Any] | list[int], *, as_array: bool = False) -> tuple[ColumnElement[bool], ...]:
+    """The outer conversation's (conversation, tag) key with any of the tags `ids`, for a probe
+    of one conversation (`_Context.tag_ids`). A subquery of the ids is read once, uncorrelated:
+    on PostgreSQL (`as_array`) into an array, as `tag_id IN (SELECT …)` or a join to `tags` was
+    planned as a scan of every tag for each conversation."""
+    tagged: ColumnElement[bool] = conversation_tags.c.tag_id.in_(ids)
+    if not isinstance(ids, list) and as_array:
+        tagged = conversation_tags.c.tag_id == any_(func.array(ids.scalar_subquery()))
+    return (conversation_tags.c.conversation_id == conversations.c.id, tagged)
 
 
 def during(stored: ColumnElement[datetime], term: Term, now: datetime) -> Condition:
@@ -1425,23 +1463,6 @@ def _with_attachments(node: Node, value: str) -> IdList | None:
         return None
     attached = conversations.c.has_attachments.is_(true())
     return IdList(select(conversations.c.id).where(attached), True, attached, attached, short=True)
-
-
-def _tag_ids(term: Term) -> Select[Any]:
-    return select(tags.c.id).where(tags.c.name == term.value.lower())  # as `IdList.tag`
-
-
-def _tag_set_ids(terms: list[Term]) -> Select[Any]:
-    return select(tags.c.id).where(tags.c.name.in_(sorted({term.value.lower() for term in terms})))
-
-
-def _tags_probed(terms: list[Term]) -> Condition:
-    """Whether the outer conversation has any of `terms`' tags, its (conversation, tag) keys
-    probed for all their ids (read once: the IN is uncorrelated) rather than once per tag."""
-    return exists().where(
-        conversation_tags.c.conversation_id == conversations.c.id,
-        conversation_tags.c.tag_id.in_(_tag_set_ids(terms)),
-    )
 
 
 _OWNED = conversations.alias("owned")
