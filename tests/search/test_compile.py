@@ -24,6 +24,7 @@ from tests.search.conftest import (
     MAILBOX_SUPPORT,
     NOW,
     SEEDED_AT,
+    TAG_IDS,
     USER_KIRK,
     USER_SPOCK_EMAIL,
     USER_SPOCK_FIRST,
@@ -704,6 +705,27 @@ class TestTagSets:
                 sql = str(statement.compile(db.conn))
                 assert sql.count("FROM conversation_tags") == reads, sql
                 assert ("FROM tags" in sql) != looked_up, sql
+
+    @pytest.mark.parametrize(
+        ("query", "named"),
+        [
+            ("tag:vip OR tag:dogs", ("vip", "dogs")),
+            ("tag:(VIP OR missing OR carrots)", ("vip", "carrots")),
+            ("tag:vip OR subject:tea", None),
+            ("tag:vip", None),
+            ("(tag:vip OR tag:dogs) AND status:active", None),
+            ("NOT (tag:vip OR tag:dogs)", None),
+        ],
+    )
+    def test_a_query_of_tags_only_is_a_union(
+        self, db: SearchDb, query: str, named: tuple[str, ...] | None
+    ) -> None:
+        """`CompiledQuery.tag_union`: the looked-up ids of a query that is an OR of tags only,
+        which the kept counts count (`listing._tag_union_count`)."""
+        expected = None if named is None else sorted(TAG_IDS[name] for name in named)
+        union = db.compiled(query).tag_union
+        assert (None if union is None else sorted(union)) == expected
+        assert db.compiled(query, look_tags_up=False).tag_union is None
 
     @pytest.mark.parametrize(
         ("query", "fragment", "position"),

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Subquery,
+    Table,
     and_,
     bindparam,
     case,
@@ -875,6 +876,16 @@ def _kept_total(counted: list[tuple[str, Any]], tag_names: list[str]) -> Select[
     counts = conversation_tag_counts if tag_names else conversation_counts
     for column_name, _ in counted:
         counts = _KEPT_BY.get(column_name, counts)
+    where = _kept_filters(counts, counted)
+    if tag_names:
+        where.append(
+            conversation_tag_counts.c.tag_id.in_(select(tags.c.id).where(tags.c.name == tag_names[0]))
+        )
+    return select(func.coalesce(func.sum(counts.c.n), 0)).where(*where)
+
+
+def _kept_filters(counts: Table, counted: list[tuple[str, Any]]) -> list[ColumnElement[bool]]:
+    """The kept counts' rows of the state, mailboxes and statuses asked for (`counted`)."""
     where: list[ColumnElement[bool]] = []
     for column_name, wanted in counted:
         column_ = counts.c[column_name]
@@ -882,11 +893,67 @@ def _kept_total(counted: list[tuple[str, Any]], tag_names: list[str]) -> Select[
             where.append(column_ == wanted)
         else:
             where.append(column_.in_(wanted) if wanted else false())
-    if tag_names:
-        where.append(
-            conversation_tag_counts.c.tag_id.in_(select(tags.c.id).where(tags.c.name == tag_names[0]))
+    return where
+
+
+def _tag_union_count(conn: Connection, compiled: Compiled, params: ListParams) -> Callable[[], int] | None:
+    """How to count `query=tag:a OR tag:b …` (`CompiledQuery.tag_union`) from the tags' kept
+    counts: the largest tag's conversations the filters allow, plus, for each other tag in
+    turn, its allowed conversations that no tag before it has, walked from the tag's index.
+    None where the kept counts do not cover the filters, or where walking those tags' lists
+    (every status) would read more rows than the filters allow (then the query is counted as
+    any: each allowed conversation's keys probed).
+
+    Counted as any, every allowed conversation was tested for the tags: at 1M, `tag:vip OR
+    tag:billing` (33k and 179k conversations) among the 58k active ones took SQLite 38–48 ms
+    and PostgreSQL 47–53; walking `vip`'s 33k rows for those without `billing` 28–39 and 12."""
+    query = compiled.query
+    if query is None or query.tag_union is None or compiled.requested is None:
+        return None
+    alone = not params.tag_names and params.assigned_to is None and params.folder is None
+    if not (alone and _kept_counts_cover(params)):
+        return None
+    counts = conversation_tag_counts
+    allowed_here = func.sum(
+        case((and_(true(), *_kept_filters(counts, compiled.counted)), counts.c.n), else_=0)
+    )
+    sizes = {
+        tag_id: (int(allowed_n), int(every_n))
+        for tag_id, allowed_n, every_n in conn.execute(
+            select(counts.c.tag_id, allowed_here, func.sum(counts.c.n))
+            .where(counts.c.tag_id.in_(query.tag_union))
+            .group_by(counts.c.tag_id)
         )
-    return select(func.coalesce(func.sum(counts.c.n), 0)).where(*where)
+    }
+    order = sorted(sizes, key=lambda tag_id: (-sizes[tag_id][0], tag_id))
+    if sum(sizes[tag_id][1] for tag_id in order[1:]) > _allowed(conn, compiled.counted):
+        return None
+    requested = compiled.requested
+    earlier = conversation_tags.alias("earlier")
+    walked = ReadFirst(
+        conversation_tags, conversations, conversations.c.id == conversation_tags.c.conversation_id
+    )
+
+    def count() -> int:
+        total = sizes[order[0]][0] if order else 0
+        for at, tag_id in enumerate(order[1:], start=1):
+            tagged_before = (
+                select(literal(1))
+                .where(
+                    earlier.c.conversation_id == conversation_tags.c.conversation_id,
+                    earlier.c.tag_id.in_(order[:at]),
+                )
+                .exists()
+            )
+            statement = (
+                select(func.count())
+                .select_from(walked)
+                .where(conversation_tags.c.tag_id == tag_id, requested, ~tagged_before)
+            )
+            total += int(conn.execute(statement).scalar_one())
+        return total
+
+    return count
 
 
 def _names_a_customer(conn: Connection, driver: TextDriver) -> bool:
@@ -1486,7 +1553,12 @@ def _page_document(
             if counted is None:
                 counted = _slow_total(
                     key,
-                    lambda: int(_kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0]),
+                    _tag_union_count(conn, compiled, params)
+                    or (
+                        lambda: int(
+                            _kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0]
+                        )
+                    ),
                     lambda: _allowed(conn, compiled.counted),
                 )
             total = counted.value

@@ -316,6 +316,10 @@ class CompiledQuery:
     # were created in (None: unbounded), whose whole days the kept counts per day sum
     # (`conversations.created_days`).
     created: tuple[int | None, int | None] | None = None
+    # The query is an OR of `tag:` terms (`tag:a OR tag:b`, `tag:(a OR b)`) and the tags' ids
+    # were looked up: the ids of those that exist, whose conversations the kept counts count
+    # (`listing._tag_union_total`).
+    tag_union: tuple[int, ...] | None = None
 
     def score_of(self, ids: Select[Any]) -> ColumnElement[float] | None:
         """`score` for the conversations whose ids `ids` selects: a page that knows its matches."""
@@ -435,9 +439,21 @@ def compile_query(
         probing=probing,
         complement_text=complement_text,
         created=_created_seconds(node, now),
+        tag_union=_tag_union(node, context),
     )
     _compiled.put((node, dialect, known, now if context.read else None), compiled)
     return compiled
+
+
+def _tag_union(node: Node, context: _Context) -> tuple[int, ...] | None:
+    """The looked-up ids of the tags of a query that is an OR of `tag:` terms only (see
+    `CompiledQuery.tag_union`); None for any other query, or where no ids were looked up."""
+    if not isinstance(node, Or) or context.tags is None:
+        return None
+    if not all(isinstance(child, Term) and child.field == "tag" for child in node.children):
+        return None
+    ids = context.tag_ids([child for child in node.children if isinstance(child, Term)])
+    return tuple(ids) if isinstance(ids, list) else None
 
 
 def _fields_of(node: Node) -> Iterator[str | None]:
