@@ -973,12 +973,10 @@ class TestIdLists:
         conversation's own document when few conversations are expected to be tested
         (`listing.PROBED_BESIDE_THE_LEAD`), rather than their matches listed whole. The pages
         are the same."""
-        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
         params = {"mailbox": named["mailbox"], "status": status, "query": query}
-        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 10**9)
-        page, total, seen = self._page(api, app, params)
-        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
-        listed, listed_total, listed_seen = self._page(api, app, params)
+        (page, total, seen), (listed, listed_total, listed_seen) = self._probed_and_listed(
+            api, app, monkeypatch, params
+        )
         assert (page, total) == (listed, listed_total)
         matches = self._matches(named, expected, status)
         assert set(page) == matches
@@ -1011,12 +1009,10 @@ class TestIdLists:
         (conversation, tag) keys when few conversations are expected to be tested, rather than
         every conversation of each tag listed (`compile._probed_beside`). The pages are the
         same."""
-        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
         params = {"mailbox": named["mailbox"], "status": status, "query": query}
-        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 10**9)
-        page, total, seen = self._page(api, app, params)
-        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
-        listed, listed_total, listed_seen = self._page(api, app, params)
+        (page, total, seen), (listed, listed_total, listed_seen) = self._probed_and_listed(
+            api, app, monkeypatch, params
+        )
         assert (page, total) == (listed, listed_total)
         groups = {"hers": named["hers"], "gold": named["naming"][1:], "plain": named["naming"][:1]}
         matches = {i for name in expected for i in groups[name]}
@@ -1030,6 +1026,18 @@ class TestIdLists:
         # Where else the tags are listed: SQLite's OR of tags, either database's `tag:` list.
         assert (tag_list in listed_counted[0]) == (dialect in listed_on), listed_counted
         assert tag_list not in counted[0] and tag_probe in counted[0], counted
+
+    def _probed_and_listed(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, params: dict
+    ) -> tuple[tuple[list[int], int, list[str]], tuple[list[int], int, list[str]]]:
+        """Page 1 read with the other conjuncts beside the list read first tested per
+        conversation whenever they can be (`listing.PROBED_BESIDE_THE_LEAD`), then never; the
+        total and page read apart each time (`FEW_MATCHES` off)."""
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 10**9)
+        probed = self._page(api, app, params)
+        monkeypatch.setattr(listing, "PROBED_BESIDE_THE_LEAD", 0)
+        return probed, self._page(api, app, params)
 
     @staticmethod
     def _totals(seen: list[str]) -> list[str]:
