@@ -729,7 +729,7 @@ class TestRangeWalk:
 
 class TestTagUnions:
     """`query=` an OR of `tag:` terms is counted from the tags' kept counts and the walk of all
-    but the largest tag's conversations (`listing._tag_union_count`) where that reads fewer rows
+    but the largest tag's conversations (`listing._tag_union_total`) where that reads fewer rows
     than the filters allow; the totals and pages are those counted as any query."""
 
     @pytest.fixture
@@ -796,7 +796,7 @@ class TestTagUnions:
             params["mailbox"] = tagged["first"]
         page, total, seen = self._read(api, app, params)
         with monkeypatch.context() as as_any:
-            as_any.setattr(listing, "_tag_union_count", lambda *_: None)
+            as_any.setattr(listing, "_tag_union_total", lambda *_: None)
             any_page, any_total, any_seen = self._read(api, app, params)
         assert (page, total) == (any_page, any_total)
         assert len(page) == total

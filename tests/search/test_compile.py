@@ -721,7 +721,7 @@ class TestTagSets:
         self, db: SearchDb, query: str, named: tuple[str, ...] | None
     ) -> None:
         """`CompiledQuery.tag_union`: the looked-up ids of a query that is an OR of tags only,
-        which the kept counts count (`listing._tag_union_count`)."""
+        which the kept counts count (`listing._tag_union_total`)."""
         expected = None if named is None else sorted(TAG_IDS[name] for name in named)
         union = db.compiled(query).tag_union
         assert (None if union is None else sorted(union)) == expected

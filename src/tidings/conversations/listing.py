@@ -896,8 +896,8 @@ def _kept_filters(counts: Table, counted: list[tuple[str, Any]]) -> list[ColumnE
     return where
 
 
-def _tag_union_count(conn: Connection, compiled: Compiled, params: ListParams) -> Callable[[], int] | None:
-    """How to count `query=tag:a OR tag:b …` (`CompiledQuery.tag_union`) from the tags' kept
+def _tag_union_total(conn: Connection, compiled: Compiled, params: ListParams) -> int | None:
+    """The total of `query=tag:a OR tag:b …` (`CompiledQuery.tag_union`) from the tags' kept
     counts: the largest tag's conversations the filters allow, plus, for each other tag in
     turn, its allowed conversations that no tag before it has, walked from the tag's index.
     None where the kept counts do not cover the filters, or where walking those tags' lists
@@ -934,26 +934,23 @@ def _tag_union_count(conn: Connection, compiled: Compiled, params: ListParams) -
         conversation_tags, conversations, conversations.c.id == conversation_tags.c.conversation_id
     )
 
-    def count() -> int:
-        total = sizes[order[0]][0] if order else 0
-        for at, tag_id in enumerate(order[1:], start=1):
-            tagged_before = (
-                select(literal(1))
-                .where(
-                    earlier.c.conversation_id == conversation_tags.c.conversation_id,
-                    earlier.c.tag_id.in_(order[:at]),
-                )
-                .exists()
+    total = sizes[order[0]][0] if order else 0
+    for at, tag_id in enumerate(order[1:], start=1):
+        tagged_before = (
+            select(literal(1))
+            .where(
+                earlier.c.conversation_id == conversation_tags.c.conversation_id,
+                earlier.c.tag_id.in_(order[:at]),
             )
-            statement = (
-                select(func.count())
-                .select_from(walked)
-                .where(conversation_tags.c.tag_id == tag_id, requested, ~tagged_before)
-            )
-            total += int(conn.execute(statement).scalar_one())
-        return total
-
-    return count
+            .exists()
+        )
+        statement = (
+            select(func.count())
+            .select_from(walked)
+            .where(conversation_tags.c.tag_id == tag_id, requested, ~tagged_before)
+        )
+        total += int(conn.execute(statement).scalar_one())
+    return total
 
 
 def _names_a_customer(conn: Connection, driver: TextDriver) -> bool:
@@ -1537,6 +1534,13 @@ def _page_document(
         def count() -> Select[Any]:
             return select(func.count()).select_from(conversations).where(counting)
 
+        def matches() -> int:
+            """The query's total: an OR of tags' from the kept counts where it can be, else counted."""
+            union = _tag_union_total(conn, compiled, params)
+            if union is not None:
+                return union
+            return int(_kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0])
+
         estimate = request.app.state.settings.estimate_large_totals
         key = _totals_key(conn, caller, params)
         counted = _complement_total(conn, compiled, params, shape, key, estimate)
@@ -1551,16 +1555,7 @@ def _page_document(
             total, rows = led
         else:
             if counted is None:
-                counted = _slow_total(
-                    key,
-                    _tag_union_count(conn, compiled, params)
-                    or (
-                        lambda: int(
-                            _kept_statement(compiled.query, shape, ("count",), count).rows(conn)[0][0]
-                        )
-                    ),
-                    lambda: _allowed(conn, compiled.counted),
-                )
+                counted = _slow_total(key, matches, lambda: _allowed(conn, compiled.counted))
             total = counted.value
             rows = (
                 []
