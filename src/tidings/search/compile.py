@@ -244,9 +244,8 @@ def _probed_beside(
     conversations (66 ms against 10). PostgreSQL plans a text's list itself (a bare term beside
     is `IdList.probed` already) but hashes every conversation of each tag whatever it is
     ANDed with (the same query: 88–97 ms against 28–31), so there it is for a tag beside the
-    lead.
-    None where no other conjunct has what this is for, or (SQLite) a text has a prefix (FTS5
-    would merge its every word for each conversation)."""
+    lead. None where no other conjunct has what this is for, or (SQLite) a text has a prefix
+    (FTS5 would merge its every word for each conversation)."""
     others = [child for child, part in zip(children, parts, strict=True) if part is not lead]
     texts = [term for child in others for term in _text_terms(child)]
     tagged = [term for child in others for term in _tag_terms(child)]
@@ -1232,8 +1231,12 @@ class _Compiler:
         448k matches: 893 ms against 704), so it probes only where few are
         (`_SqliteProbingCompiler`)."""
         if negated or not isinstance(self.text, _SqliteText):
-            return exists().where(*_tagged_key(self.context.tag_ids(terms)))
+            return self._tags_probed(terms)
         return or_(*(self._tag(term, negated) for term in terms))
+
+    def _tags_probed(self, terms: list[Term]) -> Condition:
+        """Whether the conversation has any of `terms`' tags, its keys probed for them all."""
+        return exists().where(*_tagged_key(self.context.tag_ids(terms)))
 
     def _tagged(self, term: Term) -> Select[Any]:
         return select(conversation_tags.c.conversation_id).where(
@@ -1360,7 +1363,7 @@ class _SqliteProbingCompiler(_Compiler):
         return self._tags([term], negated)
 
     def _tags(self, terms: list[Term], negated: bool) -> Condition:
-        return exists().where(*_tagged_key(self.context.tag_ids(terms)))
+        return self._tags_probed(terms)
 
 
 class _PostgresProbingCompiler(_Compiler):
