@@ -711,6 +711,8 @@ class TestTagSets:
         [
             ("tag:vip OR tag:dogs", ("vip", "dogs")),
             ("tag:(VIP OR missing OR carrots)", ("vip", "carrots")),
+            # More names than the lookup's prepared statements take (`_NAMES_PREPARED`).
+            ("tag:(vip OR dogs OR t1 OR t2 OR t3 OR t4 OR t5 OR t6 OR t7 OR t8)", ("vip", "dogs")),
             ("tag:vip OR subject:tea", None),
             ("tag:vip", None),
             ("(tag:vip OR tag:dogs) AND status:active", None),
