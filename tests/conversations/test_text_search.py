@@ -864,6 +864,32 @@ class TestRelevancePage:
         theirs = self._listed(limited, "quince", status="all")
         assert sorted(theirs) == sorted(found[n] for n in range(0, 12, 3))
 
+    @pytest.mark.parametrize("small_text_match", [None, 0])
+    def test_each_status_lists_the_conversations_it_holds_now(
+        self, api: Api, monkeypatch: pytest.MonkeyPatch, quinces: Quinces, small_text_match: int | None
+    ) -> None:
+        """Statuses changed after the conversations were written: PostgreSQL's text index finds a
+        list's statuses from the documents (`TextDriver.ids(listed=…)`), which must follow."""
+        if small_text_match is not None:
+            monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", small_text_match)
+        found = quinces.found
+        for n, status in [(1, "active"), (0, "pending"), (2, "spam")]:
+            changed = api.patch(
+                f"/v2/conversations/{found[n]}", {"op": "replace", "path": "/status", "value": status}
+            )
+            assert changed.status_code == 204, changed.text
+        by_status = {
+            "active": {n for n in range(12) if n not in (0, 2, 6, 7)},
+            "pending": {0},
+            "closed": {6, 7},
+        }
+        by_status["open"] = by_status["active"] | by_status["pending"]
+        by_status["spam"] = {2}
+        for status, expected in by_status.items():
+            listing._large_totals.clear()
+            ranked = self._listed(api, "quince", status=status)
+            assert sorted(ranked) == sorted(found[n] for n in expected), status
+
     @pytest.mark.parametrize(
         ("query", "many", "listed_up_to", "check"),
         [

@@ -45,9 +45,10 @@ def test_migration_0012_reverts_and_reapplies(db_url: str) -> None:
         _downgrade_to(engine, "0011")
         assert "conversation_tag_activity" not in inspect(engine).get_table_names()
         assert not {name for name in _triggers(engine) if name.startswith("conversation_tag_activity")}
-        # Going back to 0011 also reverts 0015, whose change-log trigger is on every table, and
-        # 0020, whose triggers keep the counts per day.
-        reverted_later = (change_log.TRIGGER, "conversation_day_counts")
+        # Going back to 0011 also reverts 0015, whose change-log trigger is on every table, 0020,
+        # whose triggers keep the counts per day, and 0023, whose trigger keeps the documents'
+        # state and status (PostgreSQL).
+        reverted_later = (change_log.TRIGGER, "conversation_day_counts", "conversation_search_listed")
         assert {
             name for name in with_it if not name.startswith(("conversation_tag_activity", *reverted_later))
         } == _triggers(engine)

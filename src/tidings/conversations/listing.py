@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
@@ -562,6 +562,14 @@ def _rows_left(total: Select[Any], offset: BindParameter[int]) -> ColumnElement[
 # SQLite's COUNT lists a filter's matches first when they are fewer than this share of the
 # conversations the other filters allow (see `_tags_drive`, `_lists_first`).
 LISTED_FIRST_SHARE = 0.5
+
+
+def _listed(counted: Sequence[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """The (state, status) pairs a list keeps, when it names its statuses (see `TextDriver.ids`);
+    none for every status, whose lexemes would narrow nothing."""
+    state = next(value for name, value in counted if name == "state")
+    statuses = next((value for name, value in counted if name == "status"), None)
+    return [(state, status) for status in statuses] if statuses else []
 
 
 def _allowed(conn: Connection, counted: list[tuple[str, Any]]) -> int:
@@ -1429,8 +1437,11 @@ def _text_page_statement(
             )
         # The driver's ids, not `compiled.condition`: that one keeps the customer-name branch
         # of bare terms (probed: on PostgreSQL an OR, which turns its plan into a pass over
-        # every document).
-        return _page_ids(and_(c_id_in(driver.ids()), filters), compiled.order)
+        # every document). By relevance every match the filters keep is ranked, so PostgreSQL's
+        # index finds those of the list's statuses itself (`_listed`); other sorts may stop
+        # after a page of a walk, which a narrower estimate could trade for reading every match.
+        listed = _listed(compiled.counted) if params.sortField == "score" else ()
+        return _page_ids(and_(c_id_in(driver.ids(listed=listed)), filters), compiled.order)
 
     return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder), build)
 

@@ -46,6 +46,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    cast,
     column,
     exists,
     false,
@@ -59,6 +60,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.expression import Grouping
 
@@ -133,10 +135,12 @@ class TextDriver:
     # does (FTS5 reads every word of the prefix), so it is not `probe`d.
     prefixed: bool = False
 
-    def ids(self, *, limit: int | None = None) -> Select[Any]:
+    def ids(self, *, limit: int | None = None, listed: Sequence[tuple[str, str]] = ()) -> Select[Any]:
         """Ids of the conversations the text matches; with `limit`, the newest ones where the index
-        keeps that order (SQLite), else any."""
-        return self.text.matching_ids(self.query, limit=limit)
+        keeps that order (SQLite), else any. `listed`, (state, status) pairs: the index may leave
+        out matches of any other (PostgreSQL: `index.listing_lexeme`); the caller's filters still
+        decide."""
+        return self.text.matching_ids(self.query, limit=limit, listed=listed)
 
     def ordered(self) -> Select[int, int] | None:
         """Columns `id` and `search_key` of the matches, to be ordered by the key ((createdAt, id)
@@ -615,8 +619,11 @@ class _TextSearch(ABC, Generic[Q]):
     def every(self, queries: list[Q]) -> Q: ...
 
     @abstractmethod
-    def matching_ids(self, query: Q, *, limit: int | None = None) -> Select[Any]:
-        """Ids of the conversations whose document matches (newest first where the index allows)."""
+    def matching_ids(
+        self, query: Q, *, limit: int | None = None, listed: Sequence[tuple[str, str]] = ()
+    ) -> Select[Any]:
+        """Ids of the conversations whose document matches (newest first where the index allows);
+        see `TextDriver.ids` for `listed`."""
 
     @abstractmethod
     def score(
@@ -729,7 +736,11 @@ class _SqliteText(_TextSearch[str]):
     def every(self, queries: list[str]) -> str:
         return "(" + " AND ".join(queries) + ")"
 
-    def matching_ids(self, query: str, *, limit: int | None = None) -> Select[Any]:
+    def matching_ids(
+        self, query: str, *, limit: int | None = None, listed: Sequence[tuple[str, str]] = ()
+    ) -> Select[Any]:
+        """FTS5 holds no status: intersecting a text with one cost more than the text's own
+        matches (`espresso` with the active conversations' entries at 1M: 25 ms against 2.5)."""
         found = select(_SEARCH_ID.label("id")).select_from(_SEARCH).where(_fts_match(query))
         if limit is not None:
             found = found.order_by(_SEARCH_ROWID.desc()).limit(limit)
@@ -865,6 +876,13 @@ def _tsquery(words: list[str], joiner: str, weight: str, prefix: bool) -> Column
     return func.to_tsquery(_SIMPLE, literal(joiner.join(quoted), String))
 
 
+def _listed_tsquery(listed: Sequence[tuple[str, str]]) -> ColumnElement[Any]:
+    """The lexemes of these (state, status) pairs ORed, as written (not run through a parser,
+    which would split them at `:`)."""
+    lexemes = " | ".join("'" + index.listing_lexeme(state, status) + "'" for state, status in listed)
+    return cast(literal(lexemes, String), TSQUERY)
+
+
 def _weighted(query: ColumnElement[Any], weight: str) -> ColumnElement[Any]:
     """A parser-made tsquery with every lexeme restricted to `weight` (A subject, D bodies)."""
     as_text = func.regexp_replace(
@@ -979,7 +997,14 @@ class _PostgresText(_TextSearch[_PgQuery]):
             .where(conversations.c.id == _DOCUMENT_OWNER, query.condition())
         )
 
-    def matching_ids(self, query: _PgQuery, *, limit: int | None = None) -> Select[Any]:
+    def matching_ids(
+        self, query: _PgQuery, *, limit: int | None = None, listed: Sequence[tuple[str, str]] = ()
+    ) -> Select[Any]:
+        """With `listed`, the text's index entries intersected with those of the states and
+        statuses (one tsquery: GIN skips through the larger entry), so only those matches' rows
+        are read: `espresso` among the active conversations at 1M, 12,804 rows -> 863."""
+        if listed:
+            query = _PgQuery(_tsquery_tree([query.document, _listed_tsquery(listed)], "&&"), query.subject)
         found = select(_DOCUMENT_OWNER.label("id")).select_from(table(index.TABLE)).where(query.condition())
         return found.limit(limit) if limit is not None else found
 

@@ -16,7 +16,10 @@ PostgreSQL (tsvector): the subject with weight A, the bodies with the default we
 GIN-indexed document answers `subject:`, `body:` and bare words. A filler lexeme between bodies,
 deleted afterwards, leaves a gap in the positions for the same reason. The table derives
 `subject_document` (the A part) itself, a generated column with its own GIN index, because a
-GIN index keeps no weights (`tidings.search.compile._PgQuery`): nothing here writes it.
+GIN index keeps no weights (`tidings.search.compile._PgQuery`): nothing here writes it. The
+document also holds its conversation's state and status as one lexeme without a position
+(`listing_lexeme`), read from the conversation as the document is written and kept by a trigger
+when either changes (migration 0023); the A part and `ts_rank` ignore it.
 """
 
 from __future__ import annotations
@@ -100,13 +103,26 @@ Document = tuple[int, int, str | None, Sequence[str | None]]
 
 _SQLITE_BREAK = f" {THREAD_BREAK} "
 _POSTGRESQL_BREAK = " tidingsthreadbreak "
-_INSERT_POSTGRESQL = """INSERT INTO conversation_search (conversation_id, document)
+# Its conversation's state and status, as one lexeme no text can hold (migration 0023).
+_LISTING_LEXEME_SQL = "'tidings:' || c.state || ':' || c.status"
+_INSERT_POSTGRESQL = f"""INSERT INTO conversation_search (conversation_id, document)
 SELECT d.id,
     setweight(to_tsvector('simple', coalesce(d.subject, '')), 'A')
     || coalesce(ts_delete(to_tsvector('simple', d.bodies), 'tidingsthreadbreak'::text), ''::tsvector)
-FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS d(id, subject, bodies)"""
+    || array_to_tsvector(ARRAY[{_LISTING_LEXEME_SQL}])
+FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS d(id, subject, bodies)
+JOIN conversations c ON c.id = d.id"""
 # Concurrent refreshes of one conversation: a delete then insert could collide on the key.
 _REPLACE_POSTGRESQL = " ON CONFLICT (conversation_id) DO UPDATE SET document = EXCLUDED.document"
+
+
+def listing_lexeme(state: str, status: str) -> str:
+    """PostgreSQL: the lexeme a document holds for its conversation's state and status.
+
+    The GIN index then finds a text's matches among a list's statuses itself (`'espresso' &
+    'tidings:published:active'`) instead of every match's row being read to be joined with
+    `conversations` (see migration 0023). The parser splits words at `:`, so no text holds it."""
+    return f"tidings:{state}:{status}"
 
 
 def insert_documents(conn: Connection, documents: Sequence[Document], *, replace: bool = False) -> None:
