@@ -3,8 +3,9 @@
 PostgreSQL keeps each conversation's state and status in its search document as one lexeme
 (migration 0023, `index.listing_lexeme`), written with the document and kept by a trigger when
 either changes, so its index can leave out the matches of other statuses. SQLite ignores
-`listed` (its caller's filters decide). On both, what `listed` keeps must be exactly the
-matches of those pairs, whatever changed since the document was written.
+`listed` (its caller's filters decide), as PostgreSQL does for subject words alone (their own
+index finds them). On both, `listed` never leaves out a match of its pairs, whatever changed
+since the document was written, and where PostgreSQL narrows it keeps no other.
 """
 
 from __future__ import annotations
