@@ -74,6 +74,27 @@ class TestDocumentUpkeep:
         assert _ids(_search(api, "subject:kettle")) == []
         assert _ids(_search(api, "subject:toaster")) == [cid]
 
+    def test_new_words_are_found_by_their_prefixes_at_once(
+        self, api: Api, app: FastAPI, dialect: str
+    ) -> None:
+        """SQLite walks a prefix through the words its index holds (`search_words`), which every
+        write of a document adds to: a word the index did not hold before is found at once."""
+        mailbox = api.mailbox()
+        cid = api.conversation(mailbox, subject="Zythum tasting")
+        with statements(app) as seen:
+            assert _ids(_search(api, "zyth*")) == [cid]
+        assert any("search_words" in statement for statement in seen) == (dialect == "sqlite")
+        reply = api.post(f"/v2/conversations/{cid}/reply", {"text": "A quixotry of hops"})
+        assert reply.status_code == 201, reply.text
+        assert _ids(_search(api, "quixot*")) == [cid]
+        assert _ids(_search(api, "body:quixot*")) == [cid]
+        patched = api.patch(
+            f"/v2/conversations/{cid}", {"op": "replace", "path": "/subject", "value": "Xerarch"}
+        )
+        assert patched.status_code == 204, patched.text
+        assert _ids(_search(api, "xera*")) == [cid]
+        assert _ids(_search(api, "subject:zyth*")) == []
+
     def test_edited_thread_text_replaces_the_old_text(self, api: Api) -> None:
         mailbox = api.mailbox()
         cid = api.conversation(mailbox)

@@ -46,6 +46,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     column,
     exists,
@@ -673,8 +674,67 @@ def _fts_string(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def _fts_match(query: str) -> Condition:
-    return literal_column(index.TABLE).op("MATCH", is_comparison=True)(literal(query, String))
+def _fts_match(query: str, *, by_words: bool = True) -> Condition:
+    """The index matches `query`; `by_words`: each prefix read as its words (`_match_argument`),
+    for a walk in key order that may stop early. Not where every match is read (an OR of a
+    prefix's many words costs more to read through than FTS5's merged entries: `re*`, 149
+    words, 1.75 -> 2.34 s for a page listing its matches at 1M), where bm25 weighs the phrases
+    (the words' own weights would change the scores), nor where one document is probed."""
+    argument = _match_argument(query) if by_words else literal(query, String)
+    return literal_column(index.TABLE).op("MATCH", is_comparison=True)(argument)
+
+
+# SQLite: a prefix is read as the words of `search_words` it starts (migration 0024) while they
+# are at most this many. ORed words stream in key order where FTS5's own prefix merges every
+# word's entries first (`order*` at 1M: a page 62 -> 0.1 ms; `re*`, 149 words, 1,354 -> 2.1);
+# but an OR tests each of its words at every match it passes (~14 µs a word for a page here).
+PREFIX_WORDS_CAP = 256
+# A prefix phrase of an FTS5 query as `_SqliteText` writes it: `"order sh" *`.
+_PREFIX_PHRASE = re.compile(r'"((?:[^"]|"")*)" \*')
+_WORDS = table(index.WORDS_TABLE, column("word"))
+
+
+def _match_argument(query: str) -> ColumnElement[str]:
+    """The FTS5 query, with each prefix phrase replaced by its words ORed (`"order sh" *` ->
+    `("order shipped" OR "order shipping")`), read from `search_words` when the statement runs;
+    FTS5's own prefix where there are none or more than `PREFIX_WORDS_CAP`."""
+    pieces = _PREFIX_PHRASE.split(query)
+    if len(pieces) == 1:
+        return literal(query, String)
+    parts: list[ColumnElement[str]] = []
+    for number, piece in enumerate(pieces):
+        if number % 2:
+            parts.append(_prefix_words(piece))
+        elif piece:
+            parts.append(literal(piece, String))
+    argument = parts[0]
+    for part in parts[1:]:
+        argument = argument + part
+    return argument
+
+
+def _prefix_words(phrase: str) -> ColumnElement[str]:
+    """`phrase` (quoted as in an FTS5 string) with its last word a prefix, as FTS5 query text."""
+    head, _, last = phrase.rpartition(" ")
+    low, high = prefix_bounds(last)
+    word = _WORDS.c.word
+    found = select(word).where(word >= low, *([word < high] if high is not None else []))
+    words = found.limit(PREFIX_WORDS_CAP + 1).subquery("prefix_words")
+    quoted = literal('"' + (head + " " if head else ""), String) + words.c.word + literal('"', String)
+    listed = literal("(", String) + func.group_concat(quoted, " OR ") + literal(")", String)
+    own = literal('"' + phrase + '" *', String)
+    return (
+        select(case((func.count().between(1, PREFIX_WORDS_CAP), listed), else_=own))
+        .select_from(words)
+        .scalar_subquery()
+    )
+
+
+def expanded_text(conn: Connection, query: str) -> str:
+    """The FTS5 query text `_match_argument` makes of `query`, for a statement that binds it."""
+    if _PREFIX_PHRASE.search(query) is None:
+        return query
+    return str(conn.execute(select(_match_argument(query))).scalar_one())
 
 
 @lru_cache(maxsize=8)
@@ -741,14 +801,18 @@ class _SqliteText(_TextSearch[str]):
     ) -> Select[Any]:
         """FTS5 holds no status: intersecting a text with one cost more than the text's own
         matches (`espresso` with the active conversations' entries at 1M: 25 ms against 2.5)."""
+        if limit is None:
+            return (
+                select(_SEARCH_ID.label("id")).select_from(_SEARCH).where(_fts_match(query, by_words=False))
+            )
         found = select(_SEARCH_ID.label("id")).select_from(_SEARCH).where(_fts_match(query))
-        if limit is not None:
-            found = found.order_by(_SEARCH_ROWID.desc()).limit(limit)
-        return found
+        return found.order_by(_SEARCH_ROWID.desc()).limit(limit)
 
     def probe(self, query: str) -> Condition | None:
         return exists(
-            select(literal(1)).select_from(_SEARCH).where(_fts_match(query), _SEARCH_ROWID == _SEARCH_KEY)
+            select(literal(1))
+            .select_from(_SEARCH)
+            .where(_fts_match(query, by_words=False), _SEARCH_ROWID == _SEARCH_KEY)
         )
 
     def ordered_ids(self, query: str) -> Select[int, int] | None:
@@ -769,7 +833,7 @@ class _SqliteText(_TextSearch[str]):
         self, conn: Connection, query: str, bounds: list[tuple[int, int]], limit: int, checked: int
     ) -> list[Sampled]:
         """FTS5 finds a rowid range's matches itself, however rare: nothing to cap."""
-        values: dict[str, Any] = {"text": query, "sample_limit": limit}
+        values: dict[str, Any] = {"text": expanded_text(conn, query), "sample_limit": limit}
         for number, (start, end) in enumerate(bounds):
             values[f"start_{number}"], values[f"end_{number}"] = start, end
         rows = _sqlite_sample(len(bounds)).rows(conn, **values)
@@ -827,7 +891,7 @@ class _SqliteText(_TextSearch[str]):
         ~0.1 µs an id, then ~0.2 a match): `upgrade`'s 57,400 matches against the 58k active
         conversations took 113 ms probed, 22 listed.
         """
-        where = [_fts_match(self.either(self.scored_queries))]
+        where = [_fts_match(self.either(self.scored_queries), by_words=False)]
         if only is not None:
             where.append(_SEARCH_ID.in_(only))
         if probed is not None:

@@ -36,6 +36,9 @@ from tidings.kit.bulk import BulkWriter
 from tidings.search.text import body_text, subject_text
 
 TABLE = "conversation_search"
+# SQLite: every word FTS5 has indexed, so that a prefix can be read as its words (migration 0024).
+WORDS_TABLE = "search_words"
+SQLITE_TOKENIZE = "unicode61 remove_diacritics 2"
 KEY_SHIFT = 2147483648  # 2^31: ids are below it (MAX_ID)
 ID_MASK = KEY_SHIFT - 1
 THREAD_BREAK = "\ue000"
@@ -131,7 +134,9 @@ def insert_documents(conn: Connection, documents: Sequence[Document], *, replace
     if not documents:
         return
     if conn.dialect.name == "sqlite":
-        BulkWriter(conn).insert(TABLE, ("rowid", "subject", "body"), [_sqlite_row(d) for d in documents])
+        rows = [_sqlite_row(d) for d in documents]
+        BulkWriter(conn).insert(TABLE, ("rowid", "subject", "body"), rows)
+        _record_words(conn, rows)
         return
     raw: Any = conn.connection.dbapi_connection
     with raw.cursor() as cursor:
@@ -143,6 +148,39 @@ def insert_documents(conn: Connection, documents: Sequence[Document], *, replace
                 [_postgresql_bodies(document[3]) for document in documents],
             ),
         )
+
+
+# A contentless FTS5 table of this connection's own, emptied after each use: FTS5 splits the
+# new documents into words there exactly as it does for the index, and its vocabulary lists them.
+_SCRATCH = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch USING fts5(subject, body, "
+    f"tokenize='{SQLITE_TOKENIZE}', detail=none, content='')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_scratch_words "
+    "USING fts5vocab(temp, search_scratch, 'row')",
+)
+_WORDS_KEPT = f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{WORDS_TABLE}'"
+
+
+def _record_words(conn: Connection, rows: Sequence[tuple[int, str | None, str | None]]) -> None:
+    """SQLite: add the words of these documents to `search_words`, in the writer's transaction.
+
+    FTS5 reads a prefix (`ship*`) by merging the entries of every word it starts, all of them
+    before the first match (`order*` at 1M conversations: 397k matches, 62 ms for a page);
+    the same words ORed stream in key order (0.1 ms). FTS5's own vocabulary table counts each
+    word's entries to list it (415 ms for the words of `re`), so the words are kept here as
+    they are indexed: +0.03 ms a document in a batch of 2,000, +0.25 ms for one alone. A word
+    is never removed (a word no document holds any more matches nothing). Before migration
+    0024 (a migration that rewrites documents) there is no table yet: 0024 reads the words of
+    the whole index."""
+    if conn.exec_driver_sql(_WORDS_KEPT).first() is None:
+        return
+    for statement in _SCRATCH:
+        conn.exec_driver_sql(statement)
+    BulkWriter(conn).insert("temp.search_scratch", ("subject", "body"), [row[1:] for row in rows])
+    conn.exec_driver_sql(
+        f"INSERT OR IGNORE INTO {WORDS_TABLE} (word) SELECT term FROM temp.search_scratch_words"
+    )
+    conn.exec_driver_sql("INSERT INTO temp.search_scratch (search_scratch) VALUES ('delete-all')")
 
 
 @contextlib.contextmanager
