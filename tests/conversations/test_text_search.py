@@ -14,6 +14,7 @@ from tests.support.api import Api
 from tests.support.sql import TEXT_PROBE, counting, statements, statements_with_parameters
 from tidings.conversations import listing
 from tidings.kit.db import create_db_engine
+from tidings.search import compile as search_compile
 
 
 def _search(api: Api, query: str, **params: object) -> dict:
@@ -445,13 +446,19 @@ class TestEstimatedTotals:
                 s.startswith("SELECT count(*) AS count_1, count(conversations.id)") for s in counts
             )
 
-    def test_a_prefix_is_counted_on_sqlite(self, api: Api, app: FastAPI, quinces: list[int]) -> None:
-        """FTS5 would merge every word of the prefix for each slice of the sample: SQLite counts
-        a prefix's matches instead; PostgreSQL's sample checks documents, whatever the text."""
+    @pytest.mark.parametrize("words_cap", [search_compile.PREFIX_WORDS_CAP, 0])
+    def test_a_prefix_is_estimated_unless_sqlite_merges_its_words(
+        self, api: Api, app: FastAPI, quinces: list[int], monkeypatch: pytest.MonkeyPatch, words_cap: int
+    ) -> None:
+        """SQLite reads a prefix of at most `PREFIX_WORDS_CAP` words as those words, whose
+        matches stream in key order for each slice of the sample; a prefix of more FTS5 would
+        merge for each slice, so its matches are counted instead. PostgreSQL's sample checks
+        documents, whatever the text."""
+        monkeypatch.setattr(search_compile, "PREFIX_WORDS_CAP", words_cap)
         with statements(app) as seen:
             every = _search(api, "quin*")["page"]["totalElements"]
         sampled = sum(map(_samples, seen))
-        if app.state.db.dialect == "sqlite":
+        if app.state.db.dialect == "sqlite" and words_cap == 0:
             assert (every, sampled) == (120, 0), seen
         else:
             assert abs(every - 120) <= 12 and sampled == 1, (every, seen)
@@ -463,6 +470,103 @@ class TestEstimatedTotals:
         assert _search(api, "quince")["page"]["totalElements"] == 120
         listing._large_totals.clear()
         assert _search(api, "quince", status="active")["page"]["totalElements"] == 80
+
+
+class TestNamedTerms:
+    """One bare term whose text matches many conversations and that also names a customer
+    (`quin*`, `quince`: Quincy Quince): its pages hold the text's matches and her
+    conversations once each, in createdAt order, on both databases. SQLite merges the text's
+    walk with her conversations, each read up to the page's end (`listing._named_text_page`),
+    and estimates the total; PostgreSQL counts it."""
+
+    TEXTS = 30
+
+    @pytest.fixture
+    def created(self, api: Api, monkeypatch: pytest.MonkeyPatch) -> dict[int, tuple[datetime, str]]:
+        """Every conversation's createdAt and status: 30 matches of the text an hour apart
+        (every third closed), five of Quincy's without it between them (the first closed), one
+        of hers with it, and in a second mailbox two matches and one of hers."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 10)
+        monkeypatch.setattr(listing, "ESTIMATE_STRATA", 3)
+        monkeypatch.setattr(listing, "ESTIMATE_SAMPLE", 8)
+        listing._large_totals.clear()
+        listing._named_few.clear()
+        quincy = {"email": "quincy@example.com", "firstName": "Quincy", "lastName": "Quince"}
+        mailbox, other = api.mailbox(), api.mailbox()
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        created: dict[int, tuple[datetime, str]] = {}
+
+        def add(box: int, hours: float, text: str, status: str, **overrides: object) -> None:
+            when = start + timedelta(hours=hours)
+            made = _imported(api, box, when.strftime("%Y-%m-%dT%H:%M:%SZ"), text, status=status, **overrides)
+            created[made] = (when, status)
+
+        for n in range(self.TEXTS):
+            add(mailbox, n, f"A quince, number {n}", "closed" if n % 3 == 0 else "active")
+        for k in range(5):
+            add(mailbox, 5 * k + 0.5, "Hi there", "closed" if k == 0 else "active", customer=quincy)
+        add(mailbox, 40, "A quince for me", "active", customer=quincy)
+        add(other, 50, "Another quince", "active")
+        add(other, 51, "Quinces again", "active")
+        add(other, 52, "Hello", "active", customer=quincy)
+        return created
+
+    @staticmethod
+    def _expected(
+        created: dict[int, tuple[datetime, str]], status: str, descending: bool, box: set[int]
+    ) -> list[int]:
+        kept = [cid for cid, (_, state) in created.items() if cid in box and status in ("all", state)]
+        return sorted(kept, key=lambda cid: (created[cid][0], cid), reverse=descending)
+
+    @pytest.mark.parametrize("query", ["quin*", "quince"])
+    @pytest.mark.parametrize("status", ["all", "active"])
+    @pytest.mark.parametrize("order", ["desc", "asc"])
+    def test_pages_hold_the_text_and_the_customers_conversations_once_in_order(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        created: dict[int, tuple[datetime, str]],
+        query: str,
+        status: str,
+        order: str,
+    ) -> None:
+        first_box = set(list(created)[:36])
+        expected = self._expected(created, status, order == "desc", first_box)
+        mailbox = api.get(f"/v2/conversations/{expected[0]}").json()["mailboxId"]
+        with statements(app) as seen:
+            pages = [
+                _search(api, query, status=status, sortOrder=order, mailbox=mailbox, page=page)
+                for page in (1, 2)
+            ]
+        assert _ids(pages[0]) + _ids(pages[1]) == expected
+        assert any("owned_side" in statement for statement in seen) == (dialect == "sqlite")
+
+    def test_the_total_is_the_texts_estimate_and_her_conversations_it_leaves_out(
+        self,
+        api: Api,
+        dialect: str,
+        created: dict[int, tuple[datetime, str]],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """SQLite: 31 text matches estimated among 39 conversations leave out 8/39 of them, so
+        her 7 conversations count as 7 x 8/39, rounded; PostgreSQL counts all 39 exactly (33
+        matches of the text, six of hers without it)."""
+        monkeypatch.setattr(listing, "_estimated_text_count", lambda *args: 31)
+        total = _search(api, "quin*")["page"]["totalElements"]
+        assert total == (31 + round(7 * (1 - 31 / 39)) if dialect == "sqlite" else 39)
+
+    def test_a_text_that_the_filters_make_small_is_read_the_general_way_exactly(
+        self, api: Api, app: FastAPI, created: dict[int, tuple[datetime, str]]
+    ) -> None:
+        other_box = set(list(created)[36:])
+        mailbox = api.get(f"/v2/conversations/{min(other_box)}").json()["mailboxId"]
+        with statements(app) as seen:
+            body = _search(api, "quin*", mailbox=mailbox)
+            again = _search(api, "quin*", mailbox=mailbox)
+        assert body["page"]["totalElements"] == again["page"]["totalElements"] == 3
+        assert _ids(body) == self._expected(created, "all", True, other_box)
+        assert not any("owned_side" in statement for statement in seen)
 
 
 class TestEstimatedComplement:

@@ -154,6 +154,14 @@ class TextDriver:
         not the way (PostgreSQL, whose `condition` the planner reads either way) or for a prefix."""
         return None if self.prefixed else self.text.probe(self.query)
 
+    def walks_prefixes_by_words(self, conn: Connection) -> bool:
+        """SQLite: whether each prefix of the text is read as its words now (`_match_argument`:
+        at most `PREFIX_WORDS_CAP` of them), so that a walk in key order streams its matches."""
+        return (
+            isinstance(self.text, _SqliteText)
+            and _PREFIX_PHRASE.search(expanded_text(conn, self.query)) is None
+        )
+
     def key_bounds(self) -> Select[int, int]:
         """One row: the lowest key of any search document and the highest plus one (NULLs when
         there are none). Keys order the documents as the index stores them; see `sample`."""
