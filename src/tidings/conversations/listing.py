@@ -1634,9 +1634,9 @@ def _named_text_page(
     The total is an estimate: the text's (`_estimated_text_count`) plus the customers'
     conversations the filters keep, each counted as unmatched by the text in the share of the
     allowed conversations the text leaves out (testing each for the text would cost what
-    listing the matches did). A text of `SMALL_TEXT_MATCH` matches or fewer (or estimated at
-    fewer among the filters' conversations), or a prefix FTS5 must merge, is read the general
-    way, exactly.
+    listing the matches did). Where the kept counts allow fewer than `SMALL_TEXT_MATCH`
+    conversations, or the text matches that many or fewer (or is estimated at fewer among the
+    filters' conversations), or a prefix FTS5 must merge, it is read the general way, exactly.
     """
     named = compiled.named
     if named is None or params.sortField != "createdAt":
@@ -1650,13 +1650,16 @@ def _named_text_page(
     every = compiled.requested if compiled.requested is not None else true()
     text_total = _large_totals.get(key)
     if text_total is None:
+        allowed = _allowed(conn, compiled.counted)
+        if allowed < SMALL_TEXT_MATCH:
+            return None  # whatever the text matches, the total is small: counted exactly
         large = _count(conn, driver.ids(limit=SMALL_TEXT_MATCH + 1)) > SMALL_TEXT_MATCH
         text = _estimated_text_count(conn, driver, every) if large else 0
         if text < SMALL_TEXT_MATCH:
             _named_few.put(key, True)
             return None
         owned = _count(conn, select(conversations.c.id).where(_owned_by(named), every))
-        unmatched = max(0.0, 1 - text / max(_allowed(conn, compiled.counted), 1))
+        unmatched = max(0.0, 1 - text / max(allowed, 1))
         text_total = TextTotal(text + round(owned * unmatched), estimated=True)
         _large_totals.put(key, text_total)
     shape = _search_shape(params, _visibility(caller))
