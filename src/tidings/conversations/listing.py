@@ -1645,11 +1645,15 @@ def _named_text_page(
         return None
     driver = named.driver
     key = ("named", *_totals_key(conn, caller, params))
-    if _named_few.get(key) or (driver.prefixed and not driver.walks_prefixes_by_words(conn)):
+    if _named_few.get(key):
         return None
     every = compiled.requested if compiled.requested is not None else true()
     text_total = _large_totals.get(key)
     if text_total is None:
+        # Once a total is kept the page reads the prefix as its words or, past the cap, as FTS5's
+        # own prefix by itself (`compile._match_argument`); only the estimate must not merge.
+        if driver.prefixed and not driver.walks_prefixes_by_words(conn):
+            return None
         allowed = _allowed(conn, compiled.counted)
         if allowed < SMALL_TEXT_MATCH:
             return None  # whatever the text matches, the total is small: counted exactly
