@@ -76,10 +76,12 @@ class TestDocumentUpkeep:
         assert _ids(_search(api, "subject:toaster")) == [cid]
 
     def test_new_words_are_found_by_their_prefixes_at_once(
-        self, api: Api, app: FastAPI, dialect: str
+        self, api: Api, app: FastAPI, dialect: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """SQLite walks a prefix through the words its index holds (`search_words`), which every
-        write of a document adds to: a word the index did not hold before is found at once."""
+        write of a document adds to: a word the index did not hold before is found at once
+        (read as its words whatever their documents: these are in one each)."""
+        monkeypatch.setattr(search_compile, "PREFIX_DOCUMENTS_PER_WORD", 0)
         mailbox = api.mailbox()
         cid = api.conversation(mailbox, subject="Zythum tasting")
         with statements(app) as seen:
@@ -446,19 +448,30 @@ class TestEstimatedTotals:
                 s.startswith("SELECT count(*) AS count_1, count(conversations.id)") for s in counts
             )
 
-    @pytest.mark.parametrize("words_cap", [search_compile.PREFIX_WORDS_CAP, 0])
+    @pytest.mark.parametrize(
+        ("words_cap", "documents_per_word"),
+        [(search_compile.PREFIX_WORDS_CAP, 0), (0, 0), (search_compile.PREFIX_WORDS_CAP, 10**6)],
+    )
     def test_a_prefix_is_estimated_unless_sqlite_merges_its_words(
-        self, api: Api, app: FastAPI, quinces: list[int], monkeypatch: pytest.MonkeyPatch, words_cap: int
+        self,
+        api: Api,
+        app: FastAPI,
+        quinces: list[int],
+        monkeypatch: pytest.MonkeyPatch,
+        words_cap: int,
+        documents_per_word: int,
     ) -> None:
-        """SQLite reads a prefix of at most `PREFIX_WORDS_CAP` words as those words, whose
-        matches stream in key order for each slice of the sample; a prefix of more FTS5 would
-        merge for each slice, so its matches are counted instead. PostgreSQL's sample checks
-        documents, whatever the text."""
+        """SQLite reads a prefix of at most `PREFIX_WORDS_CAP` words, holding more than
+        `PREFIX_DOCUMENTS_PER_WORD` documents each, as those words, whose matches stream in key
+        order for each slice of the sample; any other prefix FTS5 would merge for each slice,
+        so its matches are counted instead. PostgreSQL's sample checks documents, whatever the
+        text."""
         monkeypatch.setattr(search_compile, "PREFIX_WORDS_CAP", words_cap)
+        monkeypatch.setattr(search_compile, "PREFIX_DOCUMENTS_PER_WORD", documents_per_word)
         with statements(app) as seen:
             every = _search(api, "quin*")["page"]["totalElements"]
         sampled = sum(map(_samples, seen))
-        if app.state.db.dialect == "sqlite" and words_cap == 0:
+        if app.state.db.dialect == "sqlite" and (words_cap == 0 or documents_per_word > 0):
             assert (every, sampled) == (120, 0), seen
         else:
             assert abs(every - 120) <= 12 and sampled == 1, (every, seen)
@@ -489,6 +502,7 @@ class TestNamedTerms:
         monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 10)
         monkeypatch.setattr(listing, "ESTIMATE_STRATA", 3)
         monkeypatch.setattr(listing, "ESTIMATE_SAMPLE", 8)
+        monkeypatch.setattr(search_compile, "PREFIX_DOCUMENTS_PER_WORD", 0)
         listing._large_totals.clear()
         listing._named_few.clear()
         quincy = {"email": "quincy@example.com", "firstName": "Quincy", "lastName": "Quince"}

@@ -1,6 +1,9 @@
 """SQLite reads a prefix as the words of the index that start with it (`search_words`, migration
 0024), kept as documents are written: a walk in key order finds exactly what FTS5's own prefix
-finds, and the words are read when the statement runs, so a word written later is found too."""
+finds, and the words are read when the statement runs, so a word written later is found too.
+Each word's documents are counted as they are written (0025), and a prefix whose words hold
+few documents each keeps FTS5's own prefix; these tests' few documents would never be read as
+words, so the least count is lowered to none except where that choice is the test."""
 
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ from sqlalchemy import Engine
 from tests.search.conftest import SearchDb, _rolled_back
 from tidings.search import compile as search_compile
 from tidings.search import index as search_index
+
+
+@pytest.fixture(autouse=True)
+def words_for_any_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search_compile, "PREFIX_DOCUMENTS_PER_WORD", 0)
 
 
 def _fts5_own(db: SearchDb, fts_query: str) -> set[int]:
@@ -104,6 +112,45 @@ def test_a_prefix_of_more_words_than_the_cap_keeps_fts5s_own(
     found, own_text, read_as = _walked(sqlite_db, "zo*")
     assert read_as != own_text
     assert found == set(made)
+
+
+def test_a_prefix_whose_words_hold_few_documents_each_keeps_fts5s_own(
+    sqlite_db: SearchDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`zo*` is read as its words only once they hold more than `PREFIX_DOCUMENTS_PER_WORD`
+    documents each on average (FTS5 merges few entries faster than an OR tests many words)."""
+    monkeypatch.setattr(search_compile, "PREFIX_DOCUMENTS_PER_WORD", 2)
+    made = [sqlite_db.add("Blue", bodies=[f"the {word} here"]) for word in ("zoa", "zob", "zoa")]
+    found, own_text, read_as = _walked(sqlite_db, "zo*")
+    assert read_as == own_text  # 3 documents for 2 words: 1.5 each
+    assert found == set(made)
+    made += [sqlite_db.add("Green", bodies=["zob and zoa"]) for _ in range(2)]
+    found, own_text, read_as = _walked(sqlite_db, "zo*")
+    assert '("zoa" OR "zob")' in read_as and " *" not in read_as  # 4 + 3 documents: 3.5 a word
+    assert found == set(made)
+
+
+def _pairs(db: SearchDb, query: str) -> dict[str, int]:
+    return {word: count for word, count in db.conn.exec_driver_sql(query)}
+
+
+def test_each_words_documents_are_counted_as_they_are_written(sqlite_db: SearchDb) -> None:
+    """The counts equal FTS5's own (its vocabulary's `doc`) as documents are added, and a
+    document written again counts again: a count is at most the writes of documents with it."""
+    db = sqlite_db
+    first = db.add("Kumquat crate", bodies=["kumquat jam", "a KUMQUAT tart"])
+    db.add("Kumquats", bodies=["kumquat and loquat"])
+    db.add("Loquat", bodies=["just loquat"])
+    db.conn.exec_driver_sql(
+        "CREATE VIRTUAL TABLE temp.counted USING fts5vocab(main, conversation_search, 'row')"
+    )
+    words = "('kumquat', 'kumquats', 'loquat')"
+    fts5_counts = _pairs(db, f"SELECT term, doc FROM temp.counted WHERE term IN {words}")
+    kept = f"SELECT word, documents FROM search_words WHERE word IN {words}"
+    assert _pairs(db, kept) == fts5_counts == {"kumquat": 2, "kumquats": 1, "loquat": 2}
+    search_index.refresh(db.conn, [first])
+    assert _pairs(db, kept) == {"kumquat": 3, "kumquats": 1, "loquat": 2}
+    db.conn.exec_driver_sql("DROP TABLE temp.counted")
 
 
 def test_words_are_kept_as_documents_are_written_and_read_when_the_walk_runs(sqlite_db: SearchDb) -> None:

@@ -693,19 +693,25 @@ def _fts_match(query: str, *, by_words: bool = True) -> Condition:
 
 
 # SQLite: a prefix is read as the words of `search_words` it starts (migration 0024) while they
-# are at most this many. ORed words stream in key order where FTS5's own prefix merges every
-# word's entries first (`order*` at 1M: a page 62 -> 0.1 ms; `re*`, 149 words, 1,354 -> 2.1);
-# but an OR tests each of its words at every match it passes (~14 µs a word for a page here).
-PREFIX_WORDS_CAP = 256
+# are at most this many and hold, on average, more than `PREFIX_DOCUMENTS_PER_WORD` documents
+# each (0025). ORed words stream in key order where FTS5's own prefix merges every word's
+# entries first, but an OR tests each of its words at every match it passes: at 1M
+# conversations a page costs the OR ~5-20 µs a word, the merge ~0.2 µs an entry. So `s*` (348
+# words, 12.4M entries) 2.3 s -> 6.5 ms and `re*` (149 words) 0.88 s -> 1.8 ms as words, while
+# `58*` (752 words of order numbers, 1,311 entries) stays FTS5's (0.5 ms; 3.1 as words). Past
+# the cap the OR's cost (and the estimate's, 64 walks of it) outgrows what it saves.
+PREFIX_WORDS_CAP = 1024
+PREFIX_DOCUMENTS_PER_WORD = 100
 # A prefix phrase of an FTS5 query as `_SqliteText` writes it: `"order sh" *`.
 _PREFIX_PHRASE = re.compile(r'"((?:[^"]|"")*)" \*')
-_WORDS = table(index.WORDS_TABLE, column("word"))
+_WORDS = table(index.WORDS_TABLE, column("word"), column("documents"))
 
 
 def _match_argument(query: str) -> ColumnElement[str]:
     """The FTS5 query, with each prefix phrase replaced by its words ORed (`"order sh" *` ->
     `("order shipped" OR "order shipping")`), read from `search_words` when the statement runs;
-    FTS5's own prefix where there are none or more than `PREFIX_WORDS_CAP`."""
+    FTS5's own prefix where there are none, more than `PREFIX_WORDS_CAP`, or too few documents
+    for their number (`PREFIX_DOCUMENTS_PER_WORD`)."""
     pieces = _PREFIX_PHRASE.split(query)
     if len(pieces) == 1:
         return literal(query, String)
@@ -726,13 +732,16 @@ def _prefix_words(phrase: str) -> ColumnElement[str]:
     head, _, last = phrase.rpartition(" ")
     low, high = prefix_bounds(last)
     word = _WORDS.c.word
-    found = select(word).where(word >= low, *([word < high] if high is not None else []))
+    bounds = [word >= low, *([word < high] if high is not None else [])]
+    found = select(word, _WORDS.c.documents).where(*bounds)
     words = found.limit(PREFIX_WORDS_CAP + 1).subquery("prefix_words")
     quoted = literal('"' + (head + " " if head else ""), String) + words.c.word + literal('"', String)
     listed = literal("(", String) + func.group_concat(quoted, " OR ") + literal(")", String)
     own = literal('"' + phrase + '" *', String)
+    count = func.count()
+    worth_it = func.sum(words.c.documents) > count * PREFIX_DOCUMENTS_PER_WORD
     return (
-        select(case((func.count().between(1, PREFIX_WORDS_CAP), listed), else_=own))
+        select(case((and_(count.between(1, PREFIX_WORDS_CAP), worth_it), listed), else_=own))
         .select_from(words)
         .scalar_subquery()
     )

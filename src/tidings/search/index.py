@@ -162,14 +162,18 @@ _WORDS_KEPT = f"SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '{WO
 
 
 def _record_words(conn: Connection, rows: Sequence[tuple[int, str | None, str | None]]) -> None:
-    """SQLite: add the words of these documents to `search_words`, in the writer's transaction.
+    """SQLite: add the words of these documents to `search_words`, and the documents to each
+    word's count (0025), in the writer's transaction.
 
     FTS5 reads a prefix (`ship*`) by merging the entries of every word it starts, all of them
     before the first match (`order*` at 1M conversations: 397k matches, 62 ms for a page);
     the same words ORed stream in key order (0.1 ms). FTS5's own vocabulary table counts each
     word's entries to list it (415 ms for the words of `re`), so the words are kept here as
     they are indexed: +0.03 ms a document in a batch of 2,000, +0.25 ms for one alone. A word
-    is never removed (a word no document holds any more matches nothing). Before migration
+    is never removed (a word no document holds any more matches nothing), and a count never
+    falls: a document written again (each change of its conversation) counts again, so a count
+    is at most the documents ever written with the word, which is all the choice between the
+    words and FTS5's own prefix needs (`compile._prefix_words`). Before migration
     0024 (a migration that rewrites documents) there is no table yet: 0024 reads the words of
     the whole index."""
     if conn.exec_driver_sql(_WORDS_KEPT).first() is None:
@@ -178,7 +182,8 @@ def _record_words(conn: Connection, rows: Sequence[tuple[int, str | None, str | 
         conn.exec_driver_sql(statement)
     BulkWriter(conn).insert("temp.search_scratch", ("subject", "body"), [row[1:] for row in rows])
     conn.exec_driver_sql(
-        f"INSERT OR IGNORE INTO {WORDS_TABLE} (word) SELECT term FROM temp.search_scratch_words"
+        f"INSERT INTO {WORDS_TABLE} (word, documents) SELECT term, doc FROM temp.search_scratch_words "
+        "WHERE true ON CONFLICT (word) DO UPDATE SET documents = documents + excluded.documents"
     )
     conn.exec_driver_sql("INSERT INTO temp.search_scratch (search_scratch) VALUES ('delete-all')")
 
