@@ -252,7 +252,7 @@ conversations = Table(
     Index(
         "ix_conversations_assignee_state_status_created", "assignee_id", "state", "status", "created_at", "id"
     ),
-    Index("ix_conversations_customer", "customer_id"),
+    Index("ix_conversations_customer_state_status", "customer_id", "state", "status", "created_at", "id"),
 )
 
 conversation_tags = Table(
