@@ -173,7 +173,9 @@ def test_a_named_terms_customers_conversations_are_counted_from_the_customer_ind
         with engine.begin() as conn:
             now = timefmt.now()
             conn.execute(
-                insert(customers).values(first_name="Jolene", last_name="Parton", created_at=now, updated_at=now)
+                insert(customers).values(
+                    first_name="Jolene", last_name="Parton", created_at=now, updated_at=now
+                )
             )
         with engine.connect() as conn, conn.begin():
             compiled = build(conn, EVERYONE, ListParams(query="jo*", status="closed"), timefmt.now())  # type: ignore[arg-type]
@@ -188,10 +190,15 @@ def test_a_named_terms_customers_conversations_are_counted_from_the_customer_ind
                 .compile(conn, compile_kwargs={"render_postcompile": True})
             )
             values = tuple(count.params[name] for name in count.positiontup or ())
-            plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(count), values))
+            plan = "\n".join(
+                str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(count), values)
+            )
     finally:
         engine.dispose()
-    assert "COVERING INDEX ix_conversations_customer_state_status (customer_id=? AND state=? AND status=?)" in plan, plan
+    assert (
+        "COVERING INDEX ix_conversations_customer_state_status (customer_id=? AND state=? AND status=?)"
+        in plan
+    ), plan
 
 
 def _planned(db_url: str, params: ListParams, plan_of: Callable[[Engine, ListParams], str]) -> str:

@@ -582,6 +582,60 @@ class TestNamedTerms:
         assert _ids(body) == self._expected(created, "all", True, other_box)
         assert not any("owned_side" in statement for statement in seen)
 
+    @pytest.mark.parametrize("few_cap", [listing.NAMED_FEW_MATCHES, 2])
+    def test_a_name_whose_text_matches_few_is_counted_and_paged_at_once(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        created: dict[int, tuple[datetime, str]],
+        monkeypatch: pytest.MonkeyPatch,
+        few_cap: int,
+    ) -> None:
+        """`quincy` names her and its text matches few of the 39 conversations: SQLite reads the
+        list of both once for the total and the page (one statement, no count apart), unless it
+        holds more than `NAMED_FEW_MATCHES` (2 here: then counted and paged apart, the same).
+        Her list is taken to be longer than `FEW_MATCHES`, which reads a short one that way."""
+        monkeypatch.setattr(listing, "NAMED_FEW_MATCHES", few_cap)
+        monkeypatch.setattr(listing, "FEW_MATCHES", 3)
+        ids = list(created)
+        hers = sorted(ids[30:36] + ids[38:], key=lambda cid: (created[cid][0], cid), reverse=True)
+        with statements(app) as seen:
+            pages = [_search(api, "quincy", status="all", page=page) for page in (1, 2)]
+        assert [page["page"]["totalElements"] for page in pages] == [7, 7]
+        assert _ids(pages[0]) == hers and _ids(pages[1]) == []
+        if dialect == "sqlite":
+            apart = [
+                s for s in counting(seen) if s.startswith("SELECT count(*) AS count_1 FROM conversations")
+            ]
+            assert any("led_matches" in statement for statement in seen), seen
+            assert bool(apart) == (few_cap < 7), counting(seen)
+
+    def test_a_name_read_at_once_slowly_keeps_its_total_for_the_next_pages(
+        self,
+        api: Api,
+        app: FastAPI,
+        dialect: str,
+        created: dict[int, tuple[datetime, str]],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """As a slow count is kept (`SLOW_TOTAL_SECONDS`, 0 here), so is the total read with
+        the page: the next request reads its page alone, the same."""
+        monkeypatch.setattr(listing, "FEW_MATCHES", 3)
+        monkeypatch.setattr(listing, "SLOW_TOTAL_SECONDS", 0)
+        with statements(app) as first:
+            before = _search(api, "quincy", status="all")
+        with statements(app) as second:
+            after = _search(api, "quincy", status="all")
+        assert before["page"]["totalElements"] == after["page"]["totalElements"] == 7
+        assert _ids(before) == _ids(after) and len(_ids(after)) == 7
+        if dialect == "sqlite":
+            assert any("led_matches" in statement for statement in first), first
+            assert not any("led_matches" in statement for statement in second), second
+            assert not any(
+                s.startswith("SELECT count(*) AS count_1 FROM conversations") for s in counting(second)
+            )
+
 
 class TestEstimatedComplement:
     """`NOT text` of a text matching many conversations: the kept counts less the text's matches
