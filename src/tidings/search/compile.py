@@ -156,7 +156,8 @@ class TextDriver:
 
     def walks_prefixes_by_words(self, conn: Connection) -> bool:
         """SQLite: whether each prefix of the text is read as its words now (`_match_argument`:
-        at most `PREFIX_WORDS_CAP` of them), so that a walk in key order streams its matches."""
+        at most `PREFIX_WORDS_CAP` of them, holding more than `PREFIX_DOCUMENTS_PER_WORD`
+        documents each), so that a walk in key order streams its matches."""
         return (
             isinstance(self.text, _SqliteText)
             and _PREFIX_PHRASE.search(expanded_text(conn, self.query)) is None
