@@ -303,6 +303,7 @@ class TestLargeTotals:
     ) -> None:
         """SQLite lists the filtered conversations instead of the matches when they are fewer."""
         monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", 0.0)
         mailbox = api.mailbox()
         turnips = [api.conversation(mailbox, subject=f"Turnip {n}") for n in range(6)]
         for n in range(3):
@@ -323,6 +324,58 @@ class TestLargeTotals:
             flat = [" ".join(s.split()) for s in seen]
             listed_filters = [s for s in flat if "IN (SELECT conversations.id FROM conversations" in s]
             assert bool(listed_filters) == filters_listed, seen
+
+    @pytest.mark.parametrize(
+        ("status", "expected"), [("active", 3), ("pending", 2), ("open", 5), ("closed", 1), ("all", 6)]
+    )
+    def test_a_count_among_statuses_alone_is_looked_up_in_their_indexes(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, status: str, expected: int
+    ) -> None:
+        """SQLite counts a text's matches among the active or pending conversations by looking
+        each up in its status's index of ids (0027) while they are few against those
+        conversations: the same total as checking them against the listed ids, statuses changed
+        since the conversations were written included. Closed ones, and every status, have no
+        such index."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
+        mailbox = api.mailbox()
+        plums = [api.conversation(mailbox, subject=f"Plum {n}") for n in range(6)]
+        for n in range(6):
+            api.conversation(mailbox, subject=f"Fig {n}")
+        for plum, now in [(0, "pending"), (1, "pending"), (2, "closed"), (3, "spam"), (3, "active")]:
+            changed = api.patch(
+                f"/v2/conversations/{plums[plum]}", {"op": "replace", "path": "/status", "value": now}
+            )
+            assert changed.status_code == 204, changed.text
+        totals, looked_up = [], []
+        for probed_per_allowed in (0.0, 1_000.0):
+            monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", probed_per_allowed)
+            listing._large_totals.clear()
+            with statements(app) as seen:
+                totals.append(_search(api, "plum", status=status)["page"]["totalElements"])
+            counts = [s for s in seen if "count(*) AS count_1" in s and "text_matches AS" not in s]
+            looked_up.append(any("INDEXED BY ix_conversations_" in s for s in counts))
+        assert totals == [expected, expected]
+        indexed = app.state.db.dialect == "sqlite" and status in ("active", "pending", "open")
+        assert looked_up == [False, indexed]
+
+    @pytest.mark.parametrize("query", ["plum AND createdAt:[2000-01-01T00:00:00Z TO *]", "plum"])
+    def test_other_filters_keep_the_count_that_lists_them(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, query: str
+    ) -> None:
+        """With anything beside the statuses (a mailbox, a condition in `query=` besides the
+        text), the matches are checked against the filters as before."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", 1_000.0)
+        listing._large_totals.clear()
+        mailbox, other = api.mailbox(), api.mailbox()
+        for n in range(4):
+            api.conversation(mailbox, subject=f"Plum {n}")
+            api.conversation(other, subject=f"Plum {n}")
+        params = {"status": "active"} if " AND " in query else {"status": "active", "mailbox": mailbox}
+        with statements(app) as seen:
+            total = _search(api, query, **params)["page"]["totalElements"]
+        assert total == (8 if " AND " in query else 4)
+        assert not [s for s in seen if "INDEXED BY" in s]
 
     def test_small_matches_are_always_exact(self, api: Api) -> None:
         listing._large_totals.clear()
@@ -932,7 +985,7 @@ class TestFewMatches:
         return totals, [i for ids in pages for i in ids], pages
 
     @pytest.mark.parametrize("sort_field", ["createdAt", "subject", "score", "number"])
-    @pytest.mark.parametrize("status", ["all", "active"])
+    @pytest.mark.parametrize("status", ["all", "active", "open"])
     def test_pages_and_totals_are_those_of_the_large_path(
         self, api: Api, monkeypatch: pytest.MonkeyPatch, sorrels: list[int], sort_field: str, status: str
     ) -> None:
@@ -943,6 +996,7 @@ class TestFewMatches:
         assert few == large
         totals, listed, pages = few
         kept = sorrels if status == "all" else [cid for n, cid in enumerate(sorrels) if n not in (2, 5)]
+        assert len(kept) == (8 if status == "all" else 6)
         assert totals == [len(kept)] * 4
         assert sorted(listed) == sorted(kept)  # every match once, across pages
         assert pages[-1] == []  # past the end: no rows, the true total
@@ -950,6 +1004,35 @@ class TestFewMatches:
             assert listed == sorted(kept, reverse=True)
         if sort_field == "subject":  # "h sorrel", "g sorrel sorrel", …: newest first
             assert listed == kept
+
+    @pytest.mark.parametrize(
+        ("params", "looked_up"),
+        [
+            ({"status": "active"}, True),
+            ({"status": "open"}, True),
+            ({"status": "pending"}, True),
+            ({"status": "closed"}, False),
+            ({"status": "all"}, False),
+            ({"status": "active", "tag": "none"}, False),
+            ({"status": "active", "assigned_to": 1}, False),
+        ],
+    )
+    def test_sqlite_looks_the_matches_up_in_the_statuses_indexes(
+        self, api: Api, app: FastAPI, sorrels: list[int], params: dict[str, object], looked_up: bool
+    ) -> None:
+        """Among statuses with an index of their ids, and nothing else filtering, each match is
+        looked up there (`status_probe`) instead of its conversation's row."""
+        with statements(app) as seen:
+            _search(api, "sorrel", **params)
+        read = [s for s in seen if "text_matches AS" in s]
+        assert len(read) == (1 if app.state.db.dialect == "sqlite" else 0), seen
+        if read:
+            assert ("INDEXED BY ix_conversations_active_ids" in read[0]) is (
+                looked_up and params["status"] != "pending"
+            )
+            assert ("INDEXED BY ix_conversations_pending_ids" in read[0]) is (
+                looked_up and params["status"] != "active"
+            )
 
     def test_how_often_the_text_index_is_read(self, api: Api, app: FastAPI, sorrels: list[int]) -> None:
         """Once on SQLite (one statement for total and page); PostgreSQL, whose few matches
@@ -977,6 +1060,7 @@ class TestRelevancePage:
         the words appear; two conversations without them."""
         monkeypatch.setattr(listing, "PAGE_SIZE", 4)
         monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", 0.0)  # looked up only where a test says
         first, second = api.mailbox(), api.mailbox()
         found: list[int] = []
         for n in range(12):
@@ -1041,6 +1125,57 @@ class TestRelevancePage:
         assert self._listed(api, query, **params) == general
         assert len(general) == len(set(general)) > 1
 
+    @pytest.mark.parametrize(
+        "query",
+        ["quince", "quince medlar", 'body:"quince jelly"', "quince OR medlar", "quince OR subject:medlar"],
+    )
+    @pytest.mark.parametrize("status", ["active", "open"])
+    def test_pages_looked_up_in_the_statuses_indexes_are_those_of_the_general_path(
+        self,
+        api: Api,
+        app: FastAPI,
+        monkeypatch: pytest.MonkeyPatch,
+        quinces: Quinces,
+        query: str,
+        status: str,
+    ) -> None:
+        """A list that its statuses alone filter: SQLite ranks the driver's own text looking
+        each match up in the indexes of ids of the statuses (0027, `status_probe`)."""
+        general = self._listed(api, query, status=status)
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", 1_000.0)
+        listing._large_totals.clear()
+        listing._search_statements.clear()
+        with statements(app) as seen:
+            assert self._listed(api, query, status=status) == general
+        assert len(general) == len(set(general)) > 1
+        ranking = [" ".join(s.split()) for s in seen if "bm25(" in s and "text_matches AS" not in s]
+        own_text = [s for s in ranking if "ORDER BY ranked.score DESC" in s]
+        looked_up = [s for s in ranking if "INDEXED BY ix_conversations_active_ids" in s]
+        assert looked_up == own_text, ranking
+        assert bool(own_text) is (app.state.db.dialect == "sqlite" and query != "quince medlar"), ranking
+        if status == "open":
+            assert all("INDEXED BY ix_conversations_pending_ids" in s for s in looked_up), looked_up
+
+    def test_without_the_indexes_of_ids_pages_and_counts_check_as_before(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, quinces: Quinces
+    ) -> None:
+        """A bulk load into empty tables drops every secondary index until its end: meanwhile no
+        statement names the indexes of the ids of a status, not even a page kept from before."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", 1_000.0)
+        with statements(app) as seen:
+            before = self._listed(api, "quince", status="active")
+        assert any("INDEXED BY" in s for s in seen) is (app.state.db.dialect == "sqlite")
+        if app.state.db.dialect == "sqlite":
+            with app.state.db.engine.begin() as conn:
+                for name in search_compile.STATUS_ID_INDEXES.values():
+                    conn.exec_driver_sql(f"DROP INDEX {name}")
+        listing._large_totals.clear()
+        with statements(app) as seen:
+            assert self._listed(api, "quince", status="active") == before
+        assert not [s for s in seen if "INDEXED BY" in s]
+
     @pytest.mark.parametrize("listed_up_to", [0, 1_000_000])
     def test_the_most_relevant_first_and_only_what_the_caller_may_see(
         self, api: Api, monkeypatch: pytest.MonkeyPatch, quinces: Quinces, listed_up_to: int
@@ -1057,14 +1192,23 @@ class TestRelevancePage:
         theirs = self._listed(limited, "quince", status="all")
         assert sorted(theirs) == sorted(found[n] for n in range(0, 12, 3))
 
-    @pytest.mark.parametrize("small_text_match", [None, 0])
+    @pytest.mark.parametrize(
+        ("small_text_match", "probed_per_allowed"), [(None, 0.0), (0, 0.0), (0, 1_000.0)]
+    )
     def test_each_status_lists_the_conversations_it_holds_now(
-        self, api: Api, monkeypatch: pytest.MonkeyPatch, quinces: Quinces, small_text_match: int | None
+        self,
+        api: Api,
+        monkeypatch: pytest.MonkeyPatch,
+        quinces: Quinces,
+        small_text_match: int | None,
+        probed_per_allowed: float,
     ) -> None:
         """Statuses changed after the conversations were written: PostgreSQL's text index finds a
-        list's statuses from the documents (`TextDriver.ids(listed=…)`), which must follow."""
+        list's statuses from the documents (`TextDriver.ids(listed=…)`), and SQLite's indexes of
+        the ids of a status (`status_probe`) theirs, which must follow."""
         if small_text_match is not None:
             monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", small_text_match)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", probed_per_allowed)
         found = quinces.found
         for n, status in [(1, "active"), (0, "pending"), (2, "spam")]:
             changed = api.patch(
@@ -1084,14 +1228,15 @@ class TestRelevancePage:
             assert sorted(ranked) == sorted(found[n] for n in expected), status
 
     @pytest.mark.parametrize(
-        ("query", "many", "listed_up_to", "check"),
+        ("query", "many", "listed_up_to", "probed_per_allowed", "check"),
         [
-            ("quince", True, 1_000_000, "IN (SELECT conversations.id"),
-            ("quince", True, 0, "EXISTS (SELECT"),
-            ("quince medlar", True, 1_000_000, "IN (SELECT conversations.id"),
-            ("quince medlar", True, 0, "EXISTS (SELECT"),
-            ("quince", False, 0, "IN (SELECT kept.id"),
-            ("quince medlar", False, 1_000_000, "IN (SELECT kept.id"),
+            ("quince", True, 1_000_000, 0.0, "IN (SELECT conversations.id"),
+            ("quince", True, 0, 0.0, "EXISTS (SELECT * FROM conversations WHERE"),
+            ("quince", True, 1_000_000, 1_000.0, "INDEXED BY ix_conversations_active_ids"),
+            ("quince medlar", True, 1_000_000, 0.0, "IN (SELECT conversations.id"),
+            ("quince medlar", True, 0, 0.0, "EXISTS (SELECT * FROM conversations WHERE"),
+            ("quince", False, 0, 0.0, "IN (SELECT kept.id"),
+            ("quince medlar", False, 1_000_000, 0.0, "IN (SELECT kept.id"),
         ],
     )
     def test_sqlite_scores_only_the_matches_the_filters_keep(
@@ -1103,15 +1248,19 @@ class TestRelevancePage:
         query: str,
         many: bool,
         listed_up_to: int,
+        probed_per_allowed: float,
         check: str,
     ) -> None:
         """Each match is checked before bm25 ranks it: with many matches against the filters,
-        through the listed ids of the allowed conversations while they are few enough, else by
-        probing the match's row; with few, against the matches the filters kept. A page of the
-        driver's own text sorts the scores as they are, walking no index of `conversations`."""
+        looked up in the indexes of ids of the statuses that alone filter the list while the
+        matches are few against them, else through the listed ids of the allowed conversations
+        while those are few enough, else by probing the match's row; with few, against the
+        matches the filters kept. A page of the driver's own text sorts the scores as they
+        are, walking no index of `conversations`."""
         if many:
             monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
         monkeypatch.setattr(listing, "LISTED_FOR_RANKING", listed_up_to)
+        monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", probed_per_allowed)
         listing._large_totals.clear()
         listing._search_statements.clear()
         with statements(app) as seen:

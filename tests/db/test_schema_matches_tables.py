@@ -14,9 +14,12 @@ from tidings.db.tables import metadata
 from tidings.kit.db import create_db_engine
 
 # Indexes the migrations write per dialect in SQL that metadata does not describe: the GIN
-# indexes of the search documents and of their subjects, a DESC sort index (PostgreSQL), and
-# expression indexes (which alembic cannot reflect on SQLite, so there they are not compared).
+# indexes of the search documents and of their subjects, a DESC sort index (PostgreSQL),
+# expression indexes (which alembic cannot reflect on SQLite, so there they are not compared)
+# and the indexes of the ids of a status (SQLite, 0027).
 WRITTEN_BY_MIGRATIONS_ONLY = {
+    "ix_conversations_active_ids",
+    "ix_conversations_pending_ids",
     "ix_conversation_search_document",
     "ix_conversation_search_subject",
     "ix_conversations_state_waiting_desc",

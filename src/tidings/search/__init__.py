@@ -16,6 +16,9 @@ from tidings.search.compile import (
     bare_term_customers,
     compile_query,
     names_a_customer,
+    probes_statuses,
+    status_indexes_exist,
+    status_probe,
     tag_ids_by_name,
     tag_names,
 )
@@ -58,7 +61,10 @@ __all__ = [
     "compile_query",
     "names_a_customer",
     "parse_query",
+    "probes_statuses",
     "resolve",
+    "status_indexes_exist",
+    "status_probe",
     "tag_ids_by_name",
     "tag_names",
 ]
