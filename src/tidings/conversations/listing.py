@@ -592,8 +592,9 @@ def _listed(counted: Sequence[tuple[str, Any]]) -> list[tuple[str, str]]:
 # `search.compile.status_probe`) while they are at most this many times the conversations the
 # statuses hold; past it, listing those conversations' ids first costs less (per match ~0.35 µs
 # looked up, ~0.13 listed, plus ~0.26 µs a listed id). At 1M conversations, among the 58k
-# active ones: counting `espresso`'s 12,804 matches 18 -> 9 ms, `upgrade`'s 57,400 26 -> 21;
-# `refund`'s 467k 168 against 178 looked up.
+# active ones: counting `espresso`'s 12,804 matches 18 -> 9 ms, `upgrade`'s 57,400 26 -> 21
+# but ranking them no faster (64-74 against 68-72 ms a request), `refund`'s 467k 168 against
+# 178 looked up; hence half of them, short of where the two ways meet.
 PROBED_PER_ALLOWED = 0.5
 
 
