@@ -1322,7 +1322,9 @@ def _few_text_matches(
     driver, filters = compiled.driver, compiled.filters
     assert driver is not None and filters is not None, "a text search"
     # Among statuses alone, each match is looked up in their indexes of ids rather than its row.
-    statuses = _statuses_alone(compiled, params) if status_indexes_exist(conn) else []
+    statuses = _statuses_alone(compiled, params)
+    if statuses and not status_indexes_exist(conn):
+        statuses = []
 
     def build() -> Select[Any]:
         matches = materialized(driver.ids(limit=SMALL_TEXT_MATCH + 1).cte("text_matches"))
@@ -1545,7 +1547,12 @@ def _text_page_statement(
 
     # A relevance page may name the indexes of the ids of its statuses, whose absence (a bulk
     # load under way) must not reach a statement built while they were there.
-    named = params.sortField == "score" and conn.dialect.name == "sqlite" and status_indexes_exist(conn)
+    named = (
+        params.sortField == "score"
+        and conn.dialect.name == "sqlite"
+        and bool(_statuses_alone(compiled, params))
+        and status_indexes_exist(conn)
+    )
     return _kept_statement(driver, shape, ("page", params.sortField, params.sortOrder, named), build)
 
 
