@@ -1129,6 +1129,26 @@ class TestQueryShapes:
         )
         assert ":A" in quoted and ":D" in quoted, quoted
 
+    def test_sqlite_one_bare_word_needs_no_column_filter(self, sqlite_db: SearchDb) -> None:
+        """The index holds the subject and the bodies and nothing else, so a word in either is
+        the word in the index: one phrase, its entries read once, not an OR of each column's."""
+        db = sqlite_db
+        subject_only = db.add("Espresso machine", bodies=["it leaks"])
+        body_only = db.add("Broken", bodies=["my espresso machine leaks"])
+        db.add("Tea", bodies=["green tea"], customer_id=CUSTOMER_VERA)
+        assert db.ids("espresso") == {subject_only, body_only}
+        assert db.ids("espres*") == {subject_only, body_only}
+        assert db.ranked("espresso") == [subject_only, body_only]
+
+        def match_text(query: str) -> str:
+            condition = db.compiled(query).condition
+            return str(condition.compile(dialect=db.conn.dialect, compile_kwargs={"literal_binds": True}))
+
+        for query in ("espresso", "espres*", "NOT espresso", "espresso OR tea"):
+            assert "{subject}" not in match_text(query) and "{body}" not in match_text(query), query
+        quoted = match_text('"espresso machine"')
+        assert "{subject}" in quoted and "{body}" in quoted, quoted
+
 
 class TestLongestQueries:
     """2,000 characters of terms must run: no SQLite depth limit, no Python recursion limit."""

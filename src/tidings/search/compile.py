@@ -871,6 +871,14 @@ class _SqliteText(_TextSearch[str]):
     def phrase(self, value: str, words: list[str], prefix: bool) -> str:
         return "({body} : " + _fts_string(" ".join(words)) + (" *)" if prefix else ")")
 
+    def anywhere_query(self, value: str, words: list[str], prefix: bool) -> str:
+        """One word in the subject or a body is the word in either of the index's two columns:
+        one phrase with no column filter. The OR of the two columns read the word's entries
+        twice and checked each hit's column (`refund` at 1M: counted in 45 ms against 21)."""
+        if len(words) == 1:
+            return "(" + _fts_string(words[0]) + (" *)" if prefix else ")")
+        return super().anywhere_query(value, words, prefix)
+
     def either(self, queries: list[str]) -> str:
         return "(" + " OR ".join(queries) + ")"
 
