@@ -707,9 +707,7 @@ class TestRangeWalk:
             expected, _ = self._pages(api, app, params)
         assert pages == expected
         assert [len(page) for page in pages] == [25, 25, 0], first
-        listed = [
-            s for s in first if "walked_first" in s or s.startswith("SELECT conversations.id \nFROM")
-        ]
+        listed = [s for s in first if "walked_first" in s or s.startswith("SELECT conversations.id \nFROM")]
         walks = [s for s in listed if "walked_first" in s]
         assert len(walks) == 1, listed
         if (sort, order) == ("createdAt", "desc"):

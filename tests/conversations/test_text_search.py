@@ -1157,6 +1157,58 @@ class TestRelevancePage:
         if status == "open":
             assert all("INDEXED BY ix_conversations_pending_ids" in s for s in looked_up), looked_up
 
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "quince",
+            "quince medlar",
+            'body:"quince jelly"',
+            "quince OR medlar",
+            "quince OR subject:medlar",
+            "subject:quince",
+            "jell*",
+        ],
+    )
+    @pytest.mark.parametrize(
+        "params", [{"status": "active"}, {"status": "open"}, {"status": "closed", "sortOrder": "asc"}]
+    )
+    def test_postgresql_ranks_the_matches_of_its_statuses_from_the_text_index_alone(
+        self,
+        api: Api,
+        app: FastAPI,
+        monkeypatch: pytest.MonkeyPatch,
+        quinces: Quinces,
+        query: str,
+        params: dict[str, object],
+    ) -> None:
+        """A list that its statuses alone filter: PostgreSQL finds the matches of those statuses
+        by their lexemes and ranks each as it is read (`_PostgresText.ranked`), reading no
+        conversation; the pages are those of the general path (the scores joined to the
+        conversations the filters keep). Subject words alone keep the general path (the subject's
+        own index finds them, without lexemes)."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 0)
+        with statements(app) as seen:
+            ranked = self._listed(api, query, **params)
+        with monkeypatch.context() as general:
+            general.setattr(listing, "_only_statuses", lambda *_: [])
+            listing._large_totals.clear()
+            listing._search_statements.clear()
+            assert self._listed(api, query, **params) == ranked
+        assert len(ranked) == len(set(ranked))
+        # No closed conversation has both words (the fixture's medlars are active).
+        assert bool(ranked) is ((query, params["status"]) != ("quince medlar", "closed"))
+        if app.state.db.dialect != "postgresql":
+            return
+        pages = [" ".join(s.split()) for s in seen if "ts_rank(" in s]
+        alone = [s for s in pages if "ORDER BY ranked.score" in s]
+        assert bool(alone) is (query != "subject:quince" and bool(ranked)), pages  # no page past the total
+        assert not [s for s in alone if "FROM conversations" in s or "JOIN conversations" in s], alone
+        limited = api.as_user(api.user(mailbox_ids=[quinces.second]))
+        with statements(app) as seen_limited:
+            theirs = self._listed(limited, query, **params)
+        assert not [s for s in seen_limited if "ORDER BY ranked.score" in s]
+        assert set(theirs) <= set(ranked)
+
     def test_without_the_indexes_of_ids_pages_and_counts_check_as_before(
         self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, quinces: Quinces
     ) -> None:

@@ -606,13 +606,19 @@ def _statuses_alone(compiled: Compiled, params: ListParams) -> list[tuple[str, s
     """The (state, status) pairs of a text search that nothing else filters (no other request
     filter, nothing in `query=` beside its text), when each status has an index of its ids
     (SQLite's `status_probe`); else none."""
+    pairs = _only_statuses(compiled, params)
+    return pairs if probes_statuses(pairs) else []
+
+
+def _only_statuses(compiled: Compiled, params: ListParams) -> list[tuple[str, str]]:
+    """The (state, status) pairs of a text search that nothing else filters, when it names its
+    statuses (see `_listed`); else none."""
     driver = compiled.driver
     if driver is None or not isinstance(driver.rest, True_) or state_and_statuses(compiled.counted) is None:
         return []
     if params.tag_names or params.customFieldsByIds or params.modifiedSince or params.number is not None:
         return []
-    pairs = _listed(compiled.counted)
-    return pairs if probes_statuses(pairs) else []
+    return _listed(compiled.counted)
 
 
 def _looks_up_statuses(
@@ -1529,6 +1535,12 @@ def _text_page_statement(
     def build() -> Select[Any]:
         if params.sortField == "score" and compiled.query is not None and conn.dialect.name == "sqlite":
             return _relevance_page(conn, compiled, compiled.query, params)
+        ranked = None
+        if params.sortField == "score" and compiled.query is not None:
+            # PostgreSQL: its index finds the matches of the list's statuses by their lexemes.
+            ranked = compiled.query.ranked_of_statuses(_only_statuses(compiled, params))
+        if ranked is not None:
+            return _ranked_in_order(ranked, params)
         walk = driver.ordered() if params.sortField == "createdAt" else None
         if walk is not None:
             # SQLite: the FTS5 rowid is the (createdAt, id) search key, so the matches come out
@@ -1579,6 +1591,12 @@ def _relevance_page(
         return _page_ids(and_(c_id_in(driver.ids()), filters), order)
     # The driver's own text: its scores are the page's matches, sorted as they are (`espresso`
     # at 1M: 863 rows), where the plan otherwise walked the 58k active conversations to find them.
+    return _ranked_in_order(ranked, params)
+
+
+def _ranked_in_order(ranked: Select[Any], params: ListParams) -> Select[Any]:
+    """A page of matches ranked with their scores (`CompiledQuery.ranked_among` and the like),
+    sorted by score then id in the request's direction."""
     matches = ranked.subquery("ranked")
     descending = params.sortOrder == "desc"
     return windowed(
