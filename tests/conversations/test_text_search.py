@@ -358,6 +358,80 @@ class TestLargeTotals:
         indexed = app.state.db.dialect == "sqlite" and status in ("active", "pending", "open")
         assert looked_up == [False, indexed]
 
+    @pytest.mark.parametrize(
+        ("status", "plums", "figs"),
+        [("active", 3, 6), ("pending", 2, 0), ("open", 5, 6), ("closed", 1, 0), ("all", 6, 6)],
+    )
+    @pytest.mark.parametrize("query", ["plum", "subject:plum", "NOT plum", "NOT subject:plum"])
+    def test_postgresql_counts_the_statuses_matches_in_the_text_index_alone(
+        self,
+        api: Api,
+        app: FastAPI,
+        monkeypatch: pytest.MonkeyPatch,
+        status: str,
+        plums: int,
+        figs: int,
+        query: str,
+    ) -> None:
+        """PostgreSQL counts a text that its statuses alone filter, and `NOT` it, from the text
+        index, which finds those statuses' matches by their lexemes (`TextDriver.narrowed_to`):
+        no conversation is read, and the totals are the general count's, statuses changed
+        since the conversations were written included. Subject words alone are found through
+        the subject's own index, without lexemes; every status names none."""
+        mailbox = api.mailbox()
+        made = [api.conversation(mailbox, subject=f"Plum {n}") for n in range(6)]
+        for n in range(6):
+            api.conversation(mailbox, subject=f"Fig {n}")
+        for plum, now in [(0, "pending"), (1, "pending"), (2, "closed"), (3, "spam"), (3, "active")]:
+            changed = api.patch(
+                f"/v2/conversations/{made[plum]}", {"op": "replace", "path": "/status", "value": now}
+            )
+            assert changed.status_code == 204, changed.text
+        totals, counts = [], []
+        for narrowed in (False, True):
+            with monkeypatch.context() as general:
+                if not narrowed:
+                    general.setattr(listing, "_only_statuses", lambda *_: [])
+                listing._large_totals.clear()
+                listing._search_statements.clear()
+                with statements(app) as seen:
+                    totals.append(_search(api, query, status=status)["page"]["totalElements"])
+            counts.append([" ".join(s.split()) for s in seen if "count(*)" in s])
+        assert totals == [figs if query.startswith("NOT") else plums] * 2
+        by_lexemes = [s for s in counts[1] if "AS TSQUERY" in s]
+        expected = app.state.db.dialect == "postgresql" and status != "all" and "subject:" not in query
+        assert bool(by_lexemes) is expected, counts[1]
+        assert not [s for s in by_lexemes if "FROM conversations" in s], by_lexemes
+        assert not [s for s in counts[0] if "AS TSQUERY" in s], counts[0]
+
+    @pytest.mark.parametrize(("small", "kept"), [(2, True), (100, False)])
+    def test_postgresql_keeps_a_count_by_lexemes_of_a_text_that_matches_many_in_all(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, small: int, kept: bool
+    ) -> None:
+        """A total counted among the statuses alone is kept as a large text's is
+        (`LARGE_TOTAL_SECONDS`) when the text, by those statuses' share of every conversation,
+        matches over `SMALL_TEXT_MATCH` in all (`listing._matches_many`): 3 active plums among
+        9 active conversations of 12 stand for 4 plums in all. Else it is counted again."""
+        monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", small)
+        monkeypatch.setattr(app.state.settings, "estimate_large_totals", False)
+        listing._large_totals.clear()
+        mailbox = api.mailbox()
+        made = [api.conversation(mailbox, subject=f"Plum {n}") for n in range(6)]
+        for n in range(6):
+            api.conversation(mailbox, subject=f"Fig {n}")
+        for plum in range(3):
+            closed = api.patch(
+                f"/v2/conversations/{made[plum]}", {"op": "replace", "path": "/status", "value": "closed"}
+            )
+            assert closed.status_code == 204, closed.text
+        assert _search(api, "plum", status="active")["page"]["totalElements"] == 3
+        api.conversation(mailbox, subject="Plum again")
+        with statements(app) as seen:
+            again = _search(api, "plum", status="active")["page"]["totalElements"]
+        by_lexemes = [s for s in seen if "count(*)" in s and "AS TSQUERY" in s]
+        assert again == (3 if kept else 4)  # SQLite keeps its large texts' totals alike
+        assert bool(by_lexemes) is (app.state.db.dialect == "postgresql" and not kept)
+
     @pytest.mark.parametrize("query", ["plum AND createdAt:[2000-01-01T00:00:00Z TO *]", "plum"])
     def test_other_filters_keep_the_count_that_lists_them(
         self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, query: str

@@ -610,10 +610,13 @@ def _statuses_alone(compiled: Compiled, params: ListParams) -> list[tuple[str, s
     return pairs if probes_statuses(pairs) else []
 
 
-def _only_statuses(compiled: Compiled, params: ListParams) -> list[tuple[str, str]]:
+def _only_statuses(
+    compiled: Compiled, params: ListParams, driver: TextDriver | None = None
+) -> list[tuple[str, str]]:
     """The (state, status) pairs of a text search that nothing else filters, when it names its
-    statuses (see `_listed`); else none."""
-    driver = compiled.driver
+    statuses (see `_listed`); else none. `driver`: the text, when not the query's own driver
+    (`query=NOT text`'s)."""
+    driver = driver if driver is not None else compiled.driver
     if driver is None or not isinstance(driver.rest, True_) or state_and_statuses(compiled.counted) is None:
         return []
     if params.tag_names or params.customFieldsByIds or params.modifiedSince or params.number is not None:
@@ -634,6 +637,16 @@ def _looks_up_statuses(
     if matched is None:
         matched = _count(conn, driver.ids().limit(bar + 1))
     return matched <= bar
+
+
+def _matches_many(conn: Connection, matched: int, statuses: Sequence[tuple[str, str]]) -> bool:
+    """Whether a text whose matches among these (state, status) pairs alone are `matched` matches
+    over `SMALL_TEXT_MATCH` conversations in all, by those statuses' share of every one: its
+    total is then kept as any large text's (`LARGE_TOTAL_SECONDS`), as when its every match was
+    counted. Recounting `espresso`'s 863 active ones (12,804 in all) on each request took
+    PostgreSQL's CPU from 5-6 to 8-10 ms a request under load."""
+    counted = [("state", statuses[0][0]), ("status", tuple(status for _, status in statuses))]
+    return matched * _allowed(conn, []) > SMALL_TEXT_MATCH * max(_allowed(conn, counted), 1)
 
 
 def _allowed(conn: Connection, counted: list[tuple[str, Any]]) -> int:
@@ -1298,7 +1311,18 @@ def _text_total(
         return kept
     if conn.dialect.name == "postgresql":
         plan = _kept_statement(driver, shape, ("plan",), lambda: explained(driver.ids())).rows(conn)
-        if rows_in_plan(plan[0][0]) < PLANNED_MANY:
+        if rows_in_plan(plan[0][0]) < PLANNED_MANY and driver.narrowed_to(statuses):
+            # The text index finds the statuses' matches by their lexemes: no conversation read.
+            counter = _kept_statement(
+                driver, shape, ("narrowed",), partial(_capped_length, driver.ids(listed=statuses))
+            )
+            narrowed = int(counter.rows(conn, cap=COUNTED_CAP + 1)[0][0])
+            if narrowed <= COUNTED_CAP:
+                total = TextTotal(narrowed)
+                if _matches_many(conn, narrowed, statuses):
+                    _large_totals.put(cache_key, total)
+                return total
+        elif rows_in_plan(plan[0][0]) < PLANNED_MANY:
             matched, passing = _capped_text_count(conn, driver, filters, COUNTED_CAP, shape)
             if matched <= COUNTED_CAP:
                 total = TextTotal(passing)
@@ -1661,7 +1685,8 @@ def _page_document(
         if found is not None:
             total, rows = found
         else:
-            statuses = _statuses_alone(compiled, params) if conn.dialect.name == "sqlite" else []
+            sqlite = conn.dialect.name == "sqlite"
+            statuses = _statuses_alone(compiled, params) if sqlite else _only_statuses(compiled, params)
             text_total = _text_total(
                 conn, compiled.driver, compiled.filters, key, shape, estimate=estimate, statuses=statuses
             )
@@ -2006,6 +2031,16 @@ def _complement_total(
             if text is None:
                 return None
             return _complement_of_a_large_text(conn, text, compiled.requested, kept, key, estimate=estimate)
+    statuses = _only_statuses(compiled, params, text) if text is not None else []
+    if (
+        text is not None
+        and conn.dialect.name == "postgresql"
+        and text.narrowed_to(statuses)
+        and not (id_list is not None and _names_a_customer(conn, text))  # then its list holds theirs too
+    ):
+        # The text index finds the statuses' matches by their lexemes (`NOT espresso`: 60 -> 3 ms).
+        counter = _kept_statement(text, shape, ("narrowed",), lambda: _counted(text.ids(listed=statuses)))
+        return TextTotal(int(conn.execute(kept).scalar_one()) - int(counter.rows(conn)[0][0]))
     requested = compiled.requested
     every_status = not any(name == "status" for name, _ in compiled.counted)
 

@@ -144,6 +144,10 @@ class TextDriver:
         decide."""
         return self.text.matching_ids(self.query, limit=limit, listed=listed)
 
+    def narrowed_to(self, listed: Sequence[tuple[str, str]]) -> bool:
+        """Whether `ids(listed=listed)` holds the matches of those (state, status) pairs only."""
+        return bool(listed) and self.text.narrows(self.query, listed)
+
     def ordered(self) -> Select[int, int] | None:
         """Columns `id` and `search_key` of the matches, to be ordered by the key ((createdAt, id)
         order), or None when the index cannot give that order."""
@@ -667,6 +671,10 @@ class _TextSearch(ABC, Generic[Q]):
         """Matches with their (createdAt, id) key straight from the index, or None if it cannot."""
         return None
 
+    @abstractmethod
+    def narrows(self, query: Q, listed: Sequence[tuple[str, str]]) -> bool:
+        """Whether `matching_ids(query, listed=listed)` leaves out the matches of other statuses."""
+
     def probe(self, query: Q) -> Condition | None:
         """The conversation's own document matches `query`, looked up per conversation, where
         the index can find one conversation's document (see `TextDriver.probe`)."""
@@ -899,6 +907,9 @@ class _SqliteText(_TextSearch[str]):
             return every.where(status_probe(listed)) if probes_statuses(listed) else every
         found = select(_SEARCH_ID.label("id")).select_from(_SEARCH).where(_fts_match(query))
         return found.order_by(_SEARCH_ROWID.desc()).limit(limit)
+
+    def narrows(self, query: str, listed: Sequence[tuple[str, str]]) -> bool:
+        return probes_statuses(listed)
 
     def probe(self, query: str) -> Condition | None:
         return exists(
@@ -1180,6 +1191,9 @@ class _PostgresText(_TextSearch[_PgQuery]):
             query = _PgQuery(_tsquery_tree([query.document, _listed_tsquery(listed)], "&&"), query.subject)
         found = select(_DOCUMENT_OWNER.label("id")).select_from(table(index.TABLE)).where(query.condition())
         return found.limit(limit) if limit is not None else found
+
+    def narrows(self, query: _PgQuery, listed: Sequence[tuple[str, str]]) -> bool:
+        return not query.exact
 
     def key_bounds(self) -> Select[int, int]:
         """The key is the conversation's id, the documents' primary key."""
