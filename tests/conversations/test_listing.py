@@ -674,6 +674,22 @@ class TestRangeWalk:
             first = first or seen
         return pages, first
 
+    def _walked_as_generally(
+        self, api: Api, app: FastAPI, monkeypatch: pytest.MonkeyPatch, params: dict
+    ) -> list[str]:
+        """Pages 1-3 with walks of a page's share and no slack, checked against the general
+        path's (no walk); the statements page 1 ran."""
+        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
+        monkeypatch.setattr(listing, "RANGE_WALK_READS", 1)
+        monkeypatch.setattr(listing, "RANGE_WALK_SLACK", 0)
+        pages, first = self._pages(api, app, params)
+        with monkeypatch.context() as general:
+            general.setattr(listing, "_range_walk_cap", lambda *_: None)
+            expected, _ = self._pages(api, app, params)
+        assert pages == expected
+        assert [len(page) for page in pages] == [25, 25, 0], first
+        return first
+
     @pytest.mark.usefixtures("answers_computed")
     @pytest.mark.parametrize("spread", [True, False])
     @pytest.mark.parametrize(
@@ -690,9 +706,6 @@ class TestRangeWalk:
         sort: str,
         order: str,
     ) -> None:
-        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
-        monkeypatch.setattr(listing, "RANGE_WALK_READS", 1)
-        monkeypatch.setattr(listing, "RANGE_WALK_SLACK", 0)
         query = "modifiedAt:[2020-06-01 TO *]" if spread else dated["oldest_fifty"]
         params = {
             "mailbox": dated["mailbox"],
@@ -701,12 +714,7 @@ class TestRangeWalk:
             "sortField": sort,
             "sortOrder": order,
         }
-        pages, first = self._pages(api, app, params)
-        with monkeypatch.context() as general:
-            general.setattr(listing, "_range_walk_cap", lambda *_: None)
-            expected, _ = self._pages(api, app, params)
-        assert pages == expected
-        assert [len(page) for page in pages] == [25, 25, 0], first
+        first = self._walked_as_generally(api, app, monkeypatch, params)
         listed = [s for s in first if "walked_first" in s or s.startswith("SELECT conversations.id \nFROM")]
         walks = [s for s in listed if "walked_first" in s]
         assert len(walks) == 1, listed
@@ -722,17 +730,9 @@ class TestRangeWalk:
     ) -> None:
         """PostgreSQL tests the query on the walk's rows as a subquery of them, which a condition
         reading other tables (tags, texts) would not see rightly: such a query is paged as any."""
-        monkeypatch.setattr(listing, "FEW_MATCHES", 0)
-        monkeypatch.setattr(listing, "RANGE_WALK_READS", 1)
-        monkeypatch.setattr(listing, "RANGE_WALK_SLACK", 0)
         query = f"{dated['oldest_fifty']} AND NOT tag:vip"
         params = {"mailbox": dated["mailbox"], "status": "all", "query": query}
-        pages, first = self._pages(api, app, params)
-        with monkeypatch.context() as general:
-            general.setattr(listing, "_range_walk_cap", lambda *_: None)
-            expected, _ = self._pages(api, app, params)
-        assert pages == expected
-        assert [len(page) for page in pages] == [25, 25, 0], first
+        first = self._walked_as_generally(api, app, monkeypatch, params)
         assert any("walked_first" in s for s in first) == (dialect == "sqlite"), first
 
     @pytest.mark.usefixtures("answers_computed")

@@ -27,6 +27,20 @@ def _ids(body: dict) -> list[int]:
     return [c["id"] for c in body["_embedded"]["conversations"]]
 
 
+def _plums_of_each_status(api: Api) -> None:
+    """Six plums, changed after writing to 2 pending, 1 closed, 3 active (one back from spam),
+    and six active figs, in one mailbox."""
+    mailbox = api.mailbox()
+    plums = [api.conversation(mailbox, subject=f"Plum {n}") for n in range(6)]
+    for n in range(6):
+        api.conversation(mailbox, subject=f"Fig {n}")
+    for plum, now in [(0, "pending"), (1, "pending"), (2, "closed"), (3, "spam"), (3, "active")]:
+        changed = api.patch(
+            f"/v2/conversations/{plums[plum]}", {"op": "replace", "path": "/status", "value": now}
+        )
+        assert changed.status_code == 204, changed.text
+
+
 def _samples(statement: str) -> bool:
     """Whether the statement is an estimate's sample of the text index (`TextDriver.sample`)."""
     return "WITH ORDINALITY" in statement or "ORDER BY rowid LIMIT" in statement
@@ -337,15 +351,7 @@ class TestLargeTotals:
         since the conversations were written included. Closed ones, and every status, have no
         such index."""
         monkeypatch.setattr(listing, "SMALL_TEXT_MATCH", 2)
-        mailbox = api.mailbox()
-        plums = [api.conversation(mailbox, subject=f"Plum {n}") for n in range(6)]
-        for n in range(6):
-            api.conversation(mailbox, subject=f"Fig {n}")
-        for plum, now in [(0, "pending"), (1, "pending"), (2, "closed"), (3, "spam"), (3, "active")]:
-            changed = api.patch(
-                f"/v2/conversations/{plums[plum]}", {"op": "replace", "path": "/status", "value": now}
-            )
-            assert changed.status_code == 204, changed.text
+        _plums_of_each_status(api)
         totals, looked_up = [], []
         for probed_per_allowed in (0.0, 1_000.0):
             monkeypatch.setattr(listing, "PROBED_PER_ALLOWED", probed_per_allowed)
@@ -378,15 +384,7 @@ class TestLargeTotals:
         no conversation is read, and the totals are the general count's, statuses changed
         since the conversations were written included. Subject words alone are found through
         the subject's own index, without lexemes; every status names none."""
-        mailbox = api.mailbox()
-        made = [api.conversation(mailbox, subject=f"Plum {n}") for n in range(6)]
-        for n in range(6):
-            api.conversation(mailbox, subject=f"Fig {n}")
-        for plum, now in [(0, "pending"), (1, "pending"), (2, "closed"), (3, "spam"), (3, "active")]:
-            changed = api.patch(
-                f"/v2/conversations/{made[plum]}", {"op": "replace", "path": "/status", "value": now}
-            )
-            assert changed.status_code == 204, changed.text
+        _plums_of_each_status(api)
         totals, counts = [], []
         for narrowed in (False, True):
             with monkeypatch.context() as general:
