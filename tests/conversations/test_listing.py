@@ -717,12 +717,29 @@ class TestRangeWalk:
         first = self._walked_as_generally(api, app, monkeypatch, params)
         listed = [s for s in first if "walked_first" in s or s.startswith("SELECT conversations.id \nFROM")]
         walks = [s for s in listed if "walked_first" in s]
-        assert len(walks) == 1, listed
-        if (sort, order) == ("createdAt", "desc"):
-            # The spread range's page 1 is among the newest 30; the far end's is not: it falls back.
-            assert len(listed) == (1 if spread else 2), listed
-            if dialect == "postgresql" and not spread:
-                assert "ORDER BY conversations.created_at + " in listed[1], listed[1]
+        # The spread range's page 1 is among the newest 30. The far end's is not, newest first:
+        # the ten conversations before its band are counted, and a second walk reads past them.
+        banded = (sort, order) == ("createdAt", "desc") and not spread
+        assert len(walks) == (2 if banded else 1), listed
+        assert any(" ahead" in s for s in first) == banded, first
+        if sort == "createdAt":
+            assert len(listed) == len(walks), listed
+
+    @pytest.mark.usefixtures("answers_computed")
+    def test_a_band_beyond_the_walks_reach_is_sorted(
+        self, api: Api, app: FastAPI, dialect: str, dated: dict, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Where more conversations lie before the band than a walk may read, the count stops
+        there and every match is sorted (the general path; PostgreSQL's with the sort's keys out
+        of the indexes' reach)."""
+        monkeypatch.setattr(listing, "RANGE_WALK_CAP", 35)
+        params = {"mailbox": dated["mailbox"], "status": "all", "query": dated["oldest_fifty"]}
+        first = self._walked_as_generally(api, app, monkeypatch, params)
+        listed = [s for s in first if "walked_first" in s or s.startswith("SELECT conversations.id \nFROM")]
+        assert ["walked_first" in s for s in listed] == [True, False], listed
+        assert any(" ahead" in s for s in first), first
+        if dialect == "postgresql":
+            assert "ORDER BY conversations.created_at + " in listed[1], listed[1]
 
     @pytest.mark.usefixtures("answers_computed")
     def test_postgresql_walks_a_range_only_beside_its_rows_own_columns(
