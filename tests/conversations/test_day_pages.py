@@ -1,6 +1,7 @@
 """Deep pages of a list in creation order begin at their first row's day (conversations/day_pages):
 every page is the page an OFFSET gives, in either order, for any statuses, across days of many,
-one or no conversations and ties on the creation instant, and past the last row."""
+one or no conversations and ties on the creation instant, and past the last row; the days read
+for one page serve the next while no commit lies between."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.sql import statements
 from tidings.conversations import listing
+from tidings.kit.anchors import KeptDays, RunningDays
 
 PAGE = listing.PAGE_SIZE
 STATUSES = {"active": {"active"}, "all": None, "open": {"active", "pending"}, "closed": {"closed"}}
@@ -52,15 +54,21 @@ def _expected(made: list[tuple[datetime, int, str]], allowed: set[str] | None, o
     return [cid for _, cid in sorted(kept, reverse=order == "desc")]
 
 
+@pytest.mark.parametrize("kept", [True, False])
 @pytest.mark.parametrize("order", ["desc", "asc"])
 def test_every_page_begun_at_its_day_is_the_offsets_page(  # type: ignore[no-untyped-def]
-    api: Api, app, created: list, order: str, monkeypatch: pytest.MonkeyPatch
+    api: Api, app, created: list, order: str, kept: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """With the days kept (the default), the first deep page of each list reads them and the
+    pages after it find their day among them; without (no anchors), each page reads them."""
     monkeypatch.setattr(listing, "DAY_PAGES_FROM", {"sqlite": 1, "postgresql": 1})
+    if not kept:
+        monkeypatch.setattr(app.state, "anchors", None)
     with statements(app) as seen:
         for status, allowed in STATUSES.items():
             expected = _expected(created, allowed, order)
             pages = (len(expected) + PAGE - 1) // PAGE
+            read_days = []
             for page in range(1, pages + 2):
                 seen.clear()
                 params = {"status": status, "sortOrder": order, "page": page}
@@ -68,8 +76,30 @@ def test_every_page_begun_at_its_day_is_the_offsets_page(  # type: ignore[no-unt
                 ids = [c["id"] for c in body["_embedded"]["conversations"]]
                 assert ids == expected[(page - 1) * PAGE : page * PAGE], params
                 assert body["page"]["totalElements"] == len(expected), params
-                if page > 1:
-                    assert any("conversation_day_counts" in s for s in seen), params
+                if 1 < page <= pages:
+                    read_days.append(any("conversation_day_counts" in s for s in seen))
+            assert read_days == [True] + [not kept] * (pages - 2), (status, read_days)
+
+
+def test_a_commit_between_pages_has_the_days_read_again(  # type: ignore[no-untyped-def]
+    api: Api, app, created: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Days kept under one data stamp are not used under another: a conversation created after
+    them, newest of all, moves every later page by one row."""
+    monkeypatch.setattr(listing, "DAY_PAGES_FROM", {"sqlite": 1, "postgresql": 1})
+    expected = _expected(created, None, "desc")
+
+    def third_page() -> tuple[list[int], bool]:
+        with statements(app) as seen:
+            body = api.get("/v2/conversations", params={"status": "all", "page": 3}).json()
+        return [c["id"] for c in body["_embedded"]["conversations"]], any(
+            "conversation_day_counts" in s for s in seen
+        )
+
+    api.get("/v2/conversations", params={"status": "all", "page": 2})
+    assert third_page() == (expected[2 * PAGE : 3 * PAGE], False)
+    newest = _created(api, api.mailbox(), START + timedelta(days=len(PER_DAY)), "active")
+    assert third_page() == ([newest, *expected][2 * PAGE : 3 * PAGE], True)
 
 
 def test_early_pages_and_other_lists_read_no_days(  # type: ignore[no-untyped-def]
@@ -122,3 +152,28 @@ def test_a_page_that_begins_on_day_0_is_read_by_offset(  # type: ignore[no-untyp
         assert [c["id"] for c in body["_embedded"]["conversations"]] == expected[
             (page - 1) * PAGE : page * PAGE
         ]
+
+
+class TestRunningDays:
+    """The kept days' arithmetic (kit/anchors.RunningDays, KeptDays)."""
+
+    def test_locate_names_the_day_and_the_rows_before_it(self) -> None:
+        running = RunningDays(days=(30, 29, 27), through=(3, 3, 8), complete=True)
+        found = [running.locate(offset) for offset in (0, 2, 3, 7, 8)]
+        assert found == [(30, 0), (30, 0), (27, 3), (27, 3), None]
+        assert [running.past_the_end(offset) for offset in (7, 8, 9)] == [False, True, True]
+
+    def test_days_read_part_way_reach_only_as_far(self) -> None:
+        running = RunningDays(days=(30, 29), through=(3, 5), complete=False)
+        assert [running.reaches(offset) for offset in (4, 5, 50)] == [True, False, False]
+        assert RunningDays((), (), complete=True).reaches(0)
+
+    def test_kept_by_list_the_least_recently_used_forgotten(self) -> None:
+        kept = KeptDays(max_lists=2)
+        days = RunningDays((1,), (1,), complete=True)
+        for key in ("a", "b"):
+            kept.put(key, 1, days)
+        kept.get("a")
+        kept.put("c", 2, days)
+        assert [kept.get(key) is not None for key in ("a", "b", "c")] == [True, False, True]
+        assert kept.get("c") == (2, days)

@@ -16,11 +16,18 @@ both statements (the days are read first, newest first, stopping at the page's d
 PostgreSQL, where each statement of a read has its own snapshot, one statement finds the day
 and reads the page. Days are UTC days divided toward zero, so day 0 spans the two days around
 1970-01-01: a page whose first row falls on day 0 or before is read by OFFSET as before.
+
+Each process keeps the days it read, with the data stamp they were read under
+(`kit.anchors.KeptDays`), and a later page of the same list begins at its day without reading
+them again while the stamp holds (SQLite: the stamp read before the request's transaction and
+after its page; PostgreSQL: the stamp its page statement read in its own snapshot). Reading the
+days was most of a deep page's cost: page 16,000 of every status 3.05 ms a request against
+2.36 for page 1,000 (SQLite, in process), PostgreSQL's statement 3.1 ms, the page alone ~1.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +41,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     func,
     literal,
     select,
@@ -41,7 +49,10 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import UnaryExpression
 
 from tidings.conversations.created_days import DAY_SECONDS, state_and_statuses
+from tidings.conversations.deep_pages import Seek
+from tidings.db import change_log
 from tidings.db.tables import conversation_day_counts, conversations
+from tidings.kit.anchors import KeptDays, RunningDays
 from tidings.kit.prepared import Prepared
 from tidings.kit.sql import out_of_reach
 
@@ -54,17 +65,24 @@ from tidings.kit.sql import out_of_reach
 DAY_PAGES_FROM = {"sqlite": 2_500, "postgresql": 10_000}
 # Past every day an instant can fall on (a bound for the page when the day is not used).
 _NO_BOUND = 2**62
+# SQLite reads the days this many rows past the page it serves, for the pages that follow it.
+DAYS_READ_AHEAD = 100_000
+_STAMP_COLUMNS = tuple(column.name for column in change_log.stamp_columns())
 
 
 @dataclass(frozen=True)
 class DayPages:
-    """The statements of a list's pages begun at a day: `days` and `page` on SQLite,
-    `combined` on PostgreSQL."""
+    """The statements of a list's pages begun at a day: `days` and `page` on SQLite; on
+    PostgreSQL `combined`, or the days and the page each with the stamp of its snapshot
+    (`days_stamped`, `page_stamped`) when the days are kept. `key`: the kept days'."""
 
     descending: bool
+    key: Hashable
     days: Prepared | None = None
     page: Prepared | None = None
     combined: Prepared | None = None
+    days_stamped: Prepared | None = None
+    page_stamped: Prepared | None = None
 
 
 def day_pages(
@@ -100,7 +118,9 @@ def day_pages(
     per_day = select(days.day, func.sum(days.n).label("n")).where(*kept).group_by(days.day)
     created = conversations.c.created_at
 
-    def page_from(boundary: ColumnElement[Any], skip: ColumnElement[Any]) -> Select[Any]:
+    def page_from(
+        boundary: ColumnElement[Any], skip: ColumnElement[Any], *also: ColumnElement[Any]
+    ) -> Select[Any]:
         within = created < boundary if descending else created >= boundary
         ids = (
             select(conversations.c.id)
@@ -110,20 +130,23 @@ def day_pages(
             .limit(limit)
             .correlate(None)
         )
-        page = select(*columns).where(conversations.c.id.in_(ids))
+        page = select(*columns, *also).where(conversations.c.id.in_(ids))
         if guard is not None:
             page = page.where(guard)
         return page.order_by(*order)
 
+    key = (state, statuses, descending)
+    from_day = (bindparam("boundary", type_=BigInteger), bindparam("skip", type_=Integer))
     if dialect == "sqlite":
         in_list_order = days.day.desc() if descending else days.day.asc()
-        return DayPages(
-            descending,
-            days=Prepared(per_day.order_by(in_list_order)),
-            page=Prepared(
-                page_from(bindparam("boundary", type_=BigInteger), bindparam("skip", type_=Integer))
-            ),
-        )
+        page = Prepared(page_from(*from_day))
+        return DayPages(descending, key, days=Prepared(per_day.order_by(in_list_order)), page=page)
+    kept_days = per_day.with_only_columns(days.day, cast(func.sum(days.n), BigInteger).label("n")).subquery(
+        "kept_days"
+    )
+    stamped_days = select(kept_days.c.day, kept_days.c.n, *change_log.stamp_columns()).order_by(
+        kept_days.c.day.desc() if descending else kept_days.c.day.asc()
+    )
     counts = per_day.subquery("per_day")
     through = func.sum(counts.c.n).over(order_by=counts.c.day.desc() if descending else counts.c.day.asc())
     running = select(counts.c.day, counts.c.n, through.label("through")).subquery("running")
@@ -142,35 +165,123 @@ def day_pages(
         select(case((usable, first_second))).scalar_subquery(), literal(unbounded, BigInteger)
     )
     before = func.coalesce(select(case((usable, target.c.before))).scalar_subquery(), 0)
-    return DayPages(descending, combined=Prepared(page_from(boundary, offset - before)))
+    return DayPages(
+        descending,
+        key,
+        combined=Prepared(page_from(boundary, offset - before)),
+        days_stamped=Prepared(stamped_days),
+        page_stamped=Prepared(page_from(*from_day, *change_log.stamp_columns()), server_prepared=False),
+    )
 
 
-def read_day_page(conn: Connection, statements: DayPages, offset: int) -> list[dict[str, Any]] | None:
+def read_day_page(
+    conn: Connection, statements: DayPages, offset: int, seek: Seek | None = None
+) -> list[dict[str, Any]] | None:
     """The page at `offset`, begun at its first row's day; None when the day cannot say (day 0 or
-    before: read it by OFFSET), an empty list past the last row."""
+    before: read it by OFFSET), an empty list past the last row. With `seek`, the days are kept
+    in its anchors for the pages that follow (see the module docstring)."""
     if statements.combined is not None:
-        return statements.combined.dicts(conn, offset=offset)
+        kept = seek.anchors.days if seek is not None else None
+        found = _postgres_kept_page(conn, statements, offset, kept) if kept is not None else None
+        return found if found is not None else statements.combined.dicts(conn, offset=offset)
     assert statements.days is not None and statements.page is not None, "SQLite's two statements"
-    found = _day_of(statements.days, conn, offset)
+    stamp = seek.before if seek is not None else None
+    if seek is not None and stamp is not None and seek.read_again is not None:
+        found_days = seek.anchors.days.get(statements.key)
+        if found_days is not None and found_days[0] == stamp and found_days[1].reaches(offset):
+            rows = _sqlite_page(conn, statements, found_days[1], offset)
+            if seek.read_again() == stamp:
+                return rows
+    running = _running_days(statements.days, conn, offset + DAYS_READ_AHEAD)
+    rows = _sqlite_page(conn, statements, running, offset)
+    if seek is not None and stamp is not None and seek.read_again is not None and seek.read_again() == stamp:
+        seek.anchors.days.put(statements.key, stamp, running)
+    return rows
+
+
+def _sqlite_page(
+    conn: Connection, statements: DayPages, running: RunningDays, offset: int
+) -> list[dict[str, Any]] | None:
+    assert statements.page is not None
+    found = running.locate(offset)
     if found is None:
         return []
     day, before = found
     if day < 1:
         return None
-    boundary = (day + 1) * DAY_SECONDS if statements.descending else day * DAY_SECONDS
-    return statements.page.dicts(conn, boundary=boundary, skip=offset - before)
+    return statements.page.dicts(conn, boundary=_boundary(statements, day), skip=offset - before)
 
 
-def _day_of(days: Prepared, conn: Connection, offset: int) -> tuple[int, int] | None:
-    """The day holding the row at `offset` and how many rows its earlier days in the list hold,
-    reading the days only that far (None: the list ends before `offset`)."""
-    before = 0
+def _boundary(statements: DayPages, day: int) -> int:
+    """The first instant past the page's day in the list's order."""
+    return (day + 1) * DAY_SECONDS if statements.descending else day * DAY_SECONDS
+
+
+def _postgres_kept_page(
+    conn: Connection, statements: DayPages, offset: int, kept: KeptDays
+) -> list[dict[str, Any]] | None:
+    """PostgreSQL: the page begun at its day as the kept days (or the days read now, then kept)
+    name it, when the page's own snapshot bears their stamp; None otherwise (day 0 or before,
+    past the last row, or a commit between): the caller reads it with `combined`."""
+    assert statements.days_stamped is not None and statements.page_stamped is not None
+    found = kept.get(statements.key)
+    if found is not None:
+        located = found[1].locate(offset)
+        if located is None or located[0] < 1:
+            return None
+        rows = _stamped_page(conn, statements, found[1], offset, found[0])
+        if rows is not None:
+            return rows
+    days = statements.days_stamped.rows(conn)
+    if not days:
+        return None
+    stamp: Hashable = tuple(days[0][2:])
+    running = _running_of([(int(day), int(n)) for day, n, *_ in days], complete=True)
+    kept.put(statements.key, stamp, running)
+    return _stamped_page(conn, statements, running, offset, stamp)
+
+
+def _stamped_page(
+    conn: Connection, statements: DayPages, running: RunningDays, offset: int, stamp: Hashable
+) -> list[dict[str, Any]] | None:
+    """The page `running` places, if its statement's snapshot bears `stamp` (rows are needed to
+    tell: a page past the end, or on day 0, is None)."""
+    assert statements.page_stamped is not None
+    found = running.locate(offset)
+    if found is None or found[0] < 1:
+        return None
+    day, before = found
+    rows = statements.page_stamped.dicts(
+        conn, boundary=_boundary(statements, day), skip=offset - before, offset=offset
+    )
+    if not rows or tuple(rows[0][name] for name in _STAMP_COLUMNS) != stamp:
+        return None
+    for row in rows:
+        for name in _STAMP_COLUMNS:
+            del row[name]
+    return rows
+
+
+def _running_days(days: Prepared, conn: Connection, through: int) -> RunningDays:
+    """The list's days from its start until they hold more than `through` rows (or all)."""
+    read: list[tuple[int, int]] = []
+    held = 0
     with closing(days.iterate(conn)) as rows:
         for day, count in rows:
-            if before + count > offset:
-                return int(day), before
-            before += int(count)
-    return None
+            read.append((int(day), int(count)))
+            held += int(count)
+            if held > through:
+                return _running_of(read, complete=False)
+    return _running_of(read, complete=True)
+
+
+def _running_of(days: list[tuple[int, int]], *, complete: bool) -> RunningDays:
+    through: list[int] = []
+    held = 0
+    for _, count in days:
+        held += count
+        through.append(held)
+    return RunningDays(tuple(day for day, _ in days), tuple(through), complete)
 
 
 __all__ = ["DAY_PAGES_FROM", "DayPages", "day_pages", "read_day_page"]

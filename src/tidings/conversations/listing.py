@@ -268,7 +268,7 @@ class SimpleList:
         elif (
             self.by_day is not None
             and offset >= DAY_PAGES_FROM[conn.dialect.name]
-            and (from_day := read_day_page(conn, self.by_day, offset)) is not None
+            and (from_day := read_day_page(conn, self.by_day, offset, seek)) is not None
         ):
             rows = from_day
         elif self.deep is not None and seek is not None and offset + PAGE_SIZE >= ANCHORED_FROM:

@@ -41,14 +41,66 @@ class _Shape:
     anchors: OrderedDict[int, Anchor] = field(default_factory=OrderedDict)
 
 
+@dataclass(frozen=True)
+class RunningDays:
+    """A list's days in its order, with the rows up to each day's end (`through`), as far as they
+    were read (`complete`: to the list's end): where a page at any offset begins."""
+
+    days: tuple[int, ...]
+    through: tuple[int, ...]
+    complete: bool
+
+    def locate(self, offset: int) -> tuple[int, int] | None:
+        """The day holding the row at `offset` and the rows of the days before it; None when the
+        days read do not reach it (see `past_the_end`)."""
+        at = bisect.bisect_right(self.through, offset)
+        if at == len(self.through):
+            return None
+        return self.days[at], self.through[at - 1] if at else 0
+
+    def past_the_end(self, offset: int) -> bool:
+        return self.complete and (not self.through or offset >= self.through[-1])
+
+    def reaches(self, offset: int) -> bool:
+        """Whether the days read place the row at `offset` (or say the list ends before it)."""
+        return self.locate(offset) is not None or self.past_the_end(offset)
+
+
+class KeptDays:
+    """Running day totals by list (its state, statuses and order), each with the data stamp it
+    was read under: the least recently used forgotten first."""
+
+    def __init__(self, max_lists: int = MAX_SHAPES) -> None:
+        self.max_lists = max_lists
+        self._lists: OrderedDict[Hashable, tuple[Hashable, RunningDays]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[Hashable, RunningDays] | None:
+        """The days last kept for `key` and the stamp they were read under."""
+        with self._lock:
+            found = self._lists.get(key)
+            if found is not None:
+                self._lists.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, stamp: Hashable, days: RunningDays) -> None:
+        with self._lock:
+            self._lists[key] = (stamp, days)
+            self._lists.move_to_end(key)
+            while len(self._lists) > self.max_lists:
+                self._lists.popitem(last=False)
+
+
 class PageAnchors:
-    """Anchors by list shape, each shape's read under one data stamp (a newer stamp replaces them)."""
+    """Anchors by list shape, each shape's read under one data stamp (a newer stamp replaces them),
+    and the running day totals of lists in creation order (`days`, see conversations.day_pages)."""
 
     def __init__(self, max_shapes: int = MAX_SHAPES, max_per_shape: int = MAX_PER_SHAPE) -> None:
         self.max_shapes = max_shapes
         self.max_per_shape = max_per_shape
         self._shapes: OrderedDict[Hashable, _Shape] = OrderedDict()
         self._lock = threading.Lock()
+        self.days = KeptDays(max_shapes)
 
     def nearest(self, shape: Hashable, offset: int) -> tuple[Hashable, Anchor] | None:
         """The anchor closest before `offset` (at it included), with the stamp it was read under."""
