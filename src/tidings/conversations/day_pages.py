@@ -186,16 +186,18 @@ def read_day_page(
         found = _postgres_kept_page(conn, statements, offset, kept) if kept is not None else None
         return found if found is not None else statements.combined.dicts(conn, offset=offset)
     assert statements.days is not None and statements.page is not None, "SQLite's two statements"
-    stamp = seek.before if seek is not None else None
-    if seek is not None and stamp is not None and seek.read_again is not None:
-        found_days = seek.anchors.days.get(statements.key)
-        if found_days is not None and found_days[0] == stamp and found_days[1].reaches(offset):
-            rows = _sqlite_page(conn, statements, found_days[1], offset)
-            if seek.read_again() == stamp:
-                return rows
+    if seek is None or seek.before is None or seek.read_again is None:
+        running = _running_days(statements.days, conn, offset + DAYS_READ_AHEAD)
+        return _sqlite_page(conn, statements, running, offset)
+    stamp, read_again = seek.before, seek.read_again
+    kept_days = seek.anchors.days.get(statements.key)
+    if kept_days is not None and kept_days[0] == stamp and kept_days[1].reaches(offset):
+        rows = _sqlite_page(conn, statements, kept_days[1], offset)
+        if read_again() == stamp:
+            return rows
     running = _running_days(statements.days, conn, offset + DAYS_READ_AHEAD)
     rows = _sqlite_page(conn, statements, running, offset)
-    if seek is not None and stamp is not None and seek.read_again is not None and seek.read_again() == stamp:
+    if read_again() == stamp:
         seek.anchors.days.put(statements.key, stamp, running)
     return rows
 
@@ -227,10 +229,10 @@ def _postgres_kept_page(
     assert statements.days_stamped is not None and statements.page_stamped is not None
     found = kept.get(statements.key)
     if found is not None:
-        located = found[1].locate(offset)
-        if located is None or located[0] < 1:
+        placed = found[1].locate(offset)
+        if placed is None or placed[0] < 1:
             return None
-        rows = _stamped_page(conn, statements, found[1], offset, found[0])
+        rows = _stamped_page(conn, statements, placed, offset, found[0])
         if rows is not None:
             return rows
     days = statements.days_stamped.rows(conn)
@@ -239,19 +241,19 @@ def _postgres_kept_page(
     stamp: Hashable = tuple(days[0][2:])
     running = _running_of([(int(day), int(n)) for day, n, *_ in days], complete=True)
     kept.put(statements.key, stamp, running)
-    return _stamped_page(conn, statements, running, offset, stamp)
+    placed = running.locate(offset)
+    if placed is None or placed[0] < 1:
+        return None
+    return _stamped_page(conn, statements, placed, offset, stamp)
 
 
 def _stamped_page(
-    conn: Connection, statements: DayPages, running: RunningDays, offset: int, stamp: Hashable
+    conn: Connection, statements: DayPages, placed: tuple[int, int], offset: int, stamp: Hashable
 ) -> list[dict[str, Any]] | None:
-    """The page `running` places, if its statement's snapshot bears `stamp` (rows are needed to
-    tell: a page past the end, or on day 0, is None)."""
+    """The page at `offset`, begun at the day `placed` names (and the rows of the days before
+    it), if its statement's snapshot bears `stamp` (rows are needed to tell)."""
     assert statements.page_stamped is not None
-    found = running.locate(offset)
-    if found is None or found[0] < 1:
-        return None
-    day, before = found
+    day, before = placed
     rows = statements.page_stamped.dicts(
         conn, boundary=_boundary(statements, day), skip=offset - before, offset=offset
     )
