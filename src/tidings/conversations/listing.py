@@ -632,8 +632,7 @@ def _looks_up_statuses(
     `matched`: how many the text matches, when counted already; else counted up to the bar."""
     if not statuses or not status_indexes_exist(conn):
         return False
-    counted = [("state", statuses[0][0]), ("status", tuple(status for _, status in statuses))]
-    bar = int(PROBED_PER_ALLOWED * _allowed(conn, counted))
+    bar = int(PROBED_PER_ALLOWED * _allowed_of_statuses(conn, statuses))
     if matched is None:
         matched = _count(conn, driver.ids().limit(bar + 1))
     return matched <= bar
@@ -645,8 +644,12 @@ def _matches_many(conn: Connection, matched: int, statuses: Sequence[tuple[str, 
     total is then kept as any large text's (`LARGE_TOTAL_SECONDS`), as when its every match was
     counted. Recounting `espresso`'s 863 active ones (12,804 in all) on each request took
     PostgreSQL's CPU from 5-6 to 8-10 ms a request under load."""
-    counted = [("state", statuses[0][0]), ("status", tuple(status for _, status in statuses))]
-    return matched * _allowed(conn, []) > SMALL_TEXT_MATCH * max(_allowed(conn, counted), 1)
+    return matched * _allowed(conn, []) > SMALL_TEXT_MATCH * max(_allowed_of_statuses(conn, statuses), 1)
+
+
+def _allowed_of_statuses(conn: Connection, statuses: Sequence[tuple[str, str]]) -> int:
+    """How many conversations these (state, status) pairs of one state hold, from the kept counts."""
+    return _allowed(conn, [("state", statuses[0][0]), ("status", tuple(status for _, status in statuses))])
 
 
 def _allowed(conn: Connection, counted: list[tuple[str, Any]]) -> int:
@@ -1311,7 +1314,8 @@ def _text_total(
         return kept
     if conn.dialect.name == "postgresql":
         plan = _kept_statement(driver, shape, ("plan",), lambda: explained(driver.ids())).rows(conn)
-        if rows_in_plan(plan[0][0]) < PLANNED_MANY and driver.narrowed_to(statuses):
+        planned_few = rows_in_plan(plan[0][0]) < PLANNED_MANY
+        if planned_few and driver.narrowed_to(statuses):
             # The text index finds the statuses' matches by their lexemes: no conversation read.
             counter = _kept_statement(
                 driver, shape, ("narrowed",), partial(_capped_length, driver.ids(listed=statuses))
@@ -1322,7 +1326,7 @@ def _text_total(
                 if _matches_many(conn, narrowed, statuses):
                     _large_totals.put(cache_key, total)
                 return total
-        elif rows_in_plan(plan[0][0]) < PLANNED_MANY:
+        elif planned_few:
             matched, passing = _capped_text_count(conn, driver, filters, COUNTED_CAP, shape)
             if matched <= COUNTED_CAP:
                 total = TextTotal(passing)
@@ -2042,7 +2046,7 @@ def _complement_total(
         and not (id_list is not None and _names_a_customer(conn, text))  # then its list holds theirs too
     ):
         # The text index finds the statuses' matches by their lexemes (`NOT espresso`: 60 -> 3 ms).
-        counter = _kept_statement(text, shape, ("narrowed",), lambda: _counted(text.ids(listed=statuses)))
+        counter = _kept_statement(text, shape, ("narrowed NOT",), lambda: _counted(text.ids(listed=statuses)))
         return TextTotal(int(conn.execute(kept).scalar_one()) - int(counter.rows(conn)[0][0]))
     requested = compiled.requested
     every_status = not any(name == "status" for name, _ in compiled.counted)
