@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.reports.history import DEC, JAN, january_history, page_of, report
+from tests.reports.history import DEC, JAN, conversation, customer_of, january_history, page_of, report
 from tests.support.api import Api
 
 
@@ -149,6 +149,35 @@ class TestOverall:
                 assert then["count"] == entry["previousCount"], (kind, entry)
                 checked += 1
         assert checked == 7  # 2 tags, 3 customers, 2 saved replies
+
+    def test_the_top_customers_are_ten_and_ties_go_to_the_lowest_id(self, api: Api) -> None:
+        """Twelve customers: two with three conversations in March, nine with two, one with one.
+        The top ten are the two, then the eight of the nine with the lowest ids; the previous
+        range is counted for those ten (the first customer had one conversation in February)."""
+        mailbox = api.mailbox()
+        counts = [2, 3, 2, 2, 1, 2, 2, 3, 2, 2, 2, 2]
+        ids: list[int] = []
+        for n, count in enumerate(counts):
+            email = f"top{n}@example.com"
+            ids.append(customer_of(api, conversation(api, mailbox, "2015-03-02T10:00:00Z", email=email)))
+            for day in range(1, count):
+                created = f"2015-03-0{2 + day}T10:00:00Z"
+                conversation(api, mailbox, created, email=email, customer_id=ids[-1])
+        conversation(api, mailbox, "2015-02-10T10:00:00Z", email="top0@example.com", customer_id=ids[0])
+        march = {"start": "2015-03-01T00:00:00Z", "end": "2015-03-31T23:59:59Z"}
+        body = report(api, **march, previousStart="2015-02-01T00:00:00Z", previousEnd="2015-02-28T23:59:59Z")
+        expected = sorted(zip(ids, counts, strict=True), key=lambda entry: (-entry[1], entry[0]))[:10]
+        assert body["current"]["customers"] == 12
+        assert body["customers"]["count"] == 25  # conversations with a customer
+        top = body["customers"]["top"]
+        assert [(entry["id"], entry["count"]) for entry in top] == expected
+        assert {entry["id"]: entry["previousCount"] for entry in top} == {
+            customer: int(customer == ids[0]) for customer, _ in expected
+        }
+        assert body["current"]["totalConversations"] == sum(counts) == 25
+        assert body["current"]["conversationsCreated"] == 25
+        # Each customer's first conversation on Monday 2 March at 10h, the others later in the week.
+        assert body["busiestDay"] == {"day": 1, "hour": 10, "count": 12}
 
     def test_conversations_per_day_rounds_half_up(self, api: Api) -> None:
         mailbox = api.mailbox()

@@ -30,6 +30,7 @@ never has to match two copies of an expression with bound parameters.
 from __future__ import annotations
 
 import typing
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from sqlalchemy import (
     Connection,
     FromClause,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -53,12 +55,10 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    null,
     or_,
     select,
     true,
     type_coerce,
-    union_all,
 )
 
 from tidings.db.tables import (
@@ -448,14 +448,6 @@ class Summary:
     slots: list[tuple[int, int, int]] = field(default_factory=list)  # new: (weekday, hour, count)
 
 
-def _part(kind: str, key: Any, n: Any) -> tuple[ColumnElement[Any], ...]:
-    return (
-        literal_column(f"'{kind}'").label("kind"),
-        cast(key, BigInteger).label("key"),
-        cast(n, BigInteger).label("n"),
-    )
-
-
 def summary(
     conn: Connection,
     scope: Scope,
@@ -468,73 +460,84 @@ def summary(
     """Totals, customers, tags and (with `offsets`) busy slots of one interval's bucket.
 
     Customers: the `TOP_LENGTH` with the most conversations (ties: lowest id), or the given
-    `customer_ids`. Tags: every tag on the bucket, or the given `tag_ids`. The bucket is read
-    once, into a materialised CTE; each number is a UNION ALL branch over it, but the tags',
-    read from `conversation_tag_activity`.
+    `customer_ids`. Tags: every tag on the bucket, or the given `tag_ids`.
+
+    The bucket is read once, into one row: its size, how many of it are new, and the primary
+    customer and (new ones) the local weekday-hour of each conversation as comma-separated
+    lists, counted here (`_counted`). Grouping the bucket in the statement cost more than
+    reading it: SQLite groups through a temporary B-tree, ~1 µs a row (1M conversations, 30
+    days: 51k conversations of 26k customers, ~50 ms for the customers and ~30 for the slots,
+    on a bucket read in ~15 and materialised in ~30), PostgreSQL hashed the materialised
+    bucket in ~45 ms. The tags' shares come from their own rows, in a second statement sent
+    with the first (`Together`).
     """
-    found = materialized(
-        select(a.conversation_id.label("id"), a.customer_id, a.created_at)
-        .where(in_bucket(scope, interval))
-        .cte("bucket")
-    )
-    new_one = case((found.c.created_at.between(interval.start, interval.end), 1), else_=0)
-    by_customer = materialized(
-        select(found.c.customer_id, func.count().label("n"), func.sum(new_one).label("created"))
-        .group_by(found.c.customer_id)
-        .cte("by_customer")
-    )
-    # `customers.count` and its top list count conversations whose primary customer exists: every
-    # non-null customer_id (a foreign key on both databases; customers are never deleted).
-    with_customer = by_customer.c.customer_id.is_not(None)
-    parts: list[Select[Any]] = [
-        select(*_part("total", null(), func.coalesce(func.sum(by_customer.c.n), 0))),
-        select(*_part("created", null(), func.coalesce(func.sum(by_customer.c.created), 0))),
-        select(*_part("customers", null(), func.count(by_customer.c.customer_id))),
-        select(*_part("with_customer", null(), func.coalesce(func.sum(by_customer.c.n), 0))).where(
-            with_customer
-        ),
+    row = conversation_activity.c
+    created = row.created_at.between(interval.start, interval.end)
+    figures: list[ColumnElement[Any]] = [
+        func.count(),
+        func.coalesce(func.sum(case((created, 1), else_=0)), 0),
+        _joined(row.customer_id),
     ]
-    chosen = select(by_customer.c.customer_id, by_customer.c.n).where(with_customer)
-    if customer_ids is None:
-        chosen = chosen.order_by(by_customer.c.n.desc(), by_customer.c.customer_id).limit(TOP_LENGTH)
-    else:
-        chosen = chosen.where(by_customer.c.customer_id.in_(list(customer_ids)))
-    top = chosen.subquery("top_customers")
-    parts.append(select(*_part("customer", top.c.customer_id, top.c.n)))
+    if offsets is not None:
+        weekday, hour = _weekday_hour(row.created_at, offsets)
+        figures.append(_joined(case((created, weekday * 24 + hour))))
+    batch = Together(conn)
+    bucket = batch.add(Prepared(select(*figures).where(in_bucket(scope, interval)), server_prepared=False))
     # Each tag's share of the bucket from its own rows, tag by tag: joining the bucket to
     # `conversation_tags` probed the tags of all its conversations (1M, 30 days: 52,733 probes,
     # ~75 of PostgreSQL's ~105 ms for this statement).
     tag_rows = conversation_tag_activity.c
     per_tag = (
-        select(tag_rows.tag_id, func.count().label("n"))
+        select(tag_rows.tag_id, func.count())
         .select_from(ReadFirst(tags, conversation_tag_activity, tag_rows.tag_id == tags.c.id))
         .where(in_bucket(scope, interval, on=conversation_tag_activity))
     )
     if tag_ids is not None:
         per_tag = per_tag.where(tags.c.id.in_(list(tag_ids)))
-    counted = per_tag.group_by(tag_rows.tag_id).subquery("per_tag")
-    parts.append(select(*_part("tag", counted.c.tag_id, counted.c.n)))
-    if offsets is not None:
-        weekday, hour = _weekday_hour(found.c.created_at, offsets)
-        slot = (
-            select((weekday * 24 + hour).label("slot"))
-            .where(found.c.created_at.between(interval.start, interval.end))
-            .subquery("new_slots")
-        )
-        parts.append(select(*_part("slot", slot.c.slot, func.count())).group_by(slot.c.slot))
-    result = Summary()
-    for kind, key, n in conn.execute(union_all(*parts)):
-        if kind == "customer":
-            result.customer_counts.append((int(key), int(n)))
-        elif kind == "tag":
-            result.tag_counts.append((int(key), int(n)))
-        elif kind == "slot":
-            result.slots.append((int(key) // 24, int(key) % 24, int(n)))
-        else:
-            setattr(result, kind, int(n))
-    result.customer_counts.sort(key=lambda entry: (-entry[1], entry[0]))
-    result.tag_counts.sort(key=lambda entry: (-entry[1], entry[0]))
+    tagged = batch.add(Prepared(per_tag.group_by(tag_rows.tag_id), server_prepared=False))
+    batch.run()
+    total, new, customer_list, *slot_list = bucket.rows()[0]
+    by_customer = _counted(customer_list)
+    result = Summary(
+        total=int(total),
+        created=int(new),
+        customers=len(by_customer),
+        with_customer=by_customer.total(),
+        tag_counts=sorted(((int(k), int(n)) for k, n in tagged.rows()), key=_most_first),
+    )
+    if customer_ids is None:
+        result.customer_counts = _most_frequent(by_customer, TOP_LENGTH)
+    else:
+        chosen = [(customer, by_customer[str(customer)]) for customer in customer_ids]
+        result.customer_counts = sorted(((customer, n) for customer, n in chosen if n), key=_most_first)
+    if slot_list:
+        result.slots = sorted((int(k) // 24, int(k) % 24, n) for k, n in _counted(slot_list[0]).items())
     return result
+
+
+def _most_first(entry: tuple[int, int]) -> tuple[int, int]:
+    """Sort key of (id, count) pairs: the highest count first, then the lowest id."""
+    return -entry[1], entry[0]
+
+
+def _joined(value: ColumnElement[Any]) -> ColumnElement[str]:
+    """The group's non-null values as one comma-separated text (SQLite `group_concat`,
+    PostgreSQL `string_agg`); NULL for none."""
+    return func.aggregate_strings(cast(value, String), ",")
+
+
+def _counted(joined: str | None) -> Counter[str]:
+    """How often each value of a `_joined` list occurs (the values as text)."""
+    return Counter(joined.split(",")) if joined else Counter()
+
+
+def _most_frequent(counts: Counter[str], length: int) -> list[tuple[int, int]]:
+    """The `length` (id, count) pairs of the highest counts, ties broken by the lowest id."""
+    if not counts:
+        return []
+    least = counts.most_common(length)[-1][1]
+    near = sorted(((int(key), n) for key, n in counts.items() if n >= least), key=_most_first)
+    return near[:length]
 
 
 @dataclass(frozen=True)
