@@ -29,13 +29,14 @@ never has to match two copies of an expression with bound parameters.
 
 from __future__ import annotations
 
+import heapq
 import typing
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import pairwise
+from itertools import compress, pairwise
 from typing import Any
 
 from sqlalchemy import (
@@ -468,8 +469,8 @@ def summary(
     reading it: SQLite groups through a temporary B-tree, ~1 µs a row (1M conversations, 30
     days: 51k conversations of 26k customers, ~50 ms for the customers and ~30 for the slots,
     on a bucket read in ~15 and materialised in ~30), PostgreSQL hashed the materialised
-    bucket in ~45 ms. The tags' shares come from their own rows, in a second statement sent
-    with the first (`Together`).
+    bucket in ~45 ms; counting the lists here costs ~15 ms. The tags' shares come from their
+    own rows, in a second statement.
     """
     row = conversation_activity.c
     created = row.created_at.between(interval.start, interval.end)
@@ -481,8 +482,7 @@ def summary(
     if offsets is not None:
         weekday, hour = _weekday_hour(row.created_at, offsets)
         figures.append(_joined(case((created, weekday * 24 + hour))))
-    batch = Together(conn)
-    bucket = batch.add(Prepared(select(*figures).where(in_bucket(scope, interval)), server_prepared=False))
+    bucket = conn.execute(select(*figures).where(in_bucket(scope, interval))).one()
     # Each tag's share of the bucket from its own rows, tag by tag: joining the bucket to
     # `conversation_tags` probed the tags of all its conversations (1M, 30 days: 52,733 probes,
     # ~75 of PostgreSQL's ~105 ms for this statement).
@@ -494,16 +494,15 @@ def summary(
     )
     if tag_ids is not None:
         per_tag = per_tag.where(tags.c.id.in_(list(tag_ids)))
-    tagged = batch.add(Prepared(per_tag.group_by(tag_rows.tag_id), server_prepared=False))
-    batch.run()
-    total, new, customer_list, *slot_list = bucket.rows()[0]
+    tagged = conn.execute(per_tag.group_by(tag_rows.tag_id)).all()
+    total, new, customer_list, *slot_list = bucket
     by_customer = _counted(customer_list)
     result = Summary(
         total=int(total),
         created=int(new),
         customers=len(by_customer),
         with_customer=by_customer.total(),
-        tag_counts=sorted(((int(k), int(n)) for k, n in tagged.rows()), key=_most_first),
+        tag_counts=sorted(((int(k), int(n)) for k, n in tagged), key=_most_first),
     )
     if customer_ids is None:
         result.customer_counts = _most_frequent(by_customer, TOP_LENGTH)
@@ -535,9 +534,11 @@ def _most_frequent(counts: Counter[str], length: int) -> list[tuple[int, int]]:
     """The `length` (id, count) pairs of the highest counts, ties broken by the lowest id."""
     if not counts:
         return []
-    least = counts.most_common(length)[-1][1]
-    near = sorted(((int(key), n) for key, n in counts.items() if n >= least), key=_most_first)
-    return near[:length]
+    least = heapq.nlargest(length, counts.values())[-1]
+    # The keys whose count reaches the least of the top counts, filtered without a Python loop
+    # over every key (26k customers in a 30-day bucket at 1M conversations).
+    near = compress(counts.keys(), map(least.__le__, counts.values()))
+    return sorted(((int(key), counts[key]) for key in near), key=_most_first)[:length]
 
 
 @dataclass(frozen=True)
