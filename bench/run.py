@@ -52,7 +52,7 @@ from tidings.db import change_log  # noqa: E402
 from tidings.db.migrate import upgrade  # noqa: E402
 from tidings.demo.generator import generate  # noqa: E402
 from tidings.kit.config import Settings  # noqa: E402
-from tidings.kit.db import create_db_engine  # noqa: E402
+from tidings.kit.db import POSTGRES_SESSION, create_db_engine  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -639,6 +639,9 @@ def replay(url: str, statements: list[tuple[str, Any]], seconds: float = 3.0) ->
         conn.execute("PRAGMA cache_size=-65536")
     else:
         conn = psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), prepare_threshold=None)
+        for setting in POSTGRES_SESSION:  # as the server's connections (until 7 December not)
+            conn.execute(setting)
+        conn.commit()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(timings) < 5:
         started = time.perf_counter()

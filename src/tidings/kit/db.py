@@ -101,19 +101,23 @@ def create_db_engine(
     return engine
 
 
+# Every PostgreSQL connection's session (SETs rather than startup options, which connection
+# poolers such as PgBouncer refuse); the benchmark replays statements under the same.
+# JIT compiles a query whose estimated cost is high, which a LIMIT 25 over many text matches
+# often is: at 1M conversations that added 100s of ms to a search, for no gain. Parallel
+# workers suit a query that has the machine to itself. A list or search among many concurrent
+# ones gains nothing from them and pays their start-up: at 1M conversations a rare-word page
+# took 57 ms with two workers and 14 ms without. Reports, rare and heavy, get them back for
+# their own transaction (`read_report`).
+POSTGRES_SESSION = ("SET jit = off", "SET max_parallel_workers_per_gather = 0")
+
+
 def _configure_postgres(engine: Engine, statement_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # JIT compiles a query whose estimated cost is high, which a LIMIT 25 over many text
-        # matches often is: at 1M conversations that added 100s of ms to a search, for no gain.
-        # A SET rather than a startup option, which connection poolers such as PgBouncer refuse.
         with dbapi_conn.cursor() as cursor:
-            cursor.execute("SET jit = off")
-            # Parallel workers suit a query that has the machine to itself. A list or search
-            # among many concurrent ones gains nothing from them and pays their start-up: at 1M
-            # conversations a rare-word page took 57 ms with two workers and 14 ms without.
-            # Reports, rare and heavy, get them back for their own transaction (`read_report`).
-            cursor.execute("SET max_parallel_workers_per_gather = 0")
+            for setting in POSTGRES_SESSION:
+                cursor.execute(setting)
             if statement_timeout_ms:
                 cursor.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
         dbapi_conn.commit()
