@@ -496,6 +496,9 @@ def summary(
         per_tag = per_tag.where(tags.c.id.in_(list(tag_ids)))
     tagged = conn.execute(per_tag.group_by(tag_rows.tag_id)).all()
     total, new, customer_list, *slot_list = bucket
+    # `customers.count` and its top list count conversations whose primary customer exists: every
+    # non-null customer_id (a foreign key on both databases; customers are never deleted), which
+    # is what the list holds (`aggregate_strings` skips NULLs).
     by_customer = _counted(customer_list)
     result = Summary(
         total=int(total),
