@@ -585,10 +585,11 @@ def capture(
     cached), and every SQL statement the second ran, which is what a request under load runs
     (totals, per-day counts and plans kept from the first, as the load's requests find them
     kept; before 7 December the first's statements were the floor, which for the searches and
-    deep pages included counting what the loaded requests read kept). `reused`: the statements
-    are those of the same request asked again, answered from the kept body: on PostgreSQL the data stamp, read
-    on the event loop through a connection of the process's own (`kit.reuse._LoopReads`, which
-    SQLAlchemy's events do not see, so it is added here); on SQLite none. `varied` (with
+    deep pages included counting what the loaded requests read kept). `reused`: the
+    statements are those of the same request asked again, answered from the kept body: on
+    PostgreSQL the data stamp, read on the event loop through a connection of the process's
+    own (`kit.reuse._LoopReads`, which SQLAlchemy's events do not see, so it is added here);
+    on SQLite none. `varied` (with
     `reused`): those of the request asked again with the `varied_query` parameter, which is
     computed with the caller known under that stamp. `walked`: those of the page after `path`'s,
     asked next (with `anchors`, it begins where `path`'s page ended)."""
