@@ -289,7 +289,7 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
         Scenario("sync: every page in order, each at its OFFSET", walk, "list", walked=True, anchors=False)
     )
     found.append(Scenario("report: overall (30 days)", f"/v2/reports/conversations?{interval}", "report"))
-    # A year's report reads twelve times the rows: what a report over a long interval costs.
+    # A year's report reads ten times the rows: what a report over a long interval costs.
     year = f"start={end - timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
     found.append(Scenario("report: overall (12 months)", f"/v2/reports/conversations?{year}", "report"))
     found.append(
