@@ -223,8 +223,11 @@ def discover(base: str, token: str, url: str) -> dict[str, Any]:
 
 def scenarios(p: dict[str, Any]) -> list[Scenario]:
     end = datetime.fromtimestamp(int(p["latest"]), tz=UTC)
-    start = end - timedelta(days=30)
-    interval = f"start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
+
+    def days_before_end(days: int) -> str:
+        return f"start={end - timedelta(days=days):%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
+
+    interval = days_before_end(30)
     q = lambda text: "/v2/conversations?query=" + quote(text)  # noqa: E731
     found = [
         Scenario("list: default page 1", "/v2/conversations", "list", page_one=True),
@@ -290,7 +293,7 @@ def scenarios(p: dict[str, Any]) -> list[Scenario]:
     )
     found.append(Scenario("report: overall (30 days)", f"/v2/reports/conversations?{interval}", "report"))
     # A year's report reads ten times the rows: what a report over a long interval costs.
-    year = f"start={end - timedelta(days=365):%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
+    year = days_before_end(365)
     found.append(Scenario("report: overall (12 months)", f"/v2/reports/conversations?{year}", "report"))
     found.append(
         Scenario(
