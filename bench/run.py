@@ -595,10 +595,10 @@ def capture(
     statements are those of the same request asked again, answered from the kept body: on
     PostgreSQL the data stamp, read on the event loop through a connection of the process's
     own (`kit.reuse._LoopReads`, which SQLAlchemy's events do not see, so it is added here);
-    on SQLite none. `varied` (with
-    `reused`): those of the request asked again with the `varied_query` parameter, which is
-    computed with the caller known under that stamp. `walked`: those of the page after `path`'s,
-    asked next (with `anchors`, it begins where `path`'s page ended)."""
+    on SQLite none. `varied` (with `reused`): those of the request asked again with the
+    `varied_query` parameter, which is computed with the caller known under that stamp.
+    `walked`: those of the page after `path`'s, asked next (with `anchors`, it begins where
+    `path`'s page ended)."""
     settings = Settings(
         database_url=url, rate_limit_per_minute=0, reuse_entries=1 if reused else 0, page_anchors=anchors
     )
