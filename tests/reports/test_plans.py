@@ -73,3 +73,40 @@ def test_no_report_statement_reads_a_large_table_whole(
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             plan = "\n".join(str(row[-1]) for row in rows)
             assert not FULL.search(plan), f"{statement}\n\n{plan}"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_bucket_seeks_each_day_below_the_start(
+    api: Api, app: FastAPI, captured: list[tuple[str, Any]]
+) -> None:
+    """The bucket's reads of the day index bound `previous_at` within each day, so the rows of a
+    conversation's later days in the interval are never read (`in_bucket`'s `day_by_day`); the
+    tags' shares over every tag read each tag's range of days whole, and over the previous
+    interval's chosen tags day by day; neither sorts its rows to group them by tag."""
+    h = january_history(api)
+    captured.clear()
+    report(api, **JAN, **DEC)
+    report(api, "/drilldown", **JAN)
+    report(api, "/fields-drilldown", **JAN, field="tagid", fieldid=h.vip)
+    seeks = re.compile(
+        r"USING COVERING INDEX ix_conversation(_tag)?_activity_(day|tag) "
+        r"\((tag_id=\? AND )?day=\? AND previous_at<\?\)"
+    )
+    plans = []
+    with app.state.db.engine.connect() as conn:
+        for statement, parameters in list(captured):
+            if "_activity" not in statement:
+                continue
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plans.append((statement, "\n".join(str(row[-1]) for row in rows)))
+    per_tag = "conversation_tag_activity.tag_id = tags.id"
+    shares = [(statement, plan) for statement, plan in plans if per_tag in statement]
+    bucket_reads = [plan for statement, plan in plans if per_tag not in statement]
+    assert len(shares) == 2 and len(bucket_reads) == 4, plans  # summary ×2, drilldown, tag drilldown
+    for plan in bucket_reads:
+        assert seeks.search(plan), plan
+    for statement, plan in shares:
+        assert "TEMP B-TREE" not in plan, plan
+        chosen_tags = "tags.id IN" in statement
+        assert bool(seeks.search(plan)) == chosen_tags, plan
+        assert ("(tag_id=? AND day>? AND day<?)" in plan) != chosen_tags, plan
