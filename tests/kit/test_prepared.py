@@ -11,27 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, bindparam, event, literal_column, select
 
+from tests.kit.conftest import NOW
 from tidings.auth.repository import create_app
 from tidings.db.tables import tags, tokens, users
-from tidings.kit.db import create_db_engine
 from tidings.kit.prepared import Prepared, Together, any_id
-
-NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
-
-
-@pytest.fixture
-def conn(db_url: str) -> Iterator[Connection]:
-    engine = create_db_engine(db_url)
-    with engine.connect() as connection, connection.begin():
-        connection.execute(
-            tags.insert(),
-            [
-                {"name": f"tag {n}", "slug": f"tag-{n}", "color": None, "created_at": NOW, "updated_at": NOW}
-                for n in range(1, 31)
-            ],
-        )
-        yield connection
-    engine.dispose()
 
 
 def _tag_ids(conn: Connection) -> list[int]:
