@@ -7,11 +7,12 @@ The report bucket (behaviour §8) is the conjunction of two conditions on a conv
 * *touched* — created in the interval, or with any thread (line items included) created in it.
 
 The bucket is not computed from `threads`: `in_bucket` is a condition on `conversation_activity`
-(see `tidings.reports.activity`) that holds for one row of each bucket conversation, read as one
-range of the activity index, which also carries every column a report filters, counts or sorts
-by. So the overall report's numbers and the drilldown pages of the bucket never visit
-`conversations` to find their members; `summary` answers the totals, customers, tags and busy
-slots of one interval in one statement over the bucket materialised once.
+(see `tidings.reports.activity`) that holds for one row of each bucket conversation, read from
+the activity index (a range of days; on SQLite a seek per day), which also carries every column
+a report filters, counts or sorts by. So the overall report's numbers and the drilldown pages of
+the bucket never visit `conversations` to find their members; `summary` answers the totals,
+customers and busy slots of one interval in one read of the bucket, and the tags' shares in a
+second statement over the tags' own activity rows.
 
 Numbers about threads (saved replies, workflow runs, received messages) start from partial
 indexes over exactly those threads, whose predicates the queries repeat literally (SQLite uses
