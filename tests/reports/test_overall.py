@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.reports.history import DEC, JAN, conversation, customer_of, january_history, page_of, report
+from tests.reports.history import (
+    DEC,
+    JAN,
+    conversation,
+    customer_of,
+    january_history,
+    mark_spam,
+    page_of,
+    report,
+)
 from tests.support.api import Api
 
 
@@ -149,6 +158,23 @@ class TestOverall:
                 assert then["count"] == entry["previousCount"], (kind, entry)
                 checked += 1
         assert checked == 7  # 2 tags, 3 customers, 2 saved replies
+
+    def test_saved_replies_follow_their_conversations_status(self, api: Api) -> None:
+        """S's Refund reply counts once S is no longer spam, and again not once it is: the
+        unfiltered lists tell the conversations they leave out from the activity rows, which
+        follow each change of status. A filter that keeps every conversation reads them by
+        another path, to the same lists."""
+        h = january_history(api)
+
+        def replies(**filters: str) -> dict[int, int]:
+            return {e["id"]: e["count"] for e in report(api, **JAN, **filters)["replies"]["top"]}
+
+        assert replies() == {h.refund: 1, h.shipping: 1}
+        active = {"op": "replace", "path": "/status", "value": "active"}
+        assert api.patch(f"/v2/conversations/{h.s}", active).status_code == 204
+        assert replies() == replies(mailboxes=str(h.mailbox)) == {h.refund: 2, h.shipping: 1}
+        mark_spam(api, h.s)
+        assert replies() == replies(mailboxes=str(h.mailbox)) == {h.refund: 1, h.shipping: 1}
 
     def test_the_top_customers_are_ten_and_ties_go_to_the_lowest_id(self, api: Api) -> None:
         """Twelve customers: two with three conversations in March, nine with two, one with one.

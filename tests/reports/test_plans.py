@@ -95,8 +95,8 @@ def test_the_bucket_seeks_each_day_below_the_start(
     plans = []
     with app.state.db.engine.connect() as conn:
         for statement, parameters in list(captured):
-            if "_activity" not in statement:
-                continue
+            if "_activity" not in statement or "_threads" in statement:
+                continue  # not a bucket read: the thread lists are the next test's
             rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
             plans.append((statement, "\n".join(str(row[-1]) for row in rows)))
     per_tag = "conversation_tag_activity.tag_id = tags.id"
@@ -110,3 +110,42 @@ def test_the_bucket_seeks_each_day_below_the_start(
         chosen_tags = "tags.id IN" in statement
         assert bool(seeks.search(plan)) == chosen_tags, plan
         assert ("(tag_id=? AND day>? AND day<?)" in plan) != chosen_tags, plan
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_unfiltered_thread_lists_look_no_conversation_up(
+    api: Api, app: FastAPI, captured: list[tuple[str, Any]]
+) -> None:
+    """Without filters, the saved-reply and workflow lists leave out the threads of the
+    conversations reports do not count, listed from their activity rows' own index, instead of
+    looking each thread's conversation up; with a filter they look it up."""
+    h = january_history(api)
+    flow = workflow(api, h.mailbox, "Escalate")
+    run_workflow(api, flow, [h.a])
+    captured.clear()
+    report(api, **JAN, **DEC)
+    unfiltered = list(captured)
+    captured.clear()
+    report(api, **JAN, mailboxes=str(h.mailbox))
+    filtered = list(captured)
+
+    def list_plans(statements: list[tuple[str, Any]]) -> list[str]:
+        plans = []
+        with app.state.db.engine.connect() as conn:
+            for statement, parameters in statements:
+                if "_threads" in statement:
+                    rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+                    plans.append("\n".join(str(row[-1]) for row in rows))
+        return plans
+
+    now_and_before = list_plans(unfiltered)
+    # Saved replies now and before; workflows now only (the run is today's, not January's, so
+    # there is no top entry to count before).
+    assert len(now_and_before) == 3, now_and_before
+    for plan in now_and_before:
+        assert "USING COVERING INDEX ix_conversation_activity_unreported (day>? AND day<?)" in plan, plan
+        assert "conversations" not in plan.replace("conversation_activity", ""), plan
+    with_filter = list_plans(filtered)
+    assert len(with_filter) == 2, with_filter
+    for plan in with_filter:
+        assert "SEARCH conversations USING INTEGER PRIMARY KEY" in plan, plan

@@ -483,6 +483,19 @@ conversation_activity = Table(
     Index("ix_conversation_activity_day", "day", *_ACTIVITY_INDEXED),
     sqlite_with_rowid=False,
 )
+# The rows of the conversations no report counts (not published, or spam), by day (0028): what
+# an unfiltered report's thread lists leave out (tidings.reports.queries.thread_counts), which
+# repeats the predicate literally so that SQLite uses the index.
+UNREPORTED = text("state != 'published' OR status = 'spam'")
+Index(
+    "ix_conversation_activity_unreported",
+    conversation_activity.c.day,
+    conversation_activity.c.conversation_id,
+    conversation_activity.c.state,
+    conversation_activity.c.status,
+    sqlite_where=UNREPORTED,
+    postgresql_where=UNREPORTED,
+)
 
 # The activity rows again, once per tag of their conversation (migration 0012, kept by triggers:
 # tidings.reports.activity): a tag's share of the report bucket, read from the tag's own range.

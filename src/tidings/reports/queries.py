@@ -106,6 +106,12 @@ class Scope:
     types: tuple[str, ...] = ()
     folders: tuple[int, ...] = ()
 
+    @property
+    def unfiltered(self) -> bool:
+        """Every conversation reports count: every mailbox, no filter."""
+        filtered = self.mailboxes or self.tags or self.types or self.folders
+        return self.visible_mailboxes is None and not filtered
+
 
 @dataclass(frozen=True)
 class Interval:
@@ -173,6 +179,23 @@ Offsets = Sequence[tuple[int, int]]
 def _exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     """EXISTS (SELECT 1 …): an index holding the columns of the conditions is enough to answer it."""
     return select(literal_column("1")).where(*conditions).exists()
+
+
+def _in_counted_conversation(dialect: str, conversation_id: Any, interval: Interval) -> ColumnElement[bool]:
+    """A thread of `interval` belongs to a conversation reports count (published, not spam),
+    told without looking the conversation up: the thread's day has an activity row of its
+    conversation, which carries its state and status, and the rows of the few conversations
+    that do not count are indexed by day (`ix_conversation_activity_unreported`, whose predicate
+    is written here as there). SQLite lists those once (`NOT IN`: the list is built first);
+    PostgreSQL hashes them for an anti join (`NOT EXISTS`: a `NOT IN` too large for its memory
+    would be searched once per thread)."""
+    unreported = and_(
+        a.day.between(interval.first_day, interval.last_day),
+        or_(a.state != literal_column("'published'"), equals_written(a.status, "spam")),
+    )
+    if dialect == "sqlite":
+        return conversation_id.not_in(select(a.conversation_id).where(unreported))
+    return ~_exists(a.conversation_id == conversation_id, unreported)
 
 
 def _tagged(conversation_id: Any, tag_ids: Sequence[int]) -> ColumnElement[bool]:
@@ -642,27 +665,31 @@ def thread_counts(
     rows = select(t.conversation_id.label("id"), spec.key.label("key")).where(spec.condition(interval))
     if only_ids is not None:
         rows = rows.where(spec.key.in_(list(only_ids)))
-    first, source = _driven_by(rows, f"{kind}_threads")
     # Grouped by the key alone, then named: grouping by the names too sorted each thread's row
     # with its name and looked the name up per thread (1M conversations, saved replies over 30
     # days: SQLite 45 → 33 ms, PostgreSQL 78 → 58; a year: 550 → 435, 440 → 393).
-    counted = (
-        select(
-            first.c.key.label("id"),
-            func.count(distinct(c.id)).label("n"),
-            func.count().label("runs"),
-        )
-        .select_from(source)
-        .where(scoped(scope))
-        .group_by(first.c.key)
-        .subquery("counted")
-    )
+    if scope.unfiltered:
+        # No conversation looked up per thread (`_in_counted_conversation`): saved replies over
+        # 30 days at 1M, SQLite 31 → 21 ms, PostgreSQL 53 → 14; a year 416 → 242, 366 → 134.
+        kept = rows.where(_in_counted_conversation(conn.dialect.name, t.conversation_id, interval))
+        listed = kept.subquery(f"{kind}_threads")
+        grouped = _per_key(listed.c.key, listed.c.id)
+    else:
+        first, source = _driven_by(rows, f"{kind}_threads")
+        grouped = _per_key(first.c.key, c.id).select_from(source).where(scoped(scope))
+    counted = grouped.subquery("counted")
     query = select(counted.c.id, *spec.name_columns, counted.c.n, counted.c.runs).select_from(
         counted.outerjoin(spec.names, spec.names.c.id == counted.c.id)
     )
     found = [dict(row._mapping) for row in conn.execute(query)]
     found.sort(key=lambda row: (-row["n"], row["id"]))
     return found
+
+
+def _per_key(key: ColumnElement[Any], conversation_id: ColumnElement[Any]) -> Select[Any]:
+    """Per key: `n` conversations and `runs` threads."""
+    n = func.count(distinct(conversation_id)).label("n")
+    return select(key.label("id"), n, func.count().label("runs")).group_by(key)
 
 
 def tag_names(conn: Connection, tag_ids: Sequence[int]) -> dict[int, str]:
