@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tests.reports.history import conversation, customer_thread, note, reply, report
+from tests.reports.history import conversation, customer_thread, mark_spam, note, reply, report
 from tests.support.api import Api
 
 MARCH = {"start": "2015-03-01T00:00:00Z", "end": "2015-03-10T23:59:59Z"}
@@ -24,6 +24,27 @@ def ny_days(counts: dict[str, int]) -> list[dict[str, Any]]:
     starts += ["2015-03-09T04:00:00Z", "2015-03-10T04:00:00Z"]  # EDT midnights
     local = ["02-28", *[f"03-{d:02d}" for d in range(1, 11)]]
     return [{"start": s, "count": counts.get(day, 0)} for s, day in zip(starts, local, strict=True)]
+
+
+class TestCounted:
+    def test_received_messages_leave_out_spam_as_its_status_changes(self, api: Api) -> None:
+        """Unfiltered, the received messages of spam are left out through the activity rows'
+        copy of each conversation's status, which follows its changes; filtered, through the
+        conversation itself: both count the same."""
+        mailbox = api.mailbox()
+        conversation(api, mailbox, "2015-03-02T12:00:00Z", email="kept@example.com")
+        spam = conversation(api, mailbox, "2015-03-03T12:00:00Z", email="spam@example.com")
+        customer_thread(api, spam, "2015-03-04T12:00:00Z", "spam@example.com")
+        mark_spam(api, spam)
+
+        def received(**filters: str) -> int:
+            body = report(api, "/received-messages", **MARCH, viewBy="day", **filters)
+            return sum(item["count"] for item in body["current"])
+
+        assert received() == received(mailboxes=str(mailbox)) == 1
+        active = {"op": "replace", "path": "/status", "value": "active"}
+        assert api.patch(f"/v2/conversations/{spam}", active).status_code == 204
+        assert received() == received(mailboxes=str(mailbox)) == 3
 
 
 class TestTimeZone:

@@ -444,7 +444,18 @@ def new_by_period(
 def received_by_period(
     conn: Connection, scope: Scope, interval: Interval, periods: Periods
 ) -> list[tuple[Any, ...]]:
-    """Published customer threads (customer, chat, phone) created per period: (day, count)."""
+    """Published customer threads (customer, chat, phone) created per period: (day, count).
+
+    Unfiltered, from the threads' index alone (`_in_counted_conversation`): looking up the
+    conversation of each of the 123k messages received over 30 days at 1M took the statement
+    from ~125 to ~205 ms on SQLite (the rest is grouping them) and from ~52 to ~315 on
+    PostgreSQL."""
+    if scope.unfiltered:
+        counted = _in_counted_conversation(conn.dialect.name, t.conversation_id, interval)
+        inner = select(_period_key(t.created_at, periods).label("period_key")).where(
+            _received(interval), counted
+        )
+        return _count_by_period(conn, inner)
     received = select(t.conversation_id.label("id"), t.created_at.label("created_at")).where(
         _received(interval)
     )
