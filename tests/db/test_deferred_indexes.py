@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -17,18 +16,10 @@ from tidings.db import deferred_indexes
 from tidings.db.tables import deferred_indexes as deferred_table
 from tidings.db.tables import tags
 from tidings.kit.config import Settings
-from tidings.kit.db import create_db_engine
 from tidings.search import index as search_index
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 TABLES = ("conversations", "threads", "conversation_search", "users", "tags")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def _indexes(engine: Engine) -> dict[str, list[tuple[str, str]]]:

@@ -4,10 +4,8 @@ built from the HTML of its bodies (as revisions 0005-0007 built them) searches a
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Connection, Engine, select, text, update
 
 from tidings.db import deferred_indexes
@@ -15,19 +13,11 @@ from tidings.db.migrate import upgrade
 from tidings.db.tables import deferred_indexes as deferred_table
 from tidings.db.tables import threads
 from tidings.demo.generator import generate
-from tidings.kit.db import create_db_engine
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 HTML_BODY = "<p>Le caf&eacute; <span>est</span> pr&ecirc;t</p>"
 OLD_GIN = "CREATE INDEX ix_conversation_search_document ON conversation_search USING gin (document)"
 OLD = importlib.import_module("tidings.db.migrations.versions.0005_conversation_search")
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def _matches(conn: Connection, word: str) -> int:

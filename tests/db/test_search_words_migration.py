@@ -6,27 +6,17 @@ table."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine
 
 from tests.db.test_migration_0012_reverts import _downgrade_to
 from tidings.db.migrate import upgrade
 from tidings.demo.generator import generate
-from tidings.kit.db import create_db_engine
 from tidings.search import index as search_index
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 INDEX_WORDS = "CREATE VIRTUAL TABLE temp.index_words USING fts5vocab(main, conversation_search, 'row')"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def _has_words_table(engine: Engine) -> bool:

@@ -4,26 +4,16 @@ documents carry their status and get no such index."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import Engine
 
 from tests.db.test_migration_0012_reverts import _downgrade_to
 from tidings.db.migrate import upgrade
 from tidings.demo.generator import generate
-from tidings.kit.db import create_db_engine
 from tidings.search.compile import STATUS_ID_INDEXES
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def _indexed_ids(engine: Engine) -> dict[str, list[int]]:

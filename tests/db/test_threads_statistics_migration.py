@@ -6,7 +6,6 @@ conversations 109 of 56,701 estimated, and the workflow list probed per run inst
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -14,17 +13,9 @@ from sqlalchemy import Engine
 
 from tidings.db.migrate import upgrade
 from tidings.demo.generator import generate
-from tidings.kit.db import create_db_engine
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 WORKFLOW_RUNS = "type = 'lineitem' AND action_type = 'manual-workflow' AND workflow_id IS NOT NULL"
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = create_db_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
