@@ -486,15 +486,15 @@ conversation_activity = Table(
 # The rows of the conversations no report counts (not published, or spam), by day (0028): what
 # an unfiltered report's thread lists leave out (tidings.reports.queries.thread_counts), which
 # repeats the predicate literally so that SQLite uses the index.
-UNREPORTED = text("state != 'published' OR status = 'spam'")
+_UNREPORTED = text("state != 'published' OR status = 'spam'")
 Index(
     "ix_conversation_activity_unreported",
     conversation_activity.c.day,
     conversation_activity.c.conversation_id,
     conversation_activity.c.state,
     conversation_activity.c.status,
-    sqlite_where=UNREPORTED,
-    postgresql_where=UNREPORTED,
+    sqlite_where=_UNREPORTED,
+    postgresql_where=_UNREPORTED,
 )
 
 # The activity rows again, once per tag of their conversation (migration 0012, kept by triggers:

@@ -17,9 +17,12 @@ second statement over the tags' own activity rows.
 Numbers about threads (saved replies, workflow runs, received messages) start from partial
 indexes over exactly those threads, whose predicates the queries repeat literally (SQLite uses
 a partial index only when the query's WHERE contains the index's terms as written). Such a
-thread in the interval already makes its conversation touched, so they only need `scoped`, on
-`conversations`, joined from the threads found (`_driven_by`: a MATERIALIZED CTE read first;
-SQLite, which has no statistics here, would otherwise walk conversations by state).
+thread in the interval already makes its conversation touched, so they only need `scoped`.
+Unfiltered, that is "published and not spam", told from the activity rows of the few
+conversations that are not, indexed by day (`_in_counted_conversation`), with no conversation
+looked up. Otherwise `scoped` is checked on `conversations`, joined from the threads found
+(`_driven_by`: a MATERIALIZED CTE read first; SQLite, which has no statistics here, would
+otherwise walk conversations by state).
 
 Timestamps are integer epoch seconds, so local (company time zone) days and hours are integer
 arithmetic on `ts + offset`, where the offset is a CASE over the zone's UTC-offset changes inside
