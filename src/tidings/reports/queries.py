@@ -328,6 +328,20 @@ def _driven_by(ids: Select[Any], name: str) -> tuple[CTE, FromClause]:
     return first, ReadFirst(first, conversations, c.id == first.c.id)
 
 
+def _counted_threads(
+    conn: Connection, found: Select[Any], scope: Scope, interval: Interval, name: str
+) -> tuple[FromClause, Any, ColumnElement[bool]]:
+    """The threads `found` (with their conversation's `id`) whose conversation is in `scope`: the
+    source to select from, the found threads' columns, and the condition to add. Unfiltered,
+    the threads alone (`_in_counted_conversation`); otherwise joined to their conversations."""
+    if scope.unfiltered:
+        kept = found.where(_in_counted_conversation(conn.dialect.name, t.conversation_id, interval))
+        listed = kept.subquery(name)
+        return listed, listed.c, true()
+    first, source = _driven_by(found, name)
+    return source, first.c, scoped(scope)
+
+
 # Drilldown pages read `matches`: a select of (`id`, `modified_at`), one row per conversation.
 
 
@@ -449,24 +463,17 @@ def received_by_period(
 ) -> list[tuple[Any, ...]]:
     """Published customer threads (customer, chat, phone) created per period: (day, count).
 
-    Unfiltered, from the threads' index alone (`_in_counted_conversation`): looking up the
-    conversation of each of the 123k messages received over 30 days at 1M took the statement
-    from ~125 to ~205 ms on SQLite (the rest is grouping them) and from ~52 to ~315 on
-    PostgreSQL."""
-    if scope.unfiltered:
-        counted = _in_counted_conversation(conn.dialect.name, t.conversation_id, interval)
-        inner = select(_period_key(t.created_at, periods).label("period_key")).where(
-            _received(interval), counted
-        )
-        return _count_by_period(conn, inner)
+    Unfiltered, from the threads' index alone (`_counted_threads`): looking up the conversation
+    of each of the 123k messages received over 30 days at 1M took the statement from ~125 to
+    ~205 ms on SQLite (the rest is grouping them) and from ~52 to ~315 on PostgreSQL."""
     received = select(t.conversation_id.label("id"), t.created_at.label("created_at")).where(
         _received(interval)
     )
-    first, source = _driven_by(received, "received")
+    source, listed, condition = _counted_threads(conn, received, scope, interval, "received")
     inner = (
-        select(_period_key(first.c.created_at, periods).label("period_key"))
+        select(_period_key(listed.created_at, periods).label("period_key"))
         .select_from(source)
-        .where(scoped(scope))
+        .where(condition)
     )
     return _count_by_period(conn, inner)
 
@@ -682,15 +689,10 @@ def thread_counts(
     # Grouped by the key alone, then named: grouping by the names too sorted each thread's row
     # with its name and looked the name up per thread (1M conversations, saved replies over 30
     # days: SQLite 45 → 33 ms, PostgreSQL 78 → 58; a year: 550 → 435, 440 → 393).
-    if scope.unfiltered:
-        # No conversation looked up per thread (`_in_counted_conversation`): saved replies over
-        # 30 days at 1M, SQLite 31 → 21 ms, PostgreSQL 53 → 14; a year 416 → 242, 366 → 134.
-        kept = rows.where(_in_counted_conversation(conn.dialect.name, t.conversation_id, interval))
-        listed = kept.subquery(f"{kind}_threads")
-        grouped = _per_key(listed.c.key, listed.c.id)
-    else:
-        first, source = _driven_by(rows, f"{kind}_threads")
-        grouped = _per_key(first.c.key, c.id).select_from(source).where(scoped(scope))
+    # Unfiltered, no conversation looked up per thread (`_counted_threads`): saved replies over
+    # 30 days at 1M, SQLite 31 → 21 ms, PostgreSQL 53 → 14; a year 416 → 242, 366 → 134.
+    source, listed, condition = _counted_threads(conn, rows, scope, interval, f"{kind}_threads")
+    grouped = _per_key(listed.key, listed.id).select_from(source).where(condition)
     counted = grouped.subquery("counted")
     query = select(counted.c.id, *spec.name_columns, counted.c.n, counted.c.runs).select_from(
         counted.outerjoin(spec.names, spec.names.c.id == counted.c.id)
