@@ -170,3 +170,36 @@ def test_unfiltered_received_messages_look_no_conversation_up(
     assert "COVERING INDEX ix_conversation_activity_unreported" in plans["unfiltered"], plans
     assert "conversations" not in plans["unfiltered"].replace("conversation_activity", ""), plans
     assert "SEARCH conversations USING INTEGER PRIMARY KEY" in plans["filtered"], plans
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_new_conversations_seek_each_counted_status(
+    api: Api, app: FastAPI, captured: list[tuple[str, Any]]
+) -> None:
+    """Unfiltered, the counts of conversations created in an interval read (state, status,
+    created_at) alone, one range of creation times per status reports count, not each row for
+    its status. The statements that read the rows anyway (by type, the drilldown's modification
+    times) or filter on other columns read (state, created_at)'s one range in order."""
+    h = january_history(api)
+    seeks = re.compile(
+        r"COVERING INDEX ix_conversations_state_status_created "
+        r"\(state=\? AND status=\? AND created_at>\? AND created_at<\?\)"
+    )
+    in_order = "INDEX ix_conversations_state_created (state=? AND created_at>? AND created_at<?)"
+    for path, filters, index_only in (
+        ("/new", {}, True),
+        ("/busy-times", {}, True),
+        ("/new", {"mailboxes": str(h.mailbox)}, False),
+        ("/volume-by-channel", {}, False),
+        ("/new-drilldown", {}, False),
+    ):
+        captured.clear()
+        report(api, path, **JAN, **filters)
+        created = [(s, p) for s, p in captured if "conversations.created_at BETWEEN" in s]
+        (statement, parameters), *others = created
+        assert others == [], others
+        with app.state.db.engine.connect() as conn:
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+            plan = "\n".join(str(row[-1]) for row in rows)
+        assert bool(seeks.search(plan)) == index_only, (path, filters, plan)
+        assert (in_order in plan) != index_only, (path, filters, plan)

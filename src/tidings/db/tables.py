@@ -200,6 +200,9 @@ tags = Table(
     Column("updated_at", Timestamp, nullable=False),
 )
 
+# A conversation's statuses, a closed set kept by the application (`conversations.schemas.Status`).
+CONVERSATION_STATUSES = ("active", "pending", "closed", "spam")
+
 conversations = Table(
     "conversations",
     metadata,

@@ -68,6 +68,7 @@ from sqlalchemy import (
 )
 
 from tidings.db.tables import (
+    CONVERSATION_STATUSES,
     Timestamp,
     conversation_activity,
     conversation_tag_activity,
@@ -206,10 +207,17 @@ def _tagged(conversation_id: Any, tag_ids: Sequence[int]) -> ColumnElement[bool]
     return _exists(ct.conversation_id == conversation_id, ct.tag_id.in_(list(tag_ids)))
 
 
-def scoped(scope: Scope, on: FromClause = conversations) -> ColumnElement[bool]:
-    """`on`: `conversations`, or `conversation_activity`, whose rows carry the same columns."""
+_COUNTED_STATUSES = tuple(status for status in CONVERSATION_STATUSES if status != "spam")
+
+
+def scoped(
+    scope: Scope, on: FromClause = conversations, *, statuses_listed: bool = False
+) -> ColumnElement[bool]:
+    """`on`: `conversations`, or `conversation_activity`, whose rows carry the same columns.
+    `statuses_listed`: "not spam" written as the statuses that are (see `new_in`)."""
     cols = on.c
-    conditions: list[ColumnElement[bool]] = [cols.state == "published", cols.status != "spam"]
+    counted = cols.status.in_(_COUNTED_STATUSES) if statuses_listed else cols.status != "spam"
+    conditions: list[ColumnElement[bool]] = [cols.state == "published", counted]
     if scope.visible_mailboxes is not None:
         visible = sorted(scope.visible_mailboxes)
         conditions.append(cols.mailbox_id.in_(visible) if visible else false())
@@ -280,9 +288,18 @@ def in_bucket(
     )
 
 
-def new_in(scope: Scope, interval: Interval) -> ColumnElement[bool]:
-    """New conversations: the part of the bucket created in the interval."""
-    return and_(scoped(scope), created_in(interval))
+def new_in(scope: Scope, interval: Interval, *, index_only: bool = False) -> ColumnElement[bool]:
+    """New conversations: the part of the bucket created in the interval.
+
+    `index_only`: the statement reads no column of `conversations` but state, status and
+    created_at. Unfiltered, (state, status, created_at) then answers it with one range of creation
+    times per counted status, where `!= 'spam'` is no bound on status: PostgreSQL read every
+    published conversation's entry (30 days' new conversations at 1M: 103 -> 25 ms) and SQLite
+    read (state, created_at) and each row for its status (44 -> 25 ms). A statement that reads
+    the rows anyway reads them in order from (state, created_at)'s one range: with the statuses
+    listed, SQLite's 30 days of new conversations by type took 70 -> 87 ms."""
+    listed = index_only and scope.unfiltered
+    return and_(scoped(scope, statuses_listed=listed), created_in(interval))
 
 
 def _saved_reply_sent(interval: Interval) -> ColumnElement[bool]:
@@ -454,7 +471,7 @@ def new_by_period(
     columns: list[ColumnElement[Any]] = [_period_key(c.created_at, periods).label("period_key")]
     if by_type:
         columns.append(c.type.label("type"))
-    inner = select(*columns).where(new_in(scope, interval))
+    inner = select(*columns).where(new_in(scope, interval, index_only=not by_type))
     return _count_by_period(conn, inner, *(("type",) if by_type else ()))
 
 
@@ -489,7 +506,11 @@ def busy_slots(
 ) -> list[tuple[int, int, int]]:
     """New conversations per local (weekday 1=Monday..7=Sunday, hour 0..23), non-empty slots only."""
     weekday, hour = _weekday_hour(c.created_at, offsets)
-    inner = select(weekday.label("weekday"), hour.label("hour")).where(new_in(scope, interval)).subquery()
+    inner = (
+        select(weekday.label("weekday"), hour.label("hour"))
+        .where(new_in(scope, interval, index_only=True))
+        .subquery()
+    )
     query = select(inner.c.weekday, inner.c.hour, func.count()).group_by(inner.c.weekday, inner.c.hour)
     return [(int(d), int(h), int(n)) for d, h, n in conn.execute(query)]
 

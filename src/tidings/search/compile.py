@@ -67,6 +67,7 @@ from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.expression import Grouping
 
 from tidings.db.tables import (
+    CONVERSATION_STATUSES,
     conversation_emails,
     conversation_tags,
     conversations,
@@ -103,7 +104,7 @@ __all__ = [
 ]
 
 DIALECTS = ("sqlite", "postgresql")
-STATUSES = ("active", "pending", "closed", "spam")
+STATUSES = CONVERSATION_STATUSES
 TYPES = ("email", "chat", "phone")
 RANGE_FIELDS = ("number", "id", "createdAt", "modifiedAt")
 TEXT_FIELDS = ("subject", "body", None)
