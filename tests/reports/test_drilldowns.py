@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.reports.history import (
     DEC,
@@ -25,6 +29,7 @@ from tests.reports.history import (
     workflow,
 )
 from tests.support.api import Api
+from tidings.reports.queries import Interval, Scope, kept_page_of
 
 RESULT_KEYS = [
     "id",
@@ -221,3 +226,59 @@ class TestDrilldownBuckets:
         assert ids_of(api, start="2015-01-31T23:59:59Z", end="2015-01-31T23:59:59Z") == [h.e]
         assert ids_of(api, start="2015-02-01T00:00:00Z", end="2015-02-01T00:00:00Z") == [h.d]
         assert ids_of(api, "/new-drilldown", start="2015-02-01T00:00:00Z", end="2015-02-01T00:00:00Z") == []
+
+
+class TestWalkedPages:
+    """The bucket, its new conversations and a tag's share find a page by walking the most
+    recently modified conversations (`queries.kept_page_of`). A walk that does not reach the
+    page's matches within its cap, here because conversations outside the interval were
+    modified since, leaves the page to the sorted matches: the same page either way."""
+
+    def test_a_walk_too_short_for_the_page_gives_way(self, api: Api, app: FastAPI) -> None:
+        mailbox = api.mailbox()
+        made = itertools.count(1)
+
+        def at(created: str, *more_tags: str) -> int:
+            email = f"w{next(made)}@example.com"
+            return conversation(api, mailbox, created, email=email, tags=["walked", *more_tags])
+
+        a = at("2015-01-05T10:00:00Z")
+        b = at("2015-01-10T10:00:00Z")
+        c = at("2015-01-20T10:00:00Z", "rare")
+        for day in range(1, 5):  # modified after the interval: what a walk reads first
+            at(f"2015-03-0{day}T10:00:00Z")
+        tag = tag_ids(api, a)["walked"]
+        january = Interval(datetime(2015, 1, 1, tzinfo=UTC), datetime(2015, 1, 31, 23, 59, 59, tzinfo=UTC))
+        statements: list[str] = []
+
+        def keep(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        engine = app.state.db.engine
+        event.listen(engine, "before_cursor_execute", keep)
+        try:
+            for kind, field_id in (("bucket", 0), ("new", 0), ("tagid", tag)):
+                # (walk cap, offset, whether the walk holds the page): the 8 most recent hold
+                # the first two matches; the 4 most recent hold none; no walk holds a fourth.
+                for cap, offset, held in ((8, 0, True), (4, 0, False), (8, 2, False)):
+                    statements.clear()
+                    with engine.connect() as conn:
+                        page = kept_page_of(
+                            conn, kind, Scope(None), january, offset, 2, field_id, walk_cap=cap
+                        )
+                    assert page == (3, [c, b] if offset == 0 else [a]), (kind, cap, offset)
+                    # PostgreSQL does not walk a tag's share (see `queries.WALKED_KINDS`).
+                    walks = kind != "tagid" or engine.dialect.name == "sqlite"
+                    walked = [s for s in statements if "min(recent.modified_at)" in s]
+                    sorted_page = [s for s in statements if "total.n" in s]
+                    assert len(walked) == int(walks), (kind, cap, offset, statements)
+                    assert bool(sorted_page) != (held and walks), (kind, cap, offset, statements)
+            # A tag on one conversation in seven: the 8 most recent would hold its first match,
+            # but its share says a walk is unlikely to, and the page is sorted from its matches.
+            statements.clear()
+            with engine.connect() as conn:
+                rare = tag_ids(api, c)["rare"]
+                assert kept_page_of(conn, "tagid", Scope(None), january, 0, 1, rare, walk_cap=8) == (1, [c])
+            assert [s for s in statements if "total.n" in s], statements
+        finally:
+            event.remove(engine, "before_cursor_execute", keep)

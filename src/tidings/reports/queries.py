@@ -50,6 +50,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
+    Integer,
     Select,
     String,
     and_,
@@ -71,7 +72,9 @@ from tidings.db.tables import (
     CONVERSATION_STATUSES,
     Timestamp,
     conversation_activity,
+    conversation_counts,
     conversation_tag_activity,
+    conversation_tag_counts,
     conversation_tags,
     conversations,
     customer_emails,
@@ -237,9 +240,17 @@ def created_in(interval: Interval) -> ColumnElement[bool]:
 
 
 def touched(interval: Interval) -> ColumnElement[bool]:
-    """Touched, tested on one conversation at a time (two index probes): for small sets."""
-    with_thread = _exists(t.conversation_id == c.id, t.created_at.between(interval.start, interval.end))
-    return or_(created_in(interval), with_thread)
+    """Touched, tested on one conversation at a time (two index probes): for small sets. The
+    thread is looked for by a scalar subquery, not EXISTS, which PostgreSQL may turn into a hash
+    of every thread of the interval when it expects to test many conversations (a walk over the
+    recently modified ones, `_kept_walk`: 205k threads hashed, 250 ms, to test 1,234)."""
+    a_thread = (
+        select(literal_column("1"))
+        .where(t.conversation_id == c.id, t.created_at.between(interval.start, interval.end))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return or_(created_in(interval), a_thread.is_not(None))
 
 
 def in_bucket(
@@ -767,27 +778,126 @@ def _page_statement(matches: Select[Any]) -> Select[Any]:
     )
 
 
+def _matches_of(kind: str, scope: Scope) -> Select[Any]:
+    """The matches of a drilldown kind (`bucket`, `new` or a field), for any interval and field id."""
+    if kind == "bucket":
+        return bucket(scope, BOUND_INTERVAL)
+    if kind == "new":
+        return new(scope, BOUND_INTERVAL)
+    return field_bucket(scope, kind, bindparam("field_id", type_=BigInteger), BOUND_INTERVAL)
+
+
 @lru_cache(maxsize=256)
 def _kept_page(kind: str, scope: Scope) -> Prepared:
     """A drilldown's page statement, built once per kind (`bucket`, `new` or a field) and scope;
     the interval, the field's id, offset and limit are its parameters. Building and compiling it
     per request took about a third of a fields-drilldown on SQLite. PostgreSQL plans it for its
     values on each run: how many threads a saved reply has decides the plan."""
-    if kind == "bucket":
-        matches = bucket(scope, BOUND_INTERVAL)
-    elif kind == "new":
-        matches = new(scope, BOUND_INTERVAL)
+    return Prepared(_page_statement(_matches_of(kind, scope)), server_prepared=False)
+
+
+# The drilldowns of large sets (the whole bucket, its new conversations, on SQLite a tag's
+# share) find their page by walking the most recently modified conversations, each tested on
+# its own row, and count their matches apart, without keeping them. At 1M conversations, 30
+# days: the bucket's 51k conversations took 52 ms to count and sort kept, now ~25 in the app
+# (PostgreSQL ~33); the new conversations 67 -> 13 (60 -> 26); a tag's 10,060 on SQLite 12.6 ->
+# 4.6 + 0.9 of SQL (the app 19 -> 12 ms). A walk reads at most `WALK_CAP` conversations (and
+# their ties); its page stands when it found all of the page's matches: those it did not read
+# were modified earlier than any it did. Otherwise the page and the count are read as before,
+# the walk lost (~1 ms on SQLite, ~3 on PostgreSQL, mostly planning it). It ends at once for
+# an interval long before the walked modifications, or a tag whose share of the conversations
+# makes the page unlikely among them. PostgreSQL's tag walk saved ~2 of ~10 ms of SQL and cost
+# that in planning and a round trip, and ~3 ms where it did not hold the page: not walked.
+WALKED_KINDS = {"sqlite": frozenset({"bucket", "new", "tagid"}), "postgresql": frozenset({"bucket", "new"})}
+WALK_CAP = 500
+
+
+def _walked_member(kind: str, scope: Scope) -> ColumnElement[bool]:
+    """A conversation of the drilldown, tested on its row (the same set as `_matches_of`)."""
+    if kind == "new":
+        return new_in(scope, BOUND_INTERVAL)
+    member = and_(scoped(scope), touched(BOUND_INTERVAL))
+    if kind == "tagid":
+        tag_id = bindparam("field_id", type_=BigInteger)
+        return and_(
+            _tag_share_walks(tag_id), member, _exists(ct.conversation_id == c.id, ct.tag_id == tag_id)
+        )
+    return member
+
+
+def _tag_share_walks(tag_id: Any) -> ColumnElement[bool]:
+    """The tag's share of the conversations (from the kept counts) is such that the walk's `cap`
+    conversations likely hold the page's `through` matches, as a whole bucket's would half of
+    its cap (`_walks`). Tested once, before the walk (PostgreSQL: a one-time filter): a rare
+    tag's walk ends at once, and its page is sorted from its few matches."""
+
+    def counted(table: Any, *also: ColumnElement[bool]) -> ColumnElement[int]:
+        condition = and_(table.c.state == "published", table.c.status != "spam", *also)
+        return select(func.coalesce(func.sum(table.c.n), 0)).where(condition).scalar_subquery()
+
+    tagged = counted(conversation_tag_counts, conversation_tag_counts.c.tag_id == tag_id)
+    everyone = counted(conversation_counts)
+    through, cap = bindparam("through", type_=Integer), bindparam("cap", type_=Integer)
+    return 2 * through * everyone <= tagged * cap
+
+
+@lru_cache(maxsize=256)
+def _kept_walk(kind: str, scope: Scope) -> tuple[Prepared, Prepared]:
+    """A walked drilldown's statements: the first `through` matches among the `cap` most
+    recently modified conversations, and the count of its matches."""
+    recent = (
+        select(c.modified_at)
+        .where(c.state == "published")
+        .order_by(c.modified_at.desc(), c.id.desc())
+        .limit(bindparam("cap", type_=Integer))
+        .subquery("recent")
+    )
+    floor = select(func.min(recent.c.modified_at)).scalar_subquery()
+    # When the walked conversations were all modified more than the interval's length after
+    # it ended, few of them are likely its matches (an old interval), and the walk ends at once.
+    interval = BOUND_INTERVAL
+    recent_enough = _epoch(floor) <= 2 * interval.last - interval.first
+    walk = (
+        select(c.id)
+        .where(c.state == "published", recent_enough, c.modified_at >= floor, _walked_member(kind, scope))
+        .order_by(c.modified_at.desc(), c.id.desc())
+        .limit(bindparam("through", type_=Integer))
+    )
+    if kind == "new":  # counted from (state, status, created_at) alone where it can be
+        counted = select(c.id).where(new_in(scope, BOUND_INTERVAL, index_only=True))
     else:
-        matches = field_bucket(scope, kind, bindparam("field_id", type_=BigInteger), BOUND_INTERVAL)
-    return Prepared(_page_statement(matches), server_prepared=False)
+        counted = _matches_of(kind, scope)
+    count = select(func.count()).select_from(counted.subquery("matches"))
+    return Prepared(walk, server_prepared=False), Prepared(count, server_prepared=False)
+
+
+def _walks(conn: Connection, kind: str, through: int, cap: int) -> bool:
+    """Whether a walk of `cap` conversations is likely to hold the first `through` matches:
+    every conversation recently modified is in a recent interval's bucket (a tag's walk
+    checks its share itself, `_walked_member`)."""
+    return kind in WALKED_KINDS[conn.dialect.name] and 2 * through <= cap
 
 
 def kept_page_of(
-    conn: Connection, kind: str, scope: Scope, interval: Interval, offset: int, limit: int, field_id: int = 0
+    conn: Connection,
+    kind: str,
+    scope: Scope,
+    interval: Interval,
+    offset: int,
+    limit: int,
+    field_id: int = 0,
+    *,
+    walk_cap: int = WALK_CAP,
 ) -> tuple[int, list[int]]:
     """The count of a drilldown's matches and the ids of one page of them, through its kept
-    statement (`field_id`: a field drilldown's entry)."""
+    statements (`field_id`: a field drilldown's entry; `walk_cap`: see `WALK_CAP`)."""
     values = {"offset": offset, "limit": limit, "field_id": field_id, **interval.values()}
+    through = offset + limit
+    if _walks(conn, kind, through, walk_cap):
+        walk, count = _kept_walk(kind, scope)
+        walked = [row[0] for row in walk.rows(conn, cap=walk_cap, through=through, **values)]
+        if len(walked) >= through:
+            return int(count.rows(conn, **values)[0][0]), walked[offset:]
     rows = _kept_page(kind, scope).rows(conn, **values)
     return int(rows[0][0]), [row[1] for row in rows if row[1] is not None]
 
